@@ -1,0 +1,42 @@
+# weft's entry points. `make run` builds and runs the demo; `make test` builds and runs every test.
+BUILD     ?= build
+ASAN      ?= build-asan
+BENCHDIR  ?= build-bench
+CMAKE_GEN := -G Ninja
+JOBS      ?= $(shell nproc)
+
+.PHONY: run test sanitize bench deps configure clean
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+configure: $(BUILD)/build.ninja
+
+run: deps configure
+	cmake --build $(BUILD) --target news_feed_timers
+	$(BUILD)/examples/news_feed_timers
+
+test: deps configure
+	cmake --build $(BUILD)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (clang 14).
+sanitize: deps
+	cmake -S . -B $(ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  -DWEFT_SANITIZE=address,undefined
+	cmake --build $(ASAN)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -E '^compile_|^install_consumer$$'
+
+# Benchmarks against Boost.Asio in the same run; prints medians and ratios.
+bench: deps
+	cmake -S . -B $(BENCHDIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DWEFT_BUILD_BENCH=ON \
+	  -DWEFT_BUILD_TESTS=OFF
+	cmake --build $(BENCHDIR)
+	bench/run.sh $(BENCHDIR)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(BENCHDIR)

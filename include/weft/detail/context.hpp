@@ -1,0 +1,58 @@
+// The cancellation tree.
+//
+// Every running task has a `context`: a spawned task owns a root one; a child of a combinator, of a
+// `timeout` or of a `task_group` gets a node linked under its parent's. Cancelling a node sets its flag,
+// cuts short the one await point suspended on it (its `cancel_waiter`), and recurses into its children.
+//
+// Protocol (one loop owns a tree; everything here runs on that loop's thread):
+// - A leaf await point checks `cancelled()` before it suspends; if set, it completes at once with
+//   `errc::operation_canceled`. Otherwise it `arm`s itself, and `disarm`s when it completes normally.
+// - `on_cancel` must not resume the coroutine inline: it releases what the await holds (a timer, an I/O
+//   registration) and schedules the coroutine on the run queue. Cancellation therefore never re-enters
+//   the code that called `cancel()`.
+// - A node unlinks itself from its parent when destroyed; children are destroyed before their parent
+//   (they live in frames that the parent's task owns).
+#pragma once
+
+#include <string_view>
+
+namespace weft::detail {
+
+/// A suspended await point that can be cut short.
+struct cancel_waiter {
+  void (*on_cancel)(cancel_waiter* self) noexcept = nullptr;
+};
+
+class context {
+ public:
+  context() noexcept = default;
+  context(const context&) = delete;
+  context& operator=(const context&) = delete;
+  ~context() { detach(); }
+
+  /// Links this node under `parent` (which may be null), inheriting its cancellation and its name.
+  void attach(context* parent) noexcept;
+  /// Unlinks this node from its parent; its children stay linked to it.
+  void detach() noexcept;
+
+  bool cancelled() const noexcept { return cancelled_; }
+  /// Cancels this node and every node below it. Idempotent.
+  void cancel() noexcept;
+
+  void arm(cancel_waiter* w) noexcept { waiter_ = w; }
+  void disarm() noexcept { waiter_ = nullptr; }
+
+  std::string_view name() const noexcept { return name_; }
+  void set_name(std::string_view name) noexcept { name_ = name; }
+
+ private:
+  context* parent_ = nullptr;
+  context* first_child_ = nullptr;
+  context* next_ = nullptr;
+  context* prev_ = nullptr;
+  cancel_waiter* waiter_ = nullptr;
+  std::string_view name_;
+  bool cancelled_ = false;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,188 @@
+// The machinery shared by when_all, when_any, all_settled and first_success.
+//
+// A fan-out starts N child tasks, each in its own cancellation context linked under the awaiting
+// task's, and resumes the awaiting task once all N have finished — also for when_any and
+// first_success, which cancel the losers as soon as the winner is known: nothing is left running
+// behind the caller's back. Children are started inline, one after another, each running until its
+// first suspension; the last one to finish transfers control straight back to the awaiting task.
+#pragma once
+
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "weft/aggregate_error.hpp"
+#include "weft/detail/context.hpp"
+#include "weft/detail/promise_base.hpp"
+#include "weft/error.hpp"
+#include "weft/task.hpp"
+
+namespace weft::detail {
+
+enum class fan_mode : std::uint8_t {
+  all,            // finished when all finish; the first exception cancels the rest
+  settled,        // finished when all finish; nothing is cancelled
+  any,            // the first to finish wins; the rest are cancelled
+  first_success,  // the first to succeed wins; the rest are cancelled
+};
+
+struct fan_out;
+
+struct fan_slot {
+  context ctx;
+  fan_out* owner = nullptr;
+  std::coroutine_handle<> handle;
+  promise_base* promise = nullptr;
+  /// Null if the child succeeded; else its exception, or its error result as a std::system_error.
+  std::exception_ptr (*failure)(promise_base*) = nullptr;
+};
+
+struct fan_out {
+  fan_slot* slots = nullptr;
+  std::size_t count = 0;
+  std::size_t remaining = 0;
+  std::ptrdiff_t chosen = -1;  // all: first failure; any: first finished; first_success: first success
+  std::coroutine_handle<> parent;
+  fan_mode mode = fan_mode::all;
+
+  /// Starts every child; returns what the awaiting coroutine's await_suspend should transfer to.
+  std::coroutine_handle<> start(std::coroutine_handle<> awaiting, context* parent_ctx) noexcept;
+  /// The exceptions of every failed child, and failed results as std::system_error, in slot order.
+  std::vector<std::exception_ptr> failures() const;
+};
+
+template <class T>
+using non_void_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+/// A task's outcome for all_settled: its value, or the exception it threw.
+template <class T>
+using settled_t = tl::expected<T, std::exception_ptr>;
+
+template <class T>
+std::exception_ptr task_failure(promise_base* p) {
+  if (p->exception) return p->exception;
+  if constexpr (is_result_v<T>) {
+    auto& r = *static_cast<task_promise<T>*>(p)->value;
+    if (!r) return std::make_exception_ptr(std::system_error(r.error()));
+  }
+  return nullptr;
+}
+
+template <class T>
+void bind_slot(fan_slot& slot, fan_out& f, task<T>& t) noexcept {
+  slot.owner = &f;
+  slot.handle = t.handle();
+  slot.promise = &t.handle().promise();
+  slot.failure = &task_failure<T>;
+}
+
+template <class T>
+non_void_t<T> take_value(task<T>& t) {
+  if constexpr (std::is_void_v<T>) {
+    t.handle().promise().take();
+    return {};
+  } else {
+    return t.handle().promise().take();
+  }
+}
+
+template <class T>
+settled_t<T> take_settled(task<T>& t) {
+  auto& p = t.handle().promise();
+  if (p.exception) return tl::unexpected(p.exception);
+  if constexpr (std::is_void_v<T>) {
+    return {};
+  } else {
+    return std::move(*p.value);
+  }
+}
+
+[[noreturn]] void throw_all_failed(const fan_out& f);
+
+/// Awaits a fixed set of tasks of possibly different types.
+template <fan_mode Mode, class... T>
+class fan_tuple {
+ public:
+  explicit fan_tuple(task<T>... ts) : tasks_(std::move(ts)...) {}
+  fan_tuple(fan_tuple&&) = delete;
+
+  bool await_ready() const noexcept { return sizeof...(T) == 0; }
+  template <weft_promise P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+    bind(std::index_sequence_for<T...>{});
+    fan_.slots = slots_.data();
+    fan_.count = sizeof...(T);
+    fan_.mode = Mode;
+    return fan_.start(h, h.promise().ctx);
+  }
+  auto await_resume() { return collect(std::index_sequence_for<T...>{}); }
+
+ private:
+  template <std::size_t... I>
+  void bind(std::index_sequence<I...>) noexcept {
+    (bind_slot(slots_[I], fan_, std::get<I>(tasks_)), ...);
+  }
+
+  template <std::size_t... I>
+  auto collect(std::index_sequence<I...>) {
+    if constexpr (Mode == fan_mode::all) {
+      if (fan_.chosen >= 0) std::rethrow_exception(slots_[static_cast<std::size_t>(fan_.chosen)].promise->exception);
+      return std::tuple<non_void_t<T>...>(take_value(std::get<I>(tasks_))...);
+    } else if constexpr (Mode == fan_mode::settled) {
+      return std::tuple<settled_t<T>...>(take_settled(std::get<I>(tasks_))...);
+    } else {
+      if (fan_.chosen < 0) throw_all_failed(fan_);
+      using variant = std::variant<non_void_t<T>...>;
+      std::optional<variant> out;
+      // Exactly one I matches the winner; its take_value() rethrows if the winner threw.
+      ((static_cast<std::size_t>(fan_.chosen) == I
+            ? void(out.emplace(std::in_place_index<I>, take_value(std::get<I>(tasks_))))
+            : void()),
+       ...);
+      return std::move(*out);
+    }
+  }
+
+  std::tuple<task<T>...> tasks_;
+  std::array<fan_slot, sizeof...(T)> slots_{};
+  fan_out fan_;
+};
+
+/// Awaits a run-time number of tasks of one type.
+template <fan_mode Mode, class T>
+class fan_range {
+ public:
+  explicit fan_range(std::vector<task<T>> ts) : tasks_(std::move(ts)), slots_(new fan_slot[tasks_.size()]) {}
+  fan_range(fan_range&&) = delete;
+
+  bool await_ready() const noexcept { return tasks_.empty(); }
+  template <weft_promise P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+    for (std::size_t i = 0; i < tasks_.size(); ++i) bind_slot(slots_[i], fan_, tasks_[i]);
+    fan_.slots = slots_.get();
+    fan_.count = tasks_.size();
+    fan_.mode = Mode;
+    return fan_.start(h, h.promise().ctx);
+  }
+  std::ptrdiff_t chosen() const noexcept { return fan_.chosen; }
+  std::vector<task<T>>& tasks() noexcept { return tasks_; }
+  void await_resume() const noexcept {}
+  const fan_out& fan() const noexcept { return fan_; }
+
+ private:
+  std::vector<task<T>> tasks_;
+  std::unique_ptr<fan_slot[]> slots_;
+  fan_out fan_;
+};
+
+}  // namespace weft::detail

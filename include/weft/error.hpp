@@ -1,0 +1,60 @@
+// weft's error vocabulary: one enum, one category, one result type.
+//
+// Expected failures on I/O and wait paths come back as values (`result<T>`), never as exceptions.
+// The codes are generated from one table, WEFT_ERRC_MAP, so the enum, the messages and the docs
+// cannot drift apart.
+#pragma once
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+#include <tl/expected.hpp>
+
+namespace weft {
+
+// X(name, message)
+#define WEFT_ERRC_MAP(X)                                                     \
+  X(operation_canceled, "operation canceled")                               \
+  X(timed_out, "operation timed out")                                       \
+  X(channel_closed, "channel closed")                                       \
+  X(not_in_runtime, "called outside a weft runtime")                        \
+  X(invalid_argument, "invalid argument")
+
+/// The error codes weft produces itself. Codes from the operating system keep their own category.
+enum class errc : int {
+  ok = 0,
+#define WEFT_ERRC_ENUM(name, message) name,
+  WEFT_ERRC_MAP(WEFT_ERRC_ENUM)
+#undef WEFT_ERRC_ENUM
+};
+
+/// The `std::error_category` of `weft::errc`; its name is "weft".
+const std::error_category& error_category() noexcept;
+
+/// Makes a `std::error_code` of weft's category; found by ADL, so `std::error_code ec = errc::timed_out;` works.
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+/// The outcome of an operation that can fail in an expected way: a `T`, or a `std::error_code`.
+///
+///     weft::result<void> r = co_await weft::sleep_for(1s);
+///     if (!r) std::puts(r.error().message().c_str());   // "operation canceled"
+template <class T>
+using result = tl::expected<T, std::error_code>;
+
+/// Builds the error side of a `result`: `return weft::fail(errc::timed_out);`.
+inline tl::unexpected<std::error_code> fail(std::error_code ec) noexcept { return tl::unexpected(ec); }
+inline tl::unexpected<std::error_code> fail(errc e) noexcept { return tl::unexpected(make_error_code(e)); }
+
+/// True where `T` is some `result<U>`.
+template <class T>
+inline constexpr bool is_result_v = false;
+template <class T>
+inline constexpr bool is_result_v<tl::expected<T, std::error_code>> = true;
+
+}  // namespace weft
+
+template <>
+struct std::is_error_code_enum<weft::errc> : std::true_type {};

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what weft's build, tests and benchmarks need from Debian 12's packages. Idempotent: it asks
+# apt only for what is missing, so a second run does nothing.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ clang make        # toolchain (clang 14 for the fuzz and sanitizer builds)
+  libexpected-dev                          # tl::expected, behind weft::result
+  libgtest-dev                             # tests
+  libbenchmark-dev libboost-dev            # benchmarks: Google Benchmark, and Boost.Asio as the peer
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

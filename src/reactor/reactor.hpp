@@ -1,0 +1,25 @@
+// The reactor: where a loop waits for the outside world (I/O readiness, wake-ups from other threads).
+//
+// One interface, one folder per backend (reactor/epoll/, later reactor/io_uring/), chosen in exactly one
+// place: make_reactor(). A loop calls poll() when it has nothing ready (or every few dozen tasks with a
+// zero timeout, so I/O is never starved); any thread calls wake() to cut a poll short.
+#pragma once
+
+#include <memory>
+
+namespace weft::detail {
+
+class reactor {
+ public:
+  virtual ~reactor() = default;
+  /// Waits up to `timeout_ms` (-1: no limit, 0: just look) for events and delivers them.
+  virtual void poll(int timeout_ms) = 0;
+  /// Makes a poll in progress (or the next one) return at once. Safe from any thread.
+  virtual void wake() noexcept = 0;
+};
+
+enum class reactor_kind { epoll };
+
+std::unique_ptr<reactor> make_reactor(reactor_kind kind);
+
+}  // namespace weft::detail

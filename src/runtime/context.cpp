@@ -1,0 +1,39 @@
+#include "weft/detail/context.hpp"
+
+namespace weft::detail {
+
+void context::attach(context* parent) noexcept {
+  detach();
+  parent_ = parent;
+  if (parent == nullptr) return;
+  if (name_.empty()) name_ = parent->name_;
+  next_ = parent->first_child_;
+  if (next_ != nullptr) next_->prev_ = this;
+  parent->first_child_ = this;
+  // A node joining a cancelled parent is cancelled with everything already below it.
+  if (parent->cancelled_) cancel();
+}
+
+void context::detach() noexcept {
+  if (parent_ == nullptr) return;
+  if (prev_ != nullptr) {
+    prev_->next_ = next_;
+  } else {
+    parent_->first_child_ = next_;
+  }
+  if (next_ != nullptr) next_->prev_ = prev_;
+  parent_ = next_ = prev_ = nullptr;
+}
+
+void context::cancel() noexcept {
+  if (cancelled_) return;
+  cancelled_ = true;
+  if (cancel_waiter* w = waiter_) {
+    waiter_ = nullptr;
+    w->on_cancel(w);
+  }
+  // on_cancel only schedules; it never destroys nodes, so the child list is stable here.
+  for (context* c = first_child_; c != nullptr; c = c->next_) c->cancel();
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,44 @@
+// The loop's queue of coroutines ready to resume: a growable power-of-two ring buffer.
+// Owned by one loop thread; no locks, no allocation once it has grown to the working-set size.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <memory>
+
+#include "weft/detail/context.hpp"
+
+namespace weft::detail {
+
+struct runnable {
+  std::coroutine_handle<> handle;
+  context* ctx;  // whose turn it is: names the task in slow-task reports
+};
+
+class run_queue {
+ public:
+  run_queue();
+
+  void push(runnable r) {
+    if (tail_ - head_ == capacity_) grow();
+    buf_[tail_++ & (capacity_ - 1)] = r;
+  }
+  bool pop(runnable& out) noexcept {
+    if (head_ == tail_) return false;
+    out = buf_[head_++ & (capacity_ - 1)];
+    return true;
+  }
+  std::size_t size() const noexcept { return tail_ - head_; }
+  bool empty() const noexcept { return head_ == tail_; }
+  void clear() noexcept { head_ = tail_ = 0; }
+
+ private:
+  void grow();
+
+  std::unique_ptr<runnable[]> buf_;
+  std::size_t capacity_;
+  std::size_t head_ = 0;
+  std::size_t tail_ = 0;
+};
+
+}  // namespace weft::detail

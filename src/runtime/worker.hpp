@@ -1,0 +1,101 @@
+// worker: one event loop. It owns a run queue, a timer wheel, a reactor, and the spawned tasks that
+// started on it.
+//
+// Protocol:
+// - Everything but post()/wake() runs on the loop's thread (the one inside run_until_done()).
+// - A turn: resume up to `task_budget` ready coroutines, run posted closures, then poll the reactor
+//   (waiting only when nothing is ready) and fire due timers. Polling every budget's worth of tasks keeps
+//   I/O and timers from starving behind a busy queue.
+// - post(): push under `post_mu_`, set `has_posted_`, and wake the reactor if the loop is (about to be)
+//   sleeping. The loop sets `sleeping_` before its last check of `has_posted_` (both seq_cst), so a post
+//   either is seen by that check or sees `sleeping_` and wakes it: no lost wake-up.
+// - Spawned tasks are kept on an intrusive list so shutdown can destroy the unfinished ones. A detached
+//   task's state is freed by the loop after the resume that completed it ("buried"), never from inside
+//   the frame's own final_suspend.
+// - Shutdown order (~worker): drop the run queue, destroy unfinished frames (their awaitables unlink
+//   timers), free buried states, drop posted closures.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "reactor/reactor.hpp"
+#include "runtime/run_queue.hpp"
+#include "time/timer_wheel.hpp"
+#include "weft/detail/spawn_state.hpp"
+#include "weft/detail/unique_function.hpp"
+#include "weft/runtime.hpp"
+#include "weft/time.hpp"
+
+namespace weft::detail {
+
+class worker {
+ public:
+  explicit worker(runtime_options options);
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  void schedule(std::coroutine_handle<> h, context* ctx) { queue_.push({h, ctx}); }
+  void post(unique_function fn);
+
+  /// Runs turns until `root` finishes.
+  void run_until_done(spawn_state_base* root);
+
+  // Time.
+  clock::time_point now() const noexcept;
+  bool paused() const noexcept { return paused_; }
+  /// Moves virtual time forward (paused runtimes only) and fires what became due.
+  void advance_paused(clock::duration d) noexcept;
+  void arm_timer(timer_entry* e, clock::time_point deadline) noexcept;
+  void disarm_timer(timer_entry* e) noexcept { wheel_.remove(e); }
+
+  // Spawned tasks.
+  void adopt(spawn_state_base* s) noexcept;
+  void forget(spawn_state_base* s) noexcept;
+  void bury(spawn_state_base* s) { graveyard_.push_back(s); }
+  std::size_t live_tasks() const noexcept { return live_count_; }
+  spawn_state_base* first_live() const noexcept { return live_; }
+  bool shutting_down() const noexcept { return shutting_down_; }
+
+  void report_exception(std::string_view task_name, std::exception_ptr e) noexcept;
+
+ private:
+  static constexpr int task_budget = 128;
+
+  void turn(const spawn_state_base* root);
+  void resume(const runnable& r);
+  void run_posted();
+  void poll(bool idle);
+  void free_buried() noexcept;
+  std::uint64_t tick_now() const noexcept;
+  clock::time_point time_of_tick(std::uint64_t tick) const noexcept;
+
+  runtime_options options_;
+  run_queue queue_;
+  timer_wheel wheel_;
+  std::unique_ptr<reactor> reactor_;
+
+  std::mutex post_mu_;
+  std::vector<unique_function> posted_;      // guarded by post_mu_
+  std::vector<unique_function> running_posts_;
+  std::atomic<bool> has_posted_{false};
+  std::atomic<bool> sleeping_{false};
+
+  spawn_state_base* live_ = nullptr;
+  std::size_t live_count_ = 0;
+  std::vector<spawn_state_base*> graveyard_;
+  bool shutting_down_ = false;
+  bool running_ = false;
+
+  bool paused_;
+  clock::time_point origin_;        // wheel tick 0
+  clock::time_point virtual_now_;   // paused runtimes only
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "test_support.hpp"
+
+using namespace weft;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct tracked {
+  explicit tracked(int& alive) : alive_(alive) { ++alive_; }
+  tracked(const tracked& o) : alive_(o.alive_) { ++alive_; }
+  ~tracked() { --alive_; }
+  int& alive_;
+};
+
+task<void> sleeper(tracked t, clock::duration d) {
+  co_await sleep_for(d);
+  (void)t;
+}
+
+}  // namespace
+
+// Tasks still pending when the runtime goes are destroyed: frames, captures and timers released.
+TEST(rt_shutdown, destroys_pending_tasks_and_their_timers) {
+  int alive = 0;
+  {
+    runtime rt(test::paused());
+    auto body = [&]() -> task<void> {
+      for (int i = 0; i < 100; ++i) spawn(sleeper(tracked(alive), 1h)).detach();
+      auto keep = spawn([t = tracked(alive)]() -> task<int> {
+        co_await sleep_for(1h);
+        co_return 1;
+      });
+      co_await sleep_for(1ms);
+      EXPECT_EQ(alive, 101);
+      keep.detach();
+    };
+    rt.block_on(body());
+    EXPECT_EQ(rt.live_tasks(), 101u);
+  }
+  EXPECT_EQ(alive, 0);
+}
+
+TEST(rt_shutdown, handle_outliving_runtime_reports_abandoned) {
+  join_handle<int> h;
+  {
+    runtime rt(test::paused());
+    h = rt.spawn([]() -> task<int> {
+      co_await sleep_for(1h);
+      co_return 1;
+    });
+  }
+  EXPECT_TRUE(h.done());  // abandoned counts as finished; awaiting it would throw operation_canceled
+}
+
+TEST(rt_shutdown, runtime_can_block_on_repeatedly) {
+  runtime rt(test::paused());
+  auto bg = rt.spawn([]() -> task<int> {
+    co_await sleep_for(10ms);
+    co_return 3;
+  });
+  auto first = []() -> task<int> {
+    co_await sleep_for(1ms);
+    co_return 1;
+  };
+  EXPECT_EQ(rt.block_on(first()), 1);
+  EXPECT_FALSE(bg.done());
+  auto second = [](join_handle<int> h) -> task<int> { co_return co_await std::move(h); };
+  EXPECT_EQ(rt.block_on(second(std::move(bg))), 3);
+}

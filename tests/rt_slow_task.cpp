@@ -1,0 +1,45 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+using namespace weft;
+using namespace std::chrono_literals;
+
+TEST(rt_slow_task, reports_task_that_holds_the_loop) {
+  std::vector<std::pair<std::string, std::chrono::nanoseconds>> reports;
+  runtime_options o;
+  o.slow_task_threshold = 20ms;
+  o.on_slow_task = [&](std::string_view name, std::chrono::nanoseconds held) { reports.emplace_back(name, held); };
+  auto body = []() -> task<void> {
+    auto hog = spawn("hog", []() -> task<void> {
+      std::this_thread::sleep_for(60ms);  // blocks the loop: exactly what the detector is for
+      co_return;
+    });
+    auto polite = spawn("polite", []() -> task<void> {
+      for (int i = 0; i < 5; ++i) co_await yield_now();
+    });
+    co_await std::move(hog);
+    co_await std::move(polite);
+  };
+  run(body(), o);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].first, "hog");
+  EXPECT_GE(reports[0].second, 60ms);
+}
+
+TEST(rt_slow_task, off_by_default) {
+  int reports = 0;
+  runtime_options o;
+  o.on_slow_task = [&](std::string_view, std::chrono::nanoseconds) { ++reports; };
+  auto body = []() -> task<void> {
+    std::this_thread::sleep_for(30ms);
+    co_return;
+  };
+  run(body(), o);
+  EXPECT_EQ(reports, 0);
+}

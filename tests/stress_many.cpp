@@ -1,0 +1,69 @@
+// Scale: a million tasks and a million concurrent sleeps. Counts, not timings: timings live in bench/.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "test_support.hpp"
+
+using namespace weft;
+using namespace std::chrono_literals;
+
+namespace {
+task<void> bump(long& n) {
+  ++n;
+  co_return;
+}
+}  // namespace
+
+TEST(stress_many, million_spawned_tasks) {
+  auto body = []() -> task<long> {
+    long n = 0;
+    for (int i = 0; i < 1'000'000; ++i) spawn(bump(n)).detach();
+    while (n < 1'000'000) co_await yield_now();
+    co_return n;
+  };
+  runtime rt;
+  EXPECT_EQ(rt.block_on(body()), 1'000'000);
+  EXPECT_EQ(rt.live_tasks(), 0u);
+}
+
+TEST(stress_many, million_concurrent_sleeps_on_virtual_time) {
+  auto body = []() -> task<void> {
+    long woke = 0;
+    std::mt19937 rng(7);
+    clock::time_point start = clock::now();
+    clock::time_point last_deadline = start;
+    {
+      task_group g;
+      for (int i = 0; i < 1'000'000; ++i) {
+        auto d = std::chrono::milliseconds(rng() % 1000);
+        if (start + d > last_deadline) last_deadline = start + d;
+        g.spawn([&woke, d]() -> task<void> {
+          if (auto r = co_await sleep_for(d)) ++woke;
+        });
+      }
+      co_await g.join();
+    }
+    EXPECT_EQ(woke, 1'000'000);
+    EXPECT_EQ(clock::now(), last_deadline);  // the last sleeper woke exactly at its deadline
+  };
+  test::run_paused(body());
+}
+
+TEST(stress_many, hundred_thousand_real_sleeps) {
+  auto body = []() -> task<void> {
+    long woke = 0;
+    auto start = std::chrono::steady_clock::now();
+    task_group g;
+    for (int i = 0; i < 100'000; ++i) {
+      g.spawn([&woke, i]() -> task<void> {
+        if (auto r = co_await sleep_for(std::chrono::milliseconds(i % 200))) ++woke;
+      });
+    }
+    co_await g.join();
+    EXPECT_EQ(woke, 100'000);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 199ms);
+  };
+  run(body());
+}
