@@ -2,24 +2,27 @@
 
 #include <new>
 
-namespace weft::detail {
-namespace {
-
+// Sanitizer builds bypass the cache, so that use-after-free of a frame is still caught.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool cache_enabled = false;
+#define WEFT_FRAME_CACHE 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool cache_enabled = false;
-#else
-constexpr bool cache_enabled = true;
+#define WEFT_FRAME_CACHE 0
 #endif
-#else
-constexpr bool cache_enabled = true;
+#endif
+#ifndef WEFT_FRAME_CACHE
+#define WEFT_FRAME_CACHE 1
 #endif
 
+namespace weft::detail {
+
+#if WEFT_FRAME_CACHE
+
+namespace {
+
 constexpr std::size_t granule = 64;
-constexpr std::size_t classes = 32;         // sizes up to 2 KiB are cached
-constexpr std::size_t max_cached = 4096;    // per class; bounds what a burst leaves behind
+constexpr std::size_t classes = 32;       // sizes up to 2 KiB are cached
+constexpr std::size_t max_cached = 4096;  // per class; bounds what a burst leaves behind
 
 struct free_block {
   free_block* next;
@@ -38,38 +41,34 @@ std::size_t class_of(std::size_t size) noexcept { return (size + granule - 1) / 
 }  // namespace
 
 void* frame_alloc(std::size_t size) {
-  if constexpr (cache_enabled) {
-    std::size_t c = class_of(size);
-    if (c < classes) {
-      free_list& l = lists[c];
-      if (free_block* b = l.head) {
-        l.head = b->next;
-        --l.count;
-        return b;
-      }
-      return ::operator new((c + 1) * granule);
-    }
+  std::size_t c = class_of(size);
+  if (c >= classes) return ::operator new(size);
+  free_list& l = lists[c];
+  if (free_block* b = l.head) {
+    l.head = b->next;
+    --l.count;
+    return b;
   }
-  return ::operator new(size);
+  return ::operator new((c + 1) * granule);
 }
 
 void frame_free(void* p, std::size_t size) noexcept {
-  if constexpr (cache_enabled) {
-    std::size_t c = class_of(size);
-    if (c < classes) {
-      free_list& l = lists[c];
-      if (l.count < max_cached) {
-        auto* b = static_cast<free_block*>(p);
-        b->next = l.head;
-        l.head = b;
-        ++l.count;
-        return;
-      }
-      ::operator delete(p, (c + 1) * granule);
-      return;
-    }
+  std::size_t c = class_of(size);
+  if (c < classes && lists[c].count < max_cached) {
+    auto* b = static_cast<free_block*>(p);
+    b->next = lists[c].head;
+    lists[c].head = b;
+    ++lists[c].count;
+    return;
   }
-  ::operator delete(p, size);
+  ::operator delete(p);
 }
+
+#else
+
+void* frame_alloc(std::size_t size) { return ::operator new(size); }
+void frame_free(void* p, std::size_t) noexcept { ::operator delete(p); }
+
+#endif
 
 }  // namespace weft::detail
