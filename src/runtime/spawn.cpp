@@ -1,4 +1,5 @@
 // The spawned-task lifecycle; see weft/detail/spawn_state.hpp for the protocol.
+#include <cstring>
 #include <system_error>
 
 #include "runtime/worker.hpp"
@@ -40,8 +41,9 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
   s->frame = frame;
   s->promise = &p;
   if (!name.empty()) {
-    s->name.assign(name);
-    s->ctx.set_name(s->name);
+    s->name = std::make_unique<char[]>(name.size());
+    std::memcpy(s->name.get(), name.data(), name.size());
+    s->ctx.set_name(std::string_view(s->name.get(), name.size()));
   }
   p.ctx = &s->ctx;
   p.on_done = &spawn_done;

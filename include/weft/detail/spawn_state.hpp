@@ -14,7 +14,7 @@
 
 #include <coroutine>
 #include <cstdint>
-#include <string>
+#include <memory>
 #include <string_view>
 
 #include "weft/detail/context.hpp"
@@ -54,7 +54,7 @@ struct spawn_state_base {
   std::coroutine_handle<> joiner;
   context* joiner_ctx = nullptr;
   task_group* group = nullptr;
-  std::string name;
+  std::unique_ptr<char[]> name;  // only for named tasks: 8 bytes, not a std::string's 32
   std::uint32_t refs = 2;
   task_status status = task_status::running;
   bool handle_alive = true;
