@@ -88,13 +88,7 @@ TEST(rt_spawn, callable_captures_live_as_long_as_the_task) {
 TEST(rt_spawn, detached_exception_goes_to_hook_with_name) {
   std::vector<std::string> reports;
   runtime_options o = test::paused();
-  o.on_unhandled_exception = [&](std::string_view name, std::exception_ptr e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      reports.push_back(std::string(name) + ": " + ex.what());
-    }
-  };
+  o.on_unhandled_exception = test::record_reports(reports);
   auto body = []() -> task<int> {
     spawn("worker-7", fail_after(1ms)).detach();
     { auto dropped = spawn("worker-8", fail_after(2ms)); }  // dropped handle = detached

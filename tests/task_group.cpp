@@ -124,13 +124,7 @@ TEST(task_group, cancelling_the_joiner_cancels_the_group) {
 TEST(task_group, destroyed_with_running_tasks_is_reported_and_cancels_them) {
   std::vector<std::string> reports;
   runtime_options o = test::paused();
-  o.on_unhandled_exception = [&](std::string_view name, std::exception_ptr e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::logic_error& ex) {
-      reports.push_back(std::string(name) + ": " + ex.what());
-    }
-  };
+  o.on_unhandled_exception = test::record_reports(reports);
   auto body = []() -> task<int> {
     auto canceled = std::make_shared<int>(0);
     {

@@ -4,6 +4,10 @@
 #include <weft/weft.hpp>
 
 #include <chrono>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace weft::test {
 
@@ -20,6 +24,17 @@ inline runtime_options paused() {
 template <class T>
 T run_paused(task<T> t) {
   return run(std::move(t), paused());
+}
+
+/// An on_unhandled_exception hook that records each report as "task name: what()".
+inline auto record_reports(std::vector<std::string>& out) {
+  return [&out](std::string_view name, std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      out.push_back(std::string(name) + ": " + ex.what());
+    }
+  };
 }
 
 /// Virtual time elapsed since `start`, in milliseconds.
