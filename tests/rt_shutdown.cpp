@@ -71,3 +71,46 @@ TEST(rt_shutdown, runtime_can_block_on_repeatedly) {
   auto second = [](join_handle<int> h) -> task<int> { co_return co_await std::move(h); };
   EXPECT_EQ(rt.block_on(second(std::move(bg))), 3);
 }
+
+// Shutdown while combinators and timeouts are mid-await: the child frames must die before the
+// contexts their awaits point at (ASan checks this).
+TEST(rt_shutdown, pending_combinators_and_timeouts_are_released) {
+  runtime rt(test::paused());
+  auto pending = [](clock::duration d) -> task<int> {
+    co_await sleep_for(d);
+    co_return 1;
+  };
+  auto body = [&]() -> task<void> {
+    spawn([&]() -> task<void> {
+      std::vector<task<int>> ts;
+      for (int i = 0; i < 3; ++i) ts.push_back(pending(1h));
+      co_await when_all(std::move(ts));
+    }).detach();
+    spawn([&]() -> task<void> { co_await when_any(pending(1h), pending(2h)); }).detach();
+    spawn([&]() -> task<void> { co_await timeout(1h, pending(2h)); }).detach();
+    co_await sleep_for(1ms);
+  };
+  rt.block_on(body());
+  EXPECT_EQ(rt.live_tasks(), 3u);
+}
+
+// A group child's handle outlives the group's owner at shutdown.
+TEST(rt_shutdown, group_child_handle_outliving_its_group) {
+  join_handle<int> escaped;
+  {
+    runtime rt(test::paused());
+    auto body = [&]() -> task<void> {
+      spawn([&]() -> task<void> {
+        task_group g;
+        escaped = g.spawn([]() -> task<int> {
+          co_await sleep_for(1h);
+          co_return 1;
+        });
+        co_await g.join();
+      }).detach();
+      co_await sleep_for(1ms);
+    };
+    rt.block_on(body());
+  }
+  EXPECT_TRUE(escaped.done());
+}

@@ -71,7 +71,9 @@ class task_group {
   };
 
   /// Waits until every task in the group has finished. Rethrows per the group's policy (see above);
-  /// the failures are then cleared, and the group can be reused.
+  /// the failures are then cleared. A group can be reused unless it was cancelled (by cancel(), by a
+  /// fail-fast failure, or through a cancelled joiner): cancellation sticks, and tasks spawned into a
+  /// cancelled group start cancelled.
   [[nodiscard]] join_awaiter join() noexcept { return join_awaiter{this}; }
 
   /// Cancels every task in the group, now and spawned later, until the group is destroyed.

@@ -51,7 +51,7 @@ class timeout_timer : timer_entry {
 template <class T>
 class timeout_awaitable {
  public:
-  timeout_awaitable(task<T> t, clock::time_point deadline) noexcept : task_(std::move(t)), deadline_(deadline) {}
+  timeout_awaitable(task<T> t, clock::time_point deadline) noexcept : deadline_(deadline), task_(std::move(t)) {}
   timeout_awaitable(timeout_awaitable&&) = delete;
 
   bool await_ready() const noexcept { return false; }
@@ -77,10 +77,12 @@ class timeout_awaitable {
   }
 
  private:
-  task<T> task_;  // declared first, destroyed last: the child's frame outlives its context and timer
+  // lifetime: declared last, destroyed first: the child's frame (whose awaits point at ctx_) dies
+  // before its context and the timer that would cancel it.
   context ctx_;
   timeout_timer timer_;
   clock::time_point deadline_;
+  task<T> task_;
 };
 
 }  // namespace detail

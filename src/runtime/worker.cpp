@@ -65,6 +65,14 @@ worker::~worker() {
   shutting_down_ = true;
   worker* previous = std::exchange(this_thread_worker, this);
   queue_.clear();
+  // Unhook group children first: a group may die (with its owner's frame) before a child whose
+  // join_handle lives on elsewhere, and the child's context must not point into it then.
+  for (spawn_state_base* s = live_; s != nullptr; s = s->live_next) {
+    if (s->group != nullptr) {
+      s->ctx.detach();
+      s->group = nullptr;
+    }
+  }
   while (spawn_state_base* s = live_) {
     forget(s);
     s->status = task_status::abandoned;
@@ -109,12 +117,13 @@ void worker::turn(const spawn_state_base* root) {
 
 void worker::resume(const runnable& r) {
   if (options_.slow_task_threshold.count() > 0) {
+    // lifetime: the context may be freed during the resume (the task ends, its handle is dropped).
+    std::string name(r.ctx != nullptr ? r.ctx->name() : std::string_view{});
     auto start = std::chrono::steady_clock::now();
     r.handle.resume();
     auto held = std::chrono::steady_clock::now() - start;
     if (held > options_.slow_task_threshold) {
-      options_.on_slow_task(r.ctx != nullptr ? r.ctx->name() : std::string_view{},
-                            std::chrono::duration_cast<std::chrono::nanoseconds>(held));
+      options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(held));
     }
   } else {
     r.handle.resume();

@@ -153,16 +153,18 @@ class fan_tuple {
     }
   }
 
-  std::tuple<task<T>...> tasks_;
-  std::array<fan_slot, sizeof...(T)> slots_{};
+  // lifetime: members die in reverse order, so the child frames (whose awaits point at the slots'
+  // contexts) go first, then the slots.
   fan_out fan_;
+  std::array<fan_slot, sizeof...(T)> slots_{};
+  std::tuple<task<T>...> tasks_;
 };
 
 /// Awaits a run-time number of tasks of one type.
 template <fan_mode Mode, class T>
 class fan_range {
  public:
-  explicit fan_range(std::vector<task<T>> ts) : tasks_(std::move(ts)), slots_(new fan_slot[tasks_.size()]) {}
+  explicit fan_range(std::vector<task<T>> ts) : slots_(new fan_slot[ts.size()]), tasks_(std::move(ts)) {}
   fan_range(fan_range&&) = delete;
 
   bool await_ready() const noexcept { return tasks_.empty(); }
@@ -180,9 +182,10 @@ class fan_range {
   const fan_out& fan() const noexcept { return fan_; }
 
  private:
-  std::vector<task<T>> tasks_;
-  std::unique_ptr<fan_slot[]> slots_;
+  // lifetime: as in fan_tuple, the child frames die before the slots their awaits point at.
   fan_out fan_;
+  std::unique_ptr<fan_slot[]> slots_;
+  std::vector<task<T>> tasks_;
 };
 
 }  // namespace weft::detail
