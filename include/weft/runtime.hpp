@@ -36,7 +36,8 @@ struct runtime_options {
   std::function<void(std::string_view task_name, std::exception_ptr error)> on_unhandled_exception;
 
   /// When positive, every turn of a task that holds the loop for longer than this is reported to
-  /// `on_slow_task` (default: printed to stderr). Costs two clock reads per resume when on.
+  /// `on_slow_task` (default: printed to stderr). Costs two clock reads and a copy of the task's
+  /// name per resume when on.
   std::chrono::nanoseconds slow_task_threshold{0};
   std::function<void(std::string_view task_name, std::chrono::nanoseconds held)> on_slow_task;
 };

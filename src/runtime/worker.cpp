@@ -67,12 +67,7 @@ worker::~worker() {
   queue_.clear();
   // Unhook group children first: a group may die (with its owner's frame) before a child whose
   // join_handle lives on elsewhere, and the child's context must not point into it then.
-  for (spawn_state_base* s = live_; s != nullptr; s = s->live_next) {
-    if (s->group != nullptr) {
-      s->ctx.detach();
-      s->group = nullptr;
-    }
-  }
+  unhook_group_children(nullptr);
   while (spawn_state_base* s = live_) {
     forget(s);
     s->status = task_status::abandoned;
@@ -196,6 +191,15 @@ void worker::arm_timer(timer_entry* e, clock::time_point deadline) noexcept {
   // Round up: a timer never fires before its deadline.
   e->tick = since.count() <= 0 ? 0 : static_cast<std::uint64_t>((since + tick_length - clock::duration(1)) / tick_length);
   wheel_.insert(e);
+}
+
+void worker::unhook_group_children(const task_group* group) noexcept {
+  for (spawn_state_base* s = live_; s != nullptr; s = s->live_next) {
+    if (s->group != nullptr && (group == nullptr || s->group == group)) {
+      s->ctx.detach();
+      s->group = nullptr;
+    }
+  }
 }
 
 void worker::adopt(spawn_state_base* s) noexcept {

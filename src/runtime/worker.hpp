@@ -60,7 +60,9 @@ class worker {
   void forget(spawn_state_base* s) noexcept;
   void bury(spawn_state_base* s) { graveyard_.push_back(s); }
   std::size_t live_tasks() const noexcept { return live_count_; }
-  spawn_state_base* first_live() const noexcept { return live_; }
+  /// Detaches the unfinished children of `group` (of every group, if null) from it: they run on
+  /// as plain detached tasks.
+  void unhook_group_children(const task_group* group) noexcept;
   bool shutting_down() const noexcept { return shutting_down_; }
 
   void report_exception(std::string_view task_name, std::exception_ptr e) noexcept;

@@ -36,14 +36,7 @@ task_group::~task_group() {
   }
   ctx_.cancel();
   // Detach our children from this group: they finish on their own, reporting their own exceptions.
-  if (w != nullptr) {
-    for (detail::spawn_state_base* s = w->first_live(); s != nullptr; s = s->live_next) {
-      if (s->group == this) {
-        s->group = nullptr;
-        s->ctx.detach();
-      }
-    }
-  }
+  if (w != nullptr) w->unhook_group_children(this);
 }
 
 void task_group::suspend_joiner(std::coroutine_handle<> h, detail::context* ctx) noexcept {
