@@ -8,6 +8,8 @@ packages=(
   libexpected-dev                          # tl::expected, behind weft::result
   libgtest-dev                             # tests
   libbenchmark-dev libboost-dev            # benchmarks: Google Benchmark, and Boost.Asio as the peer
+  node-llhttp                              # HTTP parser sources (/usr/share/llhttp), compiled into weft
+  curl python3 nodejs                      # real HTTP clients the tests talk to
 )
 
 missing=()

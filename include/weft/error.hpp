@@ -19,7 +19,10 @@ namespace weft {
   X(timed_out, "operation timed out")                                       \
   X(channel_closed, "channel closed")                                       \
   X(not_in_runtime, "called outside a weft runtime")                        \
-  X(invalid_argument, "invalid argument")
+  X(invalid_argument, "invalid argument")                                   \
+  X(end_of_stream, "end of stream")                                         \
+  X(operation_in_progress, "another operation of this kind is in progress") \
+  X(closed, "the socket or object was closed")
 
 /// The error codes weft produces itself. Codes from the operating system keep their own category.
 enum class errc : int {

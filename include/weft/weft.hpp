@@ -5,6 +5,8 @@
 #include "weft/all_settled.hpp"
 #include "weft/error.hpp"
 #include "weft/first_success.hpp"
+#include "weft/net/address.hpp"
+#include "weft/net/tcp.hpp"
 #include "weft/runtime.hpp"
 #include "weft/spawn.hpp"
 #include "weft/task.hpp"

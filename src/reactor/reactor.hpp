@@ -6,14 +6,20 @@
 #pragma once
 
 #include <memory>
+#include <system_error>
 
 namespace weft::detail {
+
+struct io_state;
 
 class reactor {
  public:
   virtual ~reactor() = default;
   /// Waits up to `timeout_ms` (-1: no limit, 0: just look) for events and delivers them.
   virtual void poll(int timeout_ms) = 0;
+  /// Watches `io->fd` for readiness in both directions until the descriptor is closed (closing it is
+  /// what unregisters it: weft never duplicates a registered descriptor). `io` must outlive the fd.
+  virtual std::error_code add(io_state* io) noexcept = 0;
   /// Makes a poll in progress (or the next one) return at once. Safe from any thread.
   virtual void wake() noexcept = 0;
 };

@@ -55,6 +55,9 @@ class worker {
   void arm_timer(timer_entry* e, clock::time_point deadline) noexcept;
   void disarm_timer(timer_entry* e) noexcept { wheel_.remove(e); }
 
+  /// The loop's reactor, where sockets opened on this loop register.
+  reactor& io() noexcept { return *reactor_; }
+
   // Spawned tasks.
   void adopt(spawn_state_base* s) noexcept;
   void forget(spawn_state_base* s) noexcept;

@@ -1,5 +1,7 @@
 // The epoll backend: one epoll instance per loop, an eventfd for wake-ups.
-// Sockets will be registered once, edge-triggered (EPOLLET), when the networking layer lands.
+// Descriptors are registered once, edge-triggered, for both directions; an event retries the op parked
+// in that direction (reactor/io.cpp). Closing a descriptor unregisters it, so there is no EPOLL_CTL_DEL.
+// Events of one epoll_wait batch are handled before any task runs, so no io_state is freed mid-batch.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include <cstdint>
 #include <system_error>
 
+#include "reactor/io.hpp"
 #include "reactor/reactor.hpp"
 
 namespace weft::detail {
@@ -49,12 +52,25 @@ class epoll_reactor final : public reactor {
       throw_errno("epoll_wait");
     }
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) {
+      auto* io = static_cast<io_state*>(events[i].data.ptr);
+      if (io == nullptr) {
         std::uint64_t value;
         // Edge-triggered: drain so the next write makes a new edge. EAGAIN just means already drained.
         [[maybe_unused]] ssize_t r = read(wakefd_, &value, sizeof value);
+        continue;
       }
+      std::uint32_t ev = events[i].events;
+      if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) io_ready(io, io_dir::read);
+      if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) io_ready(io, io_dir::write);
     }
+  }
+
+  std::error_code add(io_state* io) noexcept override {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = io;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, io->fd, &ev) < 0) return {errno, std::system_category()};
+    return {};
   }
 
   void wake() noexcept override {
