@@ -1,0 +1,81 @@
+// HTTP header fields: an ordered, case-insensitive, multi-value list.
+//
+//     weft::http::headers h;
+//     h.add("Set-Cookie", "a=1");
+//     h.add("set-cookie", "b=2");
+//     h.get("SET-COOKIE");        // "a=1" (the first)
+//     h.get_all("Set-Cookie");    // {"a=1", "b=2"}
+//
+// All names and values live in one buffer, so adding a field does not allocate per field, and
+// string_views returned by get() stay valid until the headers are changed or destroyed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft::http {
+
+/// ASCII case-insensitive equality, as header names compare.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+class headers {
+ public:
+  struct field {
+    std::string_view name;
+    std::string_view value;
+  };
+
+  /// Appends a field (names keep the case given; lookups ignore it).
+  void add(std::string_view name, std::string_view value);
+  /// Replaces every field named `name` with one.
+  void set(std::string_view name, std::string_view value);
+  /// Removes every field named `name`; returns how many.
+  std::size_t remove(std::string_view name);
+  void clear() noexcept;
+
+  /// The first value of `name`, if any.
+  std::optional<std::string_view> get(std::string_view name) const noexcept;
+  /// Every value of `name`, in order.
+  std::vector<std::string_view> get_all(std::string_view name) const;
+  bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+
+  std::size_t size() const noexcept { return fields_.size(); }
+  bool empty() const noexcept { return fields_.empty(); }
+  /// The i-th field, in insertion order.
+  field operator[](std::size_t i) const noexcept;
+  /// Bytes of names and values stored (what a size limit counts).
+  std::size_t bytes() const noexcept { return text_.size(); }
+
+  class iterator {
+   public:
+    iterator(const headers* h, std::size_t i) noexcept : h_(h), i_(i) {}
+    field operator*() const noexcept { return (*h_)[i_]; }
+    iterator& operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+
+   private:
+    const headers* h_;
+    std::size_t i_;
+  };
+  iterator begin() const noexcept { return {this, 0}; }
+  iterator end() const noexcept { return {this, fields_.size()}; }
+
+ private:
+  struct slot {
+    std::uint32_t name_at, name_len, value_at, value_len;
+  };
+  std::string_view name_of(const slot& s) const noexcept { return {text_.data() + s.name_at, s.name_len}; }
+  std::string_view value_of(const slot& s) const noexcept { return {text_.data() + s.value_at, s.value_len}; }
+
+  std::string text_;
+  std::vector<slot> fields_;
+};
+
+}  // namespace weft::http

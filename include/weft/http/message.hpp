@@ -1,0 +1,70 @@
+// HTTP/1.1 messages as a handler sees them.
+//
+//     weft::task<weft::http::response> hello(weft::http::request& req) {
+//       auto r = weft::http::response::text(200, "Hello, " + std::string(req.query()));
+//       r.headers.add("Cache-Control", "no-store");
+//       co_return r;
+//     }
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "weft/http/headers.hpp"
+#include "weft/net/address.hpp"
+
+namespace weft::http {
+
+/// The standard reason phrase of `status` ("OK", "Not Found"), or "Unknown".
+std::string_view reason_phrase(int status) noexcept;
+
+struct request {
+  std::string method;  // "GET", as sent (methods are case-sensitive)
+  std::string target;  // the request-target as sent: "/path?query"
+  int version_minor = 1;  // HTTP/1.<minor>
+  http::headers headers;
+  std::string body;  // decoded (chunked bodies arrive de-chunked)
+  net::endpoint remote;
+  /// Path parameters captured by the router: "/delay/{n}" matching "/delay/3" gives {"n", "3"};
+  /// a trailing "*" captures the rest of the path under "*".
+  std::vector<std::pair<std::string, std::string>> params;
+
+  /// The target up to '?'.
+  std::string_view path() const noexcept { return std::string_view(target).substr(0, target.find('?')); }
+  /// The target after '?', or empty.
+  std::string_view query() const noexcept {
+    auto q = target.find('?');
+    return q == std::string::npos ? std::string_view{} : std::string_view(target).substr(q + 1);
+  }
+  /// A captured path parameter.
+  std::optional<std::string_view> param(std::string_view name) const noexcept {
+    for (const auto& [k, v] : params) {
+      if (k == name) return v;
+    }
+    return std::nullopt;
+  }
+};
+
+struct response {
+  int status = 200;
+  http::headers headers;
+  std::string body;
+
+  /// A response with `Content-Type: text/plain`.
+  static response text(int status, std::string body) {
+    response r{status, {}, std::move(body)};
+    r.headers.add("Content-Type", "text/plain");
+    return r;
+  }
+  /// A response with `Content-Type: application/json`; `body` must already be JSON.
+  static response json(int status, std::string body) {
+    response r{status, {}, std::move(body)};
+    r.headers.add("Content-Type", "application/json");
+    return r;
+  }
+};
+
+}  // namespace weft::http

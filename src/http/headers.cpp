@@ -1,0 +1,70 @@
+#include "weft/http/headers.hpp"
+
+#include <algorithm>
+
+namespace weft::http {
+
+namespace {
+constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+void headers::add(std::string_view name, std::string_view value) {
+  slot s{};
+  s.name_at = static_cast<std::uint32_t>(text_.size());
+  s.name_len = static_cast<std::uint32_t>(name.size());
+  text_.append(name);
+  s.value_at = static_cast<std::uint32_t>(text_.size());
+  s.value_len = static_cast<std::uint32_t>(value.size());
+  text_.append(value);
+  fields_.push_back(s);
+}
+
+void headers::set(std::string_view name, std::string_view value) {
+  // `name`/`value` may point into text_: copy before removing and appending move it.
+  std::string n(name);
+  std::string v(value);
+  remove(n);
+  add(n, v);
+}
+
+std::size_t headers::remove(std::string_view name) {
+  auto it = std::remove_if(fields_.begin(), fields_.end(), [&](const slot& s) { return iequals(name_of(s), name); });
+  auto n = static_cast<std::size_t>(fields_.end() - it);
+  fields_.erase(it, fields_.end());
+  if (fields_.empty()) text_.clear();
+  return n;
+}
+
+void headers::clear() noexcept {
+  text_.clear();
+  fields_.clear();
+}
+
+std::optional<std::string_view> headers::get(std::string_view name) const noexcept {
+  for (const slot& s : fields_) {
+    if (iequals(name_of(s), name)) return value_of(s);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> headers::get_all(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const slot& s : fields_) {
+    if (iequals(name_of(s), name)) out.push_back(value_of(s));
+  }
+  return out;
+}
+
+headers::field headers::operator[](std::size_t i) const noexcept {
+  return {name_of(fields_[i]), value_of(fields_[i])};
+}
+
+}  // namespace weft::http

@@ -1,0 +1,80 @@
+// The glue between a connection's read buffer and llhttp (strict mode): one request at a time.
+//
+// Protocol: start(req) clears `req` and begins a message; feed() is called with the unparsed bytes of
+// the buffer until it returns `complete` (it pauses llhttp right after a message, so pipelined bytes
+// stay unconsumed for the next start/feed) or `failed` (then error_status() says 400, 413, 414 or 431
+// and the connection must close: the stream's framing can no longer be trusted).
+// Header names and values are copied into req.headers as they arrive, so the read buffer can be
+// compacted or refilled between feeds.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <string>
+
+#include "weft/http/message.hpp"
+
+namespace weft::http::detail {
+
+struct parse_limits {
+  std::size_t max_header_bytes;
+  std::size_t max_request_line;
+  std::size_t max_body_bytes;
+};
+
+class request_parser {
+ public:
+  enum class state { need_more, complete, failed };
+
+  explicit request_parser(parse_limits limits) noexcept;
+  request_parser(const request_parser&) = delete;
+  request_parser& operator=(const request_parser&) = delete;
+
+  void start(request& req) noexcept;
+  /// Parses up to `len` bytes; `consumed` says how many were used.
+  state feed(const char* data, std::size_t len, std::size_t& consumed) noexcept;
+
+  /// After `failed`: the status to answer with.
+  int error_status() const noexcept { return error_status_; }
+  /// After `failed`: llhttp's reason, or weft's.
+  const char* error_reason() const noexcept { return error_reason_; }
+  /// After `complete`: whether the client allows another request on this connection.
+  bool keep_alive() const noexcept { return keep_alive_; }
+  /// The request has `Expect: 100-continue` and its body has not arrived yet.
+  bool wants_continue() const noexcept { return expect_continue_ && !complete_; }
+  /// The current message's header section is complete (its body may still be arriving).
+  bool headers_done() const noexcept { return headers_done_; }
+  /// Some byte of the current message has been parsed.
+  bool in_message() const noexcept { return began_; }
+
+ private:
+  static int on_message_begin(llhttp_t* p) noexcept;
+  static int on_url(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_header_field(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_header_value(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_header_value_complete(llhttp_t* p) noexcept;
+  static int on_headers_complete(llhttp_t* p) noexcept;
+  static int on_body(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_message_complete(llhttp_t* p) noexcept;
+  static const llhttp_settings_t settings;
+
+  int reject(int status, const char* reason) noexcept;
+  int count_head(std::size_t len) noexcept;
+
+  llhttp_t parser_;
+  parse_limits limits_;
+  request* req_ = nullptr;
+  std::string name_;
+  std::string value_;
+  std::size_t head_bytes_ = 0;
+  const char* error_reason_ = "";
+  int error_status_ = 0;
+  bool began_ = false;
+  bool headers_done_ = false;
+  bool complete_ = false;
+  bool keep_alive_ = false;
+  bool expect_continue_ = false;
+};
+
+}  // namespace weft::http::detail

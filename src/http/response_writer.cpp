@@ -1,0 +1,75 @@
+#include "http/response_writer.hpp"
+
+#include <charconv>
+#include <ctime>
+
+namespace weft::http::detail {
+
+std::string_view http_date() noexcept {
+  struct cache {
+    std::time_t second = -1;
+    char text[32];
+    std::size_t len = 0;
+  };
+  thread_local cache c;
+  std::time_t now = std::time(nullptr);
+  if (now != c.second) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    c.len = std::strftime(c.text, sizeof c.text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    c.second = now;
+  }
+  return {c.text, c.len};
+}
+
+namespace {
+
+void append_number(std::string& out, std::size_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+bool has_no_body(int status) noexcept { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+
+}  // namespace
+
+void write_response(const response& r, bool keep_alive, bool head_only, std::string& out) {
+  out += "HTTP/1.1 ";
+  append_number(out, static_cast<std::size_t>(r.status));
+  out += ' ';
+  out += reason_phrase(r.status);
+  out += "\r\n";
+  bool has_date = false;
+  bool has_length = false;
+  for (auto [name, value] : r.headers) {
+    if (iequals(name, "Connection")) continue;  // the server decides
+    has_date = has_date || iequals(name, "Date");
+    has_length = has_length || iequals(name, "Content-Length");
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (!has_date) {
+    out += "Date: ";
+    out += http_date();
+    out += "\r\n";
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  bool bodyless = has_no_body(r.status);
+  if (!has_length && !bodyless) {
+    out += "Content-Length: ";
+    append_number(out, r.body.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  if (!head_only && !bodyless) out += r.body;
+}
+
+void write_error(int status, std::string_view reason, std::string& out) {
+  response r = response::text(status, std::string(reason) + "\n");
+  write_response(r, false, false, out);
+}
+
+}  // namespace weft::http::detail

@@ -1,0 +1,78 @@
+#include "weft/http/router.hpp"
+
+namespace weft::http {
+
+namespace {
+
+/// Splits "/a/b/" into {"a", "b", ""}; "/" gives {""}.
+std::vector<std::string_view> split(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  for (;;) {
+    auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+router& router::add(std::string method, std::string_view pattern, handler h) {
+  route r{std::move(method), {}, std::move(h)};
+  for (std::string_view s : split(pattern)) r.segments.emplace_back(s);
+  routes_.push_back(std::move(r));
+  return *this;
+}
+
+router& router::fallback(handler h) {
+  fallback_ = std::move(h);
+  return *this;
+}
+
+bool router::match(const route& r, std::string_view path, request* fill) {
+  std::vector<std::string_view> parts = split(path);
+  std::size_t i = 0;
+  for (; i < r.segments.size(); ++i) {
+    const std::string& seg = r.segments[i];
+    if (seg == "*" && i + 1 == r.segments.size()) {
+      if (fill != nullptr) {
+        std::string rest;
+        for (std::size_t j = i; j < parts.size(); ++j) {
+          if (j > i) rest += '/';
+          rest += parts[j];
+        }
+        fill->params.emplace_back("*", std::move(rest));
+      }
+      return true;
+    }
+    if (i >= parts.size()) return false;
+    if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
+      if (parts[i].empty()) return false;
+      if (fill != nullptr) fill->params.emplace_back(seg.substr(1, seg.size() - 2), parts[i]);
+    } else if (seg != parts[i]) {
+      return false;
+    }
+  }
+  return i == parts.size();
+}
+
+const handler* router::find(request& req, std::string& allow) const {
+  std::string_view path = req.path();
+  for (const route& r : routes_) {
+    bool method_ok = r.method.empty() || r.method == req.method || (r.method == "GET" && req.method == "HEAD");
+    if (!match(r, path, nullptr)) continue;
+    if (method_ok) {
+      req.params.clear();
+      match(r, path, &req);
+      return &r.h;
+    }
+    if (!allow.empty()) allow += ", ";
+    allow += r.method;
+  }
+  if (allow.empty() && fallback_) return &fallback_;
+  return nullptr;
+}
+
+}  // namespace weft::http

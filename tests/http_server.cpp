@@ -1,0 +1,307 @@
+// The HTTP server against real clients on 127.0.0.1: curl, Python's urllib, Node's http (strict llhttp),
+// and a raw socket for byte-exact bad input. Each bad-input case also checks that the server goes on
+// serving a second, good connection.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_support.hpp"
+#include "test_support.hpp"
+
+using namespace weft;
+using namespace std::chrono_literals;
+using test::raw_client;
+
+namespace {
+
+http::router test_routes() {
+  http::router r;
+  r.get("/hello", [](http::request&) -> task<http::response> { co_return http::response::text(200, "Hello, World!"); });
+  r.post("/echo", [](http::request& req) -> task<http::response> {
+    http::response resp = http::response::text(200, req.body);
+    resp.headers.add("X-Method", req.method);
+    co_return resp;
+  });
+  r.get("/header/{name}", [](http::request& req) -> task<http::response> {
+    auto v = req.headers.get(*req.param("name"));
+    co_return http::response::text(200, std::string(v.value_or("<none>")));
+  });
+  r.get("/sleep/{ms}", [](http::request& req) -> task<http::response> {
+    co_await sleep_for(std::chrono::milliseconds(std::stoi(std::string(*req.param("ms")))));
+    co_return http::response::text(200, "slept");
+  });
+  r.get("/throw", [](http::request&) -> task<http::response> {
+    throw std::runtime_error("handler bug");
+    co_return http::response::text(200, "unreachable");
+  });
+  return r;
+}
+
+const char* good_request = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// Sends `bytes` on a fresh connection and returns everything the server answers before closing.
+std::string exchange(std::uint16_t port, std::string_view bytes) {
+  raw_client c(port);
+  EXPECT_TRUE(c.connected());
+  c.send(bytes);
+  return c.read_all();
+}
+
+std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+
+void expect_still_serving(std::uint16_t port) {
+  std::string r = exchange(port, good_request);
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  EXPECT_NE(r.find("Hello, World!"), std::string::npos);
+}
+
+}  // namespace
+
+TEST(http_server, curl_get_and_keep_alive_reuse) {
+  test::http_fixture srv(test_routes());
+  int status = 0;
+  std::string out = test::shell("curl -sS -w ' %{http_code} %{num_connects}' " + srv.url("/hello") + " " +
+                                    srv.url("/hello"),
+                                &status);
+  EXPECT_EQ(status, 0);
+  // Two responses over one connection: the second transfer needed no new connect.
+  EXPECT_EQ(out, "Hello, World! 200 1Hello, World! 200 0");
+}
+
+TEST(http_server, curl_head_has_length_but_no_body) {
+  test::http_fixture srv(test_routes());
+  std::string out = test::shell("curl -sS -I " + srv.url("/hello"));
+  EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_NE(out.find("Content-Length: 13"), std::string::npos);
+  EXPECT_NE(out.find("Date: "), std::string::npos);
+}
+
+TEST(http_server, python_urllib_post_body) {
+  test::http_fixture srv(test_routes());
+  std::string script =
+      "import urllib.request\n"
+      "r = urllib.request.urlopen(urllib.request.Request('" + srv.url("/echo") +
+      "', data=b'x' * 100000, method='POST'))\n"
+      "b = r.read()\n"
+      "print(r.status, len(b), b == b'x' * 100000, r.headers['X-Method'])\n";
+  std::string out = test::shell("/usr/bin/python3 -c \"" + script + "\"");
+  EXPECT_EQ(out, "200 100000 True POST\n");
+}
+
+TEST(http_server, node_http_client_with_strict_parser) {
+  test::http_fixture srv(test_routes());
+  std::string script =
+      "const http = require('http');"
+      "http.get('" + srv.url("/header/request-id") + "', {headers: {'Request-Id': '42'}}, res => {"
+      "  let b = ''; res.on('data', d => b += d);"
+      "  res.on('end', () => console.log(res.statusCode, b, res.headers['content-type']));"
+      "}).on('error', e => { console.log('error', e.message); });";
+  std::string out = test::shell("node -e \"" + script + "\"");
+  EXPECT_EQ(out, "200 42 text/plain\n");
+}
+
+TEST(http_server, pipelined_requests_answered_in_order) {
+  test::http_fixture srv(test_routes());
+  raw_client c(srv.port());
+  std::string batch;
+  for (int i = 0; i < 3; ++i) {
+    std::string body = "body" + std::to_string(i);
+    batch += "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  batch += good_request;
+  c.send(batch);
+  std::string all = c.read_all();
+  auto b0 = all.find("body0");
+  auto b1 = all.find("body1");
+  auto b2 = all.find("body2");
+  auto hello = all.find("Hello, World!");
+  ASSERT_NE(b0, std::string::npos);
+  ASSERT_NE(b1, std::string::npos);
+  ASSERT_NE(b2, std::string::npos);
+  ASSERT_NE(hello, std::string::npos);
+  EXPECT_LT(b0, b1);
+  EXPECT_LT(b1, b2);
+  EXPECT_LT(b2, hello);
+}
+
+TEST(http_server, chunked_request_body_is_decoded) {
+  test::http_fixture srv(test_routes());
+  std::string r = exchange(srv.port(),
+                           "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                           "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n");
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  EXPECT_NE(r.find("\r\n\r\nhello, world"), std::string::npos);
+}
+
+TEST(http_server, expect_100_continue) {
+  test::http_fixture srv(test_routes());
+  raw_client c(srv.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+  std::string interim = c.read_until("\r\n\r\n");
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  c.send("ping");
+  std::string r = c.read_all();
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  EXPECT_NE(r.find("\r\n\r\nping"), std::string::npos);
+}
+
+TEST(http_server, routing_misses_and_handler_exceptions) {
+  test::http_fixture srv(test_routes());
+  EXPECT_EQ(status_line(exchange(srv.port(), "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")), "HTTP/1.1 404 Not Found");
+  std::string r = exchange(srv.port(), "DELETE /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_line(r), "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_NE(r.find("Allow: GET\r\n"), std::string::npos);
+  EXPECT_EQ(status_line(exchange(srv.port(), "GET /throw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")),
+            "HTTP/1.1 500 Internal Server Error");
+  expect_still_serving(srv.port());
+}
+
+struct bad_case {
+  const char* name;
+  std::string request;
+  const char* status;
+};
+
+TEST(http_server, bad_framing_gets_400_and_close) {
+  test::http_fixture srv(test_routes());
+  std::vector<bad_case> cases = {
+      {"content-length with transfer-encoding",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request"},
+      {"differing duplicate content-length",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "HTTP/1.1 400 Bad Request"},
+      {"invalid chunk size", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request"},
+      {"NUL in a header value", std::string("GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 42),
+       "HTTP/1.1 400 Bad Request"},
+      {"bare LF line ending", "GET /hello HTTP/1.1\nHost: x\n\n", "HTTP/1.1 400 Bad Request"},
+      {"bare CR in a header", "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"HTTP/1.1 without Host", "GET /hello HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "HTTP/1.1 400 Bad Request"},
+  };
+  for (const bad_case& c : cases) {
+    std::string r = exchange(srv.port(), c.request);
+    EXPECT_EQ(status_line(r), c.status) << c.name;
+    EXPECT_NE(r.find("Connection: close"), std::string::npos) << c.name;
+    expect_still_serving(srv.port());
+  }
+}
+
+TEST(http_server, limits_give_431_414_413) {
+  http::server_options o;
+  o.max_body_bytes = 1000;
+  test::http_fixture srv(test_routes(), o);
+  std::string big_header = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(17 * 1024, 'a') + "\r\n\r\n";
+  EXPECT_EQ(status_line(exchange(srv.port(), big_header)), "HTTP/1.1 431 Request Header Fields Too Large");
+  std::string many = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 2000; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+  EXPECT_EQ(status_line(exchange(srv.port(), many + "\r\n")), "HTTP/1.1 431 Request Header Fields Too Large");
+  std::string long_url = "GET /" + std::string(9 * 1024, 'u') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(status_line(exchange(srv.port(), long_url)), "HTTP/1.1 414 URI Too Long");
+  std::string declared = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n";
+  EXPECT_EQ(status_line(exchange(srv.port(), declared)), "HTTP/1.1 413 Payload Too Large");
+  std::string chunked = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) chunked += "190\r\n" + std::string(400, 'c') + "\r\n";
+  EXPECT_EQ(status_line(exchange(srv.port(), chunked + "0\r\n\r\n")), "HTTP/1.1 413 Payload Too Large");
+  expect_still_serving(srv.port());
+}
+
+TEST(http_server, slow_headers_get_408_and_idle_connections_close) {
+  http::server_options o;
+  o.headers_timeout = 300ms;
+  o.keep_alive_timeout = 300ms;
+  test::http_fixture srv(test_routes(), o);
+  {
+    raw_client slow(srv.port());
+    slow.send("GET /hello HTTP/1.1\r\nHo");  // never finishes its headers
+    auto start = std::chrono::steady_clock::now();
+    std::string r = slow.read_all();
+    EXPECT_EQ(status_line(r), "HTTP/1.1 408 Request Timeout");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  }
+  {
+    raw_client idle(srv.port());  // sends nothing: closed without a response
+    EXPECT_EQ(idle.read_all(), "");
+  }
+  expect_still_serving(srv.port());
+}
+
+TEST(http_server, connection_limit_answers_503) {
+  http::server_options o;
+  o.max_connections = 2;
+  test::http_fixture srv(test_routes(), o);
+  raw_client a(srv.port());
+  raw_client b(srv.port());
+  // Wait until both are accepted and counted.
+  for (int i = 0; i < 200 && srv.on_loop([](http::server& s) { return s.connections(); }) < 2; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
+  std::string r = exchange(srv.port(), good_request);
+  EXPECT_EQ(status_line(r), "HTTP/1.1 503 Service Unavailable");
+  a.send(good_request);
+  EXPECT_EQ(status_line(a.read_all()), "HTTP/1.1 200 OK");
+}
+
+TEST(http_server, reset_mid_body_costs_only_that_connection) {
+  test::http_fixture srv(test_routes());
+  {
+    raw_client c(srv.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+    linger lg{1, 0};
+    setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }  // closed with RST
+  expect_still_serving(srv.port());
+  for (int i = 0; i < 200 && srv.on_loop([](http::server& s) { return s.connections(); }) > 0; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(srv.on_loop([](http::server& s) { return s.connections(); }), 0u);
+}
+
+TEST(http_server, graceful_shutdown_finishes_the_request_in_flight) {
+  test::http_fixture srv(test_routes());
+  raw_client busy(srv.port());
+  raw_client idle(srv.port());
+  busy.send("GET /sleep/300 HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(50ms);  // let the handler start (real time: the server runs on its own thread)
+  std::thread stopper([&] { srv.stop(); });
+  std::string r = busy.read_all();
+  stopper.join();
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  EXPECT_NE(r.find("Connection: close"), std::string::npos);
+  EXPECT_NE(r.find("slept"), std::string::npos);
+  EXPECT_EQ(idle.read_all(), "");  // the idle connection was closed
+  raw_client late(srv.port());
+  EXPECT_FALSE(late.connected());  // no longer listening
+}
+
+TEST(http_router, patterns_and_parameters) {
+  http::router r;
+  auto ok = [](http::request&) -> task<http::response> { co_return http::response{}; };
+  r.get("/delay/{n}", ok).any("/anything/*", ok).get("/", ok);
+  std::string allow;
+  http::request req;
+  req.method = "GET";
+  req.target = "/delay/3?x=1";
+  EXPECT_NE(r.find(req, allow), nullptr);
+  EXPECT_EQ(req.param("n"), "3");
+  req.target = "/delay/";
+  EXPECT_EQ(r.find(req, allow), nullptr);
+  req.target = "/delay/3/4";
+  EXPECT_EQ(r.find(req, allow), nullptr);
+  req.method = "PATCH";
+  req.target = "/anything/a/b";
+  EXPECT_NE(r.find(req, allow), nullptr);
+  EXPECT_EQ(req.param("*"), "a/b");
+  req.target = "/anything";  // "*" also matches nothing
+  EXPECT_NE(r.find(req, allow), nullptr);
+  EXPECT_EQ(req.param("*"), "");
+  req.target = "/anythingelse";
+  EXPECT_EQ(r.find(req, allow), nullptr);
+  req.target = "/";
+  allow.clear();
+  EXPECT_EQ(r.find(req, allow), nullptr);
+  EXPECT_EQ(allow, "GET");
+}

@@ -1,0 +1,150 @@
+// A real weft HTTP server on 127.0.0.1 in a thread of its own, for tests that talk to it with real
+// clients (curl, Python's urllib, Node's http, raw sockets) from the test's thread.
+#pragma once
+
+#include <weft/weft.hpp>
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <future>
+#include <string>
+#include <thread>
+
+namespace weft::test {
+
+class http_fixture {
+ public:
+  explicit http_fixture(http::router routes, http::server_options options = {}) {
+    std::promise<std::uint16_t> ready;
+    auto port = ready.get_future();
+    thread_ = std::thread([this, &ready, routes = std::move(routes), options]() mutable {
+      runtime rt;
+      rt_ = &rt;
+      rt.block_on([&]() -> task<void> {
+        http::server srv(std::move(routes), options);
+        auto l = srv.listen({net::ip_address::loopback_v4(), 0});
+        server_ = &srv;
+        ready.set_value(l ? srv.local_endpoint().port : 0);
+        if (l) co_await srv.serve();
+        server_ = nullptr;
+      }());
+      stopped_.set_value();
+      // Keep the runtime alive until the destructor is done posting to it.
+      done_.get_future().wait();
+    });
+    port_ = port.get();
+  }
+  ~http_fixture() {
+    stop();
+    done_.set_value();
+    thread_.join();
+  }
+  http_fixture(const http_fixture&) = delete;
+  http_fixture& operator=(const http_fixture&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  /// Asks the server to shut down gracefully and waits until serve() returned.
+  void stop() {
+    if (stopped_wait_) return;
+    stopped_wait_ = true;
+    rt_->post([this] {
+      if (server_ != nullptr) server_->shutdown();
+    });
+    stopped_.get_future().wait();
+  }
+  /// Runs `fn(server)` on the server's loop and waits for it.
+  template <class F>
+  auto on_loop(F fn) {
+    std::promise<decltype(fn(*server_))> p;
+    rt_->post([&] { p.set_value(fn(*server_)); });
+    return p.get_future().get();
+  }
+
+ private:
+  std::thread thread_;
+  runtime* rt_ = nullptr;
+  http::server* server_ = nullptr;
+  std::uint16_t port_ = 0;
+  std::promise<void> stopped_;
+  std::promise<void> done_;
+  bool stopped_wait_ = false;
+};
+
+/// Runs a shell command; returns its stdout (and its exit status through `status`).
+inline std::string shell(const std::string& cmd, int* status = nullptr) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
+  int st = pclose(f);
+  if (status != nullptr) *status = st;
+  return out;
+}
+
+/// A blocking client socket for byte-exact requests: connect, send, read until the server closes
+/// (or `limit` bytes, or a 5 s receive timeout).
+class raw_client {
+ public:
+  explicit raw_client(std::uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~raw_client() { close(fd_); }
+  raw_client(const raw_client&) = delete;
+  raw_client& operator=(const raw_client&) = delete;
+
+  bool connected() const { return connected_; }
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  /// Reads until EOF, an error, or `limit` bytes.
+  std::string read_all(std::size_t limit = 1 << 20) {
+    std::string out;
+    char buf[4096];
+    while (out.size() < limit) {
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  /// Reads until `marker` has been seen `count` times (or EOF).
+  std::string read_until(std::string_view marker, int count = 1) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      int seen = 0;
+      for (auto at = out.find(marker); at != std::string::npos; at = out.find(marker, at + marker.size())) ++seen;
+      if (seen >= count) break;
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+}  // namespace weft::test
