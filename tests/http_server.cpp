@@ -33,6 +33,19 @@ http::router test_routes() {
     co_await sleep_for(std::chrono::milliseconds(std::stoi(std::string(*req.param("ms")))));
     co_return http::response::text(200, "slept");
   });
+  r.get("/chunks/{n}", [](http::request& req) -> task<http::response> {
+    int n = std::stoi(std::string(*req.param("n")));
+    http::response resp = http::response::text(200, "");
+    resp.stream = [n](http::body_writer& w) -> task<result<void>> {
+      for (int i = 0; i < n; ++i) {
+        auto ok = co_await w.write("piece" + std::to_string(i) + ";");
+        if (!ok) co_return ok;
+        co_await sleep_for(1ms);
+      }
+      co_return result<void>{};
+    };
+    co_return resp;
+  });
   r.get("/throw", [](http::request&) -> task<http::response> {
     throw std::runtime_error("handler bug");
     co_return http::response::text(200, "unreachable");
@@ -101,6 +114,16 @@ TEST(http_server, node_http_client_with_strict_parser) {
       "}).on('error', e => { console.log('error', e.message); });";
   std::string out = test::shell("node -e \"" + script + "\"");
   EXPECT_EQ(out, "200 42 text/plain\n");
+}
+
+TEST(http_server, streamed_body_goes_out_chunked) {
+  test::http_fixture srv(test_routes());
+  std::string raw = exchange(srv.port(), "GET /chunks/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(raw.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_NE(raw.find("\r\n\r\n7\r\npiece0;\r\n7\r\npiece1;\r\n7\r\npiece2;\r\n0\r\n\r\n"), std::string::npos) << raw;
+  // curl decodes it, over a kept-alive connection that then serves a second request.
+  std::string out = test::shell("curl -sS " + srv.url("/chunks/2") + " " + srv.url("/hello"));
+  EXPECT_EQ(out, "piece0;piece1;Hello, World!");
 }
 
 TEST(http_server, pipelined_requests_answered_in_order) {

@@ -30,11 +30,9 @@ void append_number(std::string& out, std::size_t n) {
   out.append(buf, end);
 }
 
-bool has_no_body(int status) noexcept { return (status >= 100 && status < 200) || status == 204 || status == 304; }
-
 }  // namespace
 
-void write_response(const response& r, bool keep_alive, bool head_only, std::string& out) {
+bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out) {
   out += "HTTP/1.1 ";
   append_number(out, static_cast<std::size_t>(r.status));
   out += ' ';
@@ -57,14 +55,21 @@ void write_response(const response& r, bool keep_alive, bool head_only, std::str
     out += "\r\n";
   }
   if (!keep_alive) out += "Connection: close\r\n";
-  bool bodyless = has_no_body(r.status);
+  bool bodyless = !status_has_body(r.status);
+  bool chunked = false;
   if (!has_length && !bodyless) {
-    out += "Content-Length: ";
-    append_number(out, r.body.size());
-    out += "\r\n";
+    if (r.stream) {
+      chunked = true;
+      out += "Transfer-Encoding: chunked\r\n";
+    } else {
+      out += "Content-Length: ";
+      append_number(out, r.body.size());
+      out += "\r\n";
+    }
   }
   out += "\r\n";
-  if (!head_only && !bodyless) out += r.body;
+  if (!head_only && !bodyless && !r.stream) out += r.body;
+  return chunked;
 }
 
 void write_error(int status, std::string_view reason, std::string& out) {

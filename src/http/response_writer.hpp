@@ -13,8 +13,13 @@ namespace weft::http::detail {
 /// second per thread.
 std::string_view http_date() noexcept;
 
+/// 1xx, 204 and 304 responses never carry a body.
+inline bool status_has_body(int status) noexcept { return status >= 200 && status != 204 && status != 304; }
+
 /// Appends `r` to `out`. `head_only`: a HEAD request (Content-Length stays, the body is left out).
-void write_response(const response& r, bool keep_alive, bool head_only, std::string& out);
+/// For a streamed response (r.stream set) only the head is appended; returns true if the body must
+/// then be sent chunked.
+bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out);
 
 /// Appends a short plain-text error response that closes the connection.
 void write_error(int status, std::string_view reason, std::string& out);

@@ -103,6 +103,24 @@ task<void> reject_busy(net::tcp_stream s) {
   co_await s.write_all(out);
 }
 
+/// Sends a streamed body straight to the connection, framed as chunks when `chunked`.
+class stream_writer final : public body_writer {
+ public:
+  stream_writer(net::tcp_stream& s, bool chunked) noexcept : s_(s), chunked_(chunked) {}
+  task<result<void>> write(std::string_view data) override {
+    if (data.empty()) co_return result<void>{};  // an empty chunk would end the body
+    if (!chunked_) co_return co_await s_.write_all(data);
+    char size[20];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    std::array<std::string_view, 3> parts{std::string_view(size, static_cast<std::size_t>(n)), data, "\r\n"};
+    co_return co_await s_.write_all(parts);
+  }
+
+ private:
+  net::tcp_stream& s_;
+  bool chunked_;
+};
+
 /// Writes and clears `out`; false if the connection is gone.
 task<bool> flush(net::tcp_stream& s, std::string& out) {
   if (out.empty()) co_return true;
@@ -186,7 +204,19 @@ task<void> serve_connection(state_ptr st, net::tcp_stream stream) {
     bool keep_alive = parser.keep_alive() && !st->stopping;
     response resp = co_await dispatch(st->routes, req);
     keep_alive = keep_alive && !st->stopping;
-    detail::write_response(resp, keep_alive, req.method == "HEAD", out);
+    bool head_only = req.method == "HEAD";
+    bool chunked = detail::write_response(resp, keep_alive, head_only, out);
+    if (resp.stream && !head_only && detail::status_has_body(resp.status)) {
+      auto flushed = co_await flush(conn.stream, out);
+      if (!flushed) co_return;
+      stream_writer writer(conn.stream, chunked);
+      auto streamed = co_await resp.stream(writer);
+      if (!streamed) co_return;  // the body is cut short: closing is the only honest signal left
+      if (chunked) {
+        auto ended = co_await conn.stream.write_all("0\r\n\r\n");
+        if (!ended) co_return;
+      }
+    }
     if (!keep_alive) {
       co_await flush(conn.stream, out);
       (void)conn.stream.shutdown_write();

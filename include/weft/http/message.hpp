@@ -7,14 +7,17 @@
 //     }
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "weft/error.hpp"
 #include "weft/http/headers.hpp"
 #include "weft/net/address.hpp"
+#include "weft/task.hpp"
 
 namespace weft::http {
 
@@ -48,20 +51,35 @@ struct request {
   }
 };
 
+/// Where a streamed response body goes (see response::stream).
+class body_writer {
+ public:
+  virtual ~body_writer() = default;
+  /// Sends `data` to the client now (one chunk of a chunked body). Errors: the connection's.
+  virtual task<result<void>> write(std::string_view data) = 0;
+};
+
+/// Produces a response body piece by piece; return an error to abort (the connection is closed).
+using body_stream = std::function<task<result<void>>(body_writer&)>;
+
 struct response {
   int status = 200;
   http::headers headers;
   std::string body;
+  /// When set, the body comes from this coroutine instead of `body`, sent as it is written: with
+  /// `Transfer-Encoding: chunked`, or as is if the handler set a Content-Length (then it must write
+  /// exactly that many bytes). Captures must stay valid until the response is sent.
+  body_stream stream;
 
   /// A response with `Content-Type: text/plain`.
   static response text(int status, std::string body) {
-    response r{status, {}, std::move(body)};
+    response r{status, {}, std::move(body), {}};
     r.headers.add("Content-Type", "text/plain");
     return r;
   }
   /// A response with `Content-Type: application/json`; `body` must already be JSON.
   static response json(int status, std::string body) {
-    response r{status, {}, std::move(body)};
+    response r{status, {}, std::move(body), {}};
     r.headers.add("Content-Type", "application/json");
     return r;
   }

@@ -1,0 +1,121 @@
+// weft: the command-line tool.
+//
+//   weft serve [options]     an httpbin-compatible HTTP server (see `weft serve --help`)
+#include <weft/weft.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <pthread.h>
+#include <string>
+#include <thread>
+
+#include "httpbin.hpp"
+
+namespace {
+
+struct serve_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  weft::http::server_options server;
+  double headers_timeout_s = 60;
+  double keep_alive_timeout_s = 5;
+  double shutdown_grace_s = 10;
+};
+
+weft::clock::duration seconds(double s) {
+  return std::chrono::duration_cast<weft::clock::duration>(std::chrono::duration<double>(s));
+}
+
+/// Blocks SIGINT and SIGTERM in every thread and waits for them on one of its own, which asks the
+/// server (on its loop) to shut down gracefully.
+class signal_watcher {
+ public:
+  signal_watcher() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  void start(weft::runtime& rt, weft::http::server& server) {
+    thread_ = std::thread([this, &rt, &server] {
+      int sig = 0;
+      sigwait(&set_, &sig);
+      if (stopping_) return;
+      std::fprintf(stderr, "weft serve: %s, shutting down\n", sig == SIGINT ? "interrupted" : "terminated");
+      rt.post([&server] { server.shutdown(); });
+    });
+  }
+  ~signal_watcher() {
+    if (thread_.joinable()) {
+      stopping_ = true;
+      pthread_kill(thread_.native_handle(), SIGTERM);  // wake sigwait
+      thread_.join();
+    }
+  }
+
+ private:
+  sigset_t set_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+};
+
+int serve(const serve_config& cfg) {
+  auto addr = weft::net::ip_address::parse(cfg.host);
+  if (!addr) {
+    std::fprintf(stderr, "weft serve: --host must be an IP address, not '%s'\n", cfg.host.c_str());
+    return 2;
+  }
+  weft::http::server_options options = cfg.server;
+  options.headers_timeout = seconds(cfg.headers_timeout_s);
+  options.keep_alive_timeout = seconds(cfg.keep_alive_timeout_s);
+  options.shutdown_grace = seconds(cfg.shutdown_grace_s);
+
+  signal_watcher signals;
+  weft::runtime rt;
+  return rt.block_on([&]() -> weft::task<int> {
+    weft::http::server server(weft::tool::httpbin_routes(), options);
+    if (auto r = server.listen({*addr, cfg.port}); !r) {
+      std::fprintf(stderr, "weft serve: cannot listen on %s:%u: %s\n", cfg.host.c_str(), cfg.port,
+                   r.error().message().c_str());
+      co_return 1;
+    }
+    std::printf("weft serve: listening on http://%s/\n", server.local_endpoint().to_string().c_str());
+    std::fflush(stdout);
+    signals.start(rt, server);
+    co_await server.serve();
+    co_return 0;
+  }());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft: sequential, concurrent and parallel work, and the HTTP tools built on it"};
+  app.require_subcommand(1);
+
+  serve_config cfg;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the httpbin API (httpbin 0.7 compatible) over HTTP/1.1");
+  serve_cmd->add_option("--host", cfg.host, "IP address to listen on")->capture_default_str();
+  serve_cmd->add_option("-p,--port", cfg.port, "TCP port (0: any free port, printed at start)")->capture_default_str();
+  serve_cmd->add_option("--max-header-bytes", cfg.server.max_header_bytes, "Largest header section (else 431)")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-request-line", cfg.server.max_request_line, "Longest request target (else 414)")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", cfg.server.max_body_bytes, "Largest request body (else 413)")
+      ->capture_default_str();
+  serve_cmd->add_option("--headers-timeout", cfg.headers_timeout_s, "Seconds to receive a request's headers (else 408)")
+      ->capture_default_str();
+  serve_cmd->add_option("--keep-alive-timeout", cfg.keep_alive_timeout_s, "Seconds an idle connection stays open")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-connections", cfg.server.max_connections, "Open connections at most (beyond: 503)")
+      ->capture_default_str();
+  serve_cmd->add_option("--shutdown-grace", cfg.shutdown_grace_s,
+                        "Seconds in-flight requests get to finish after SIGINT/SIGTERM")
+      ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) return serve(cfg);
+  return 0;
+}
