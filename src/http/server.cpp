@@ -1,9 +1,11 @@
 // The HTTP server: an accept loop and one task per connection, all in one task_group.
 //
-// A connection's life: read into a fixed buffer, feed llhttp until a request is complete, run the
-// handler, append the response to `out`; when no complete request is left in the buffer, write `out`
-// with one system call and read again. The parser copies what it keeps (target, fields, body), so every
-// byte of the buffer is consumed before the next read and it never needs compacting.
+// A connection's life: read into the loop's shared buffer, feed llhttp until a request is complete, run
+// the handler, append the response to `out`; when no complete request is pending, write `out` with one
+// system call and read again. The parser copies what it keeps (target, fields, body); bytes after a
+// complete request (pipelining) are copied into the connection's `pending` before the handler runs.
+// An idle connection holds no buffer, parser or request: it waits for readability in a small frame of
+// its own (serve_connection), and the heavy frame (serve_burst) exists only while it is busy.
 //
 // Shared state (`detail::server_state`) is reference-counted: each connection task holds it, so a runtime
 // shutdown that destroys frames in any order never leaves a connection pointing at a dead server.
@@ -27,16 +29,25 @@ namespace weft::http {
 
 namespace {
 
-constexpr std::size_t read_buffer_size = 16 * 1024;
+constexpr std::size_t read_buffer_size = 64 * 1024;
 constexpr std::size_t flush_threshold = 64 * 1024;  // pipelined responses are written at least this often
 constexpr auto accept_backoff = std::chrono::milliseconds(100);
 
 struct connection {
   net::tcp_stream stream;
+  net::endpoint remote;
   connection* prev = nullptr;
   connection* next = nullptr;
   bool idle = true;  // waiting for the first byte of a request, nothing owed to the client
+                     // (only then may shutdown() close it)
 };
+
+/// The loop's read buffer, shared by all its connections: every read lands here and is parsed at once,
+/// so a connection holds no read buffer while it waits. Connections stay on the loop that accepted them.
+char* loop_read_buffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[read_buffer_size]);
+  return buffer.get();
+}
 
 bool out_of_descriptors(const std::error_code& ec) noexcept {
   return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
@@ -129,6 +140,111 @@ task<bool> flush(net::tcp_stream& s, std::string& out) {
   co_return w.has_value();
 }
 
+/// Serves requests while they keep coming: from a connection that has something to read until it
+/// has nothing more (the next read would block). Returns true if the connection should stay open.
+/// Everything a request needs (parser, request, buffers) lives in this frame, which exists only while
+/// the connection is busy.
+task<bool> serve_burst(detail::server_state& st, connection& conn) {
+  const server_options& opt = st.options;
+  detail::request_parser parser({opt.max_header_bytes, opt.max_request_line, opt.max_body_bytes});
+  std::string pending;  // bytes read but not parsed yet (pipelined requests)
+  std::size_t pending_at = 0;
+  std::string out;
+  request req;
+  req.remote = conn.remote;
+
+  for (;;) {
+    parser.start(req);
+    bool sent_continue = false;
+    clock::time_point head_deadline{};
+    // Parse one request: first from what is pending, then from reads into the loop's buffer.
+    for (;;) {
+      auto parsed = detail::request_parser::state::need_more;
+      if (pending_at < pending.size()) {
+        std::size_t used = 0;
+        parsed = parser.feed(pending.data() + pending_at, pending.size() - pending_at, used);
+        pending_at += used;
+        if (parsed == detail::request_parser::state::complete) break;
+      }
+      if (parsed != detail::request_parser::state::failed) {
+        pending.clear();
+        pending_at = 0;
+        auto flushed = co_await flush(conn.stream, out);
+        if (!flushed) co_return false;
+        if (parser.wants_continue() && !sent_continue) {
+          sent_continue = true;
+          auto w = co_await conn.stream.write_all("HTTP/1.1 100 Continue\r\n\r\n");
+          if (!w) co_return false;
+        }
+        char* buf = loop_read_buffer();
+        result<std::size_t> n;
+        if (!parser.in_message()) {
+          if (st.stopping) co_return false;
+          // Between requests: read only what is already there; if nothing is, the burst is over.
+          n = conn.stream.try_read_some(std::span<char>(buf, read_buffer_size));
+          if (!n && n.error() == std::errc::operation_would_block) co_return true;
+        } else {
+          clock::duration wait = opt.body_timeout;
+          if (!parser.headers_done()) {
+            // Counted from the first wait for more of the head: a clock read only for requests that
+            // do not arrive whole.
+            if (head_deadline == clock::time_point{}) head_deadline = clock::now() + opt.headers_timeout;
+            wait = std::max(head_deadline - clock::now(), clock::duration(1));
+          }
+          n = co_await conn.stream.read_some(std::span<char>(buf, read_buffer_size), wait);
+          if (!n && n.error() == errc::timed_out) {
+            detail::write_error(408, "request timeout", out);
+            co_await flush(conn.stream, out);
+            co_return false;
+          }
+        }
+        if (!n || *n == 0) co_return false;  // reset, closed by shutdown, cancelled, or the client left
+        std::size_t used = 0;
+        parsed = parser.feed(buf, *n, used);
+        if (parsed == detail::request_parser::state::complete) {
+          // lifetime: the loop's buffer is reused by whichever connection reads next, so what is
+          // left of this read must move into the connection before anything can suspend.
+          pending.assign(buf + used, *n - used);
+          break;
+        }
+      }
+      if (parsed == detail::request_parser::state::failed) {
+        detail::write_error(parser.error_status(), parser.error_reason(), out);
+        co_await flush(conn.stream, out);
+        co_return false;
+      }
+    }
+
+    bool keep_alive = parser.keep_alive() && !st.stopping;
+    response resp = co_await dispatch(st.routes, req);
+    keep_alive = keep_alive && !st.stopping;
+    bool head_only = req.method == "HEAD";
+    bool chunked = detail::write_response(resp, keep_alive, head_only, out);
+    if (resp.stream && !head_only && detail::status_has_body(resp.status)) {
+      auto flushed = co_await flush(conn.stream, out);
+      if (!flushed) co_return false;
+      stream_writer writer(conn.stream, chunked);
+      auto streamed = co_await resp.stream(writer);
+      if (!streamed) co_return false;  // the body is cut short: closing is the only honest signal left
+      if (chunked) {
+        auto ended = co_await conn.stream.write_all("0\r\n\r\n");
+        if (!ended) co_return false;
+      }
+    }
+    if (!keep_alive) {
+      co_await flush(conn.stream, out);
+      (void)conn.stream.shutdown_write();
+      co_return false;
+    }
+    if (out.size() >= flush_threshold) {
+      auto flushed = co_await flush(conn.stream, out);
+      if (!flushed) co_return false;
+    }
+  }
+}
+
+/// A connection's task: waits, holding nothing but the socket, until a request starts arriving, then
+/// serves the burst.
 task<void> serve_connection(state_ptr st, net::tcp_stream stream) {
   connection conn;
   conn.stream = std::move(stream);
@@ -138,94 +254,17 @@ task<void> serve_connection(state_ptr st, net::tcp_stream stream) {
     connection* c;
     ~unlink_on_exit() { s->unlink(c); }
   } guard{st.get(), &conn};
-
-  const server_options& opt = st->options;
   (void)conn.stream.set_nodelay(true);
-  detail::request_parser parser({opt.max_header_bytes, opt.max_request_line, opt.max_body_bytes});
-  auto buf = std::make_unique<char[]>(read_buffer_size);
-  std::size_t begin = 0;
-  std::size_t end = 0;
-  std::string out;
-  request req;
-  if (auto peer = conn.stream.remote_endpoint()) req.remote = *peer;
+  if (auto peer = conn.stream.remote_endpoint()) conn.remote = *peer;
 
   for (;;) {
-    parser.start(req);
-    bool sent_continue = false;
-    clock::time_point head_deadline{};
-    // Parse one request, reading as needed.
-    for (;;) {
-      if (begin < end) {
-        std::size_t used = 0;
-        auto parsed = parser.feed(buf.get() + begin, end - begin, used);
-        begin += used;
-        if (parsed == detail::request_parser::state::complete) break;
-        if (parsed == detail::request_parser::state::failed) {
-          detail::write_error(parser.error_status(), parser.error_reason(), out);
-          co_await flush(conn.stream, out);
-          co_return;
-        }
-      }
-      begin = end = 0;
-      auto flushed = co_await flush(conn.stream, out);
-      if (!flushed) co_return;
-      if (parser.wants_continue() && !sent_continue) {
-        sent_continue = true;
-        auto w = co_await conn.stream.write_all("HTTP/1.1 100 Continue\r\n\r\n");
-        if (!w) co_return;
-      }
-      conn.idle = !parser.in_message();
-      if (conn.idle && st->stopping) co_return;
-      clock::duration wait = opt.keep_alive_timeout;
-      if (!conn.idle) {
-        if (parser.headers_done()) {
-          wait = opt.body_timeout;
-        } else {
-          if (head_deadline == clock::time_point{}) head_deadline = clock::now() + opt.headers_timeout;
-          wait = head_deadline - clock::now();
-        }
-      }
-      bool was_idle = conn.idle;
-      auto n = co_await conn.stream.read_some(std::span<char>(buf.get(), read_buffer_size),
-                                              std::max(wait, clock::duration(1)));
-      conn.idle = false;
-      if (!n) {
-        if (n.error() == errc::timed_out && !was_idle) {
-          detail::write_error(408, "request timeout", out);
-          co_await flush(conn.stream, out);
-        }
-        co_return;  // idle timeout, reset, closed by shutdown, cancelled
-      }
-      if (*n == 0) co_return;  // the client closed its side
-      end = *n;
-      if (was_idle) head_deadline = clock::now() + opt.headers_timeout;
-    }
-
-    bool keep_alive = parser.keep_alive() && !st->stopping;
-    response resp = co_await dispatch(st->routes, req);
-    keep_alive = keep_alive && !st->stopping;
-    bool head_only = req.method == "HEAD";
-    bool chunked = detail::write_response(resp, keep_alive, head_only, out);
-    if (resp.stream && !head_only && detail::status_has_body(resp.status)) {
-      auto flushed = co_await flush(conn.stream, out);
-      if (!flushed) co_return;
-      stream_writer writer(conn.stream, chunked);
-      auto streamed = co_await resp.stream(writer);
-      if (!streamed) co_return;  // the body is cut short: closing is the only honest signal left
-      if (chunked) {
-        auto ended = co_await conn.stream.write_all("0\r\n\r\n");
-        if (!ended) co_return;
-      }
-    }
-    if (!keep_alive) {
-      co_await flush(conn.stream, out);
-      (void)conn.stream.shutdown_write();
-      co_return;
-    }
-    if (out.size() >= flush_threshold) {
-      auto flushed = co_await flush(conn.stream, out);
-      if (!flushed) co_return;
-    }
+    if (st->stopping) co_return;
+    conn.idle = true;
+    auto ready = co_await conn.stream.wait_readable(st->options.keep_alive_timeout);
+    conn.idle = false;
+    if (!ready) co_return;  // idle timeout, closed by shutdown, cancelled
+    bool open = co_await serve_burst(*st, conn);
+    if (!open) co_return;
   }
 }
 

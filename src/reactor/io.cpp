@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "reactor/reactor.hpp"
 #include "runtime/worker.hpp"
 #include "weft/error.hpp"
 
@@ -53,6 +54,13 @@ bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
     return false;
   }
   worker* w = current_worker();
+  if (op->dir == io_dir::write && !op->io->writes_watched) {
+    if (std::error_code ec = w->io().watch_writes(op->io)) {
+      op->error = ec;
+      return false;
+    }
+    op->io->writes_watched = true;
+  }
   clock::time_point deadline{clock::duration(op->deadline_ns)};
   if (op->deadline_ns != 0 && deadline <= w->now()) {
     op->error = errc::timed_out;
@@ -71,6 +79,7 @@ bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
 }
 
 void io_ready(io_state* io, io_dir d) noexcept {
+  if (d == io_dir::read) io->read_ready = true;
   io_op* op = io->parked[static_cast<int>(d)];
   if (op != nullptr && op->attempt(op)) finish(op);
 }

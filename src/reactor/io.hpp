@@ -11,6 +11,10 @@ namespace weft::detail {
 struct io_state {
   int fd = -1;
   io_op* parked[2] = {nullptr, nullptr};  // indexed by io_dir
+  bool writes_watched = false;            // see reactor::watch_writes
+  // False from a read that would block until the next read edge: lets wait_readable park without a
+  // system call. Starts true (unknown: try the read).
+  bool read_ready = true;
 };
 
 /// The backend saw `io` become ready (or fail) in direction `d`: retry the parked op, if any.

@@ -1,6 +1,6 @@
 // Recycling allocator for coroutine frames and spawn states.
 //
-// Each thread keeps free lists by 16-byte size class (up to 2 KiB); a block freed on one thread goes to
+// Each thread keeps free lists by 16-byte size class (up to 4 KiB); a block freed on one thread goes to
 // that thread's lists. Spawn, wake and complete therefore never reach malloc in steady state. Sanitizer
 // builds bypass the cache so that use-after-free of a frame is still caught.
 #pragma once

@@ -63,6 +63,12 @@ struct read_op : io_op {
   std::size_t size;
 };
 
+struct readable_op : io_op {
+  readable_op(io_state* state, clock::duration timeout) noexcept;
+  weft::result<void> outcome() const noexcept;
+  static bool attempt(io_op* op) noexcept;
+};
+
 struct write_op : io_op {
   static constexpr std::size_t max_parts = 16;
   write_op(io_state* state, std::span<const std::string_view> parts) noexcept;
@@ -83,6 +89,7 @@ struct accept_op : io_op {
 
 using read_awaitable = detail::io_awaitable<detail::read_op>;
 using write_awaitable = detail::io_awaitable<detail::write_op>;
+using readable_awaitable = detail::io_awaitable<detail::readable_op>;
 using accept_awaitable = detail::io_awaitable<detail::accept_op>;
 
 /// A connected TCP socket. Move-only; destroying it closes the connection.
@@ -104,6 +111,15 @@ class tcp_stream {
   read_awaitable read_some(std::span<char> buf) noexcept { return {io_, buf, clock::duration::zero()}; }
   /// As above, giving up with `errc::timed_out` if nothing arrives within `timeout`.
   read_awaitable read_some(std::span<char> buf, clock::duration timeout) noexcept { return {io_, buf, timeout}; }
+  /// Reads what is available now without waiting: the count (0: end of stream), or
+  /// `std::errc::operation_would_block` if nothing is there yet.
+  result<std::size_t> try_read_some(std::span<char> buf) noexcept;
+  /// Waits until a read would not block (data, end of stream or an error is there), without reading.
+  /// With try_read_some, a server can wait for many idle connections without a buffer for each.
+  /// Errors: `errc::timed_out` after `timeout` (zero: none), `errc::operation_canceled`, `errc::closed`.
+  readable_awaitable wait_readable(clock::duration timeout = clock::duration::zero()) noexcept {
+    return {io_, timeout};
+  }
   /// Fills `buf` completely; `errc::end_of_stream` if the peer closes first.
   task<result<void>> read_exact(std::span<char> buf);
 

@@ -1,6 +1,6 @@
 // The epoll backend: one epoll instance per loop, an eventfd for wake-ups.
-// Descriptors are registered once, edge-triggered, for both directions; an event retries the op parked
-// in that direction (reactor/io.cpp). Closing a descriptor unregisters it, so there is no EPOLL_CTL_DEL.
+// Descriptors are registered once, edge-triggered, for reading; writability is added (EPOLL_CTL_MOD)
+// the first time a write would block. An event retries the op parked in its direction (reactor/io.cpp). Closing a descriptor unregisters it, so there is no EPOLL_CTL_DEL.
 // Events of one epoll_wait batch are handled before any task runs, so no io_state is freed mid-batch.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -65,12 +65,9 @@ class epoll_reactor final : public reactor {
     }
   }
 
-  std::error_code add(io_state* io) noexcept override {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.ptr = io;
-    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, io->fd, &ev) < 0) return {errno, std::system_category()};
-    return {};
+  std::error_code add(io_state* io) noexcept override { return control(EPOLL_CTL_ADD, io, EPOLLIN); }
+  std::error_code watch_writes(io_state* io) noexcept override {
+    return control(EPOLL_CTL_MOD, io, EPOLLIN | EPOLLOUT);
   }
 
   void wake() noexcept override {
@@ -79,6 +76,14 @@ class epoll_reactor final : public reactor {
   }
 
  private:
+  std::error_code control(int op, io_state* io, std::uint32_t events) noexcept {
+    epoll_event ev{};
+    ev.events = events | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = io;
+    if (epoll_ctl(epfd_, op, io->fd, &ev) < 0) return {errno, std::system_category()};
+    return {};
+  }
+
   int epfd_ = -1;
   int wakefd_ = -1;
 };
