@@ -3,6 +3,7 @@
 // serving a second, good connection.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -172,13 +173,19 @@ TEST(http_server, expect_100_continue) {
 }
 
 TEST(http_server, routing_misses_and_handler_exceptions) {
-  test::http_fixture srv(test_routes());
+  static std::atomic<int> reported{0};
+  http::server_options o;
+  o.on_handler_exception = [](const http::request& req, std::exception_ptr) {
+    if (req.target == "/throw") ++reported;
+  };
+  test::http_fixture srv(test_routes(), o);
   EXPECT_EQ(status_line(exchange(srv.port(), "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")), "HTTP/1.1 404 Not Found");
   std::string r = exchange(srv.port(), "DELETE /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(status_line(r), "HTTP/1.1 405 Method Not Allowed");
   EXPECT_NE(r.find("Allow: GET\r\n"), std::string::npos);
   EXPECT_EQ(status_line(exchange(srv.port(), "GET /throw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")),
             "HTTP/1.1 500 Internal Server Error");
+  EXPECT_EQ(reported.load(), 1);
   expect_still_serving(srv.port());
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -249,6 +250,26 @@ TEST(net_tcp, accept_survives_descriptor_exhaustion) {
   };
   run(body());
   setrlimit(RLIMIT_NOFILE, &old);
+}
+
+TEST(net_tcp, closing_while_a_forked_child_holds_the_socket) {
+  // A child forked before close() keeps the file open; its events must not reach the freed socket
+  // state (ASan catches it if the socket is not removed from epoll before closing).
+  auto body = []() -> task<void> {
+    pair_t p = co_await connected_pair();
+    pid_t child = fork();
+    if (child == 0) {
+      usleep(300'000);
+      _exit(0);
+    }
+    p.server.close();
+    co_await p.client.write_all("data for a closed socket");
+    co_await sleep_for(50ms);
+    int status = 0;
+    waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status));
+  };
+  run(body());
 }
 
 TEST(net_tcp, sockets_need_a_runtime) {

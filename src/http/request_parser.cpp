@@ -25,6 +25,13 @@ request_parser::request_parser(parse_limits limits) noexcept : limits_(limits) {
   parser_.data = this;
 }
 
+void request_parser::reuse(const parse_limits& limits) noexcept {
+  limits_ = limits;
+  llhttp_reset(&parser_);  // keeps the settings; forgets any message or error of the last connection
+  error_status_ = 0;
+  error_reason_ = "";
+}
+
 void request_parser::start(request& req) noexcept {
   req.method.clear();
   req.target.clear();

@@ -31,6 +31,8 @@ class request_parser {
   request_parser(const request_parser&) = delete;
   request_parser& operator=(const request_parser&) = delete;
 
+  /// Makes a parser fit for a new connection, with these limits (parsers are pooled).
+  void reuse(const parse_limits& limits) noexcept;
   void start(request& req) noexcept;
   /// Parses up to `len` bytes; `consumed` says how many were used.
   state feed(const char* data, std::size_t len, std::size_t& consumed) noexcept;

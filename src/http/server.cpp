@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
@@ -88,24 +89,70 @@ namespace {
 
 using state_ptr = std::shared_ptr<detail::server_state>;
 
-/// Runs the handler for `req`; routing misses and handler exceptions become error responses.
-task<response> dispatch(const router& routes, request& req) {
-  std::string allow;
-  const handler* h = routes.find(req, allow);
-  if (h == nullptr) {
-    if (allow.empty()) co_return response::text(404, "Not Found\n");
-    response r = response::text(405, "Method Not Allowed\n");
-    r.headers.add("Allow", allow);
-    co_return r;
-  }
-  std::exception_ptr failure;
+/// The response to a request no route takes: 404, or 405 with the methods that would match.
+response routing_miss(std::string_view allow) {
+  if (allow.empty()) return response::text(404, "Not Found\n");
+  response r = response::text(405, "Method Not Allowed\n");
+  r.headers.add("Allow", allow);
+  return r;
+}
+
+void report_handler_exception(const server_options& opt, const request& req, std::exception_ptr e) noexcept {
   try {
-    co_return co_await (*h)(req);
+    if (opt.on_handler_exception) {
+      opt.on_handler_exception(req, e);
+      return;
+    }
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      what = ex.what();
+    } catch (...) {
+    }
+    std::fprintf(stderr, "weft http: handler for %s %s threw: %s\n", req.method.c_str(), req.target.c_str(),
+                 what.c_str());
   } catch (...) {
-    failure = std::current_exception();
   }
-  (void)failure;  // the client learns only that it failed; the details stay on the server
-  co_return response::text(500, "Internal Server Error\n");
+}
+
+/// What serving a request needs besides the socket. Kept in a small per-loop pool so that busy
+/// connections reuse its allocations while idle ones hold none of it.
+struct burst_state {
+  explicit burst_state(const detail::parse_limits& limits) : parser(limits) {}
+  detail::request_parser parser;
+  request req;
+  std::string pending;  // bytes read but not parsed yet (pipelined requests)
+  std::string out;      // responses not yet written
+  std::string allow;
+};
+
+class burst_pool {
+ public:
+  std::unique_ptr<burst_state> take(const detail::parse_limits& limits) {
+    if (free_.empty()) return std::make_unique<burst_state>(limits);
+    std::unique_ptr<burst_state> b = std::move(free_.back());
+    free_.pop_back();
+    b->parser.reuse(limits);
+    return b;
+  }
+  void give_back(std::unique_ptr<burst_state> b) {
+    // Keep a bounded number, and none that grew large (a big body or a long pipeline).
+    if (free_.size() < max_kept && b->req.body.capacity() <= 64 * 1024 && b->out.capacity() <= 64 * 1024) {
+      b->pending.clear();
+      b->out.clear();
+      free_.push_back(std::move(b));
+    }
+  }
+
+ private:
+  static constexpr std::size_t max_kept = 256;
+  std::vector<std::unique_ptr<burst_state>> free_;
+};
+
+burst_pool& loop_burst_pool() {
+  thread_local burst_pool pool;
+  return pool;
 }
 
 task<void> reject_busy(net::tcp_stream s) {
@@ -142,15 +189,18 @@ task<bool> flush(net::tcp_stream& s, std::string& out) {
 
 /// Serves requests while they keep coming: from a connection that has something to read until it
 /// has nothing more (the next read would block). Returns true if the connection should stay open.
-/// Everything a request needs (parser, request, buffers) lives in this frame, which exists only while
-/// the connection is busy.
 task<bool> serve_burst(detail::server_state& st, connection& conn) {
   const server_options& opt = st.options;
-  detail::request_parser parser({opt.max_header_bytes, opt.max_request_line, opt.max_body_bytes});
-  std::string pending;  // bytes read but not parsed yet (pipelined requests)
+  struct pooled {
+    std::unique_ptr<burst_state> b;
+    ~pooled() { loop_burst_pool().give_back(std::move(b)); }
+  } hold{loop_burst_pool().take({opt.max_header_bytes, opt.max_request_line, opt.max_body_bytes})};
+  burst_state& b = *hold.b;
+  detail::request_parser& parser = b.parser;
+  request& req = b.req;
+  std::string& pending = b.pending;
+  std::string& out = b.out;
   std::size_t pending_at = 0;
-  std::string out;
-  request req;
   req.remote = conn.remote;
 
   for (;;) {
@@ -169,8 +219,11 @@ task<bool> serve_burst(detail::server_state& st, connection& conn) {
       if (parsed != detail::request_parser::state::failed) {
         pending.clear();
         pending_at = 0;
-        auto flushed = co_await flush(conn.stream, out);
-        if (!flushed) co_return false;
+        if (!out.empty()) {
+          auto w = co_await conn.stream.write_all(out);
+          out.clear();
+          if (!w) co_return false;
+        }
         if (parser.wants_continue() && !sent_continue) {
           sent_continue = true;
           auto w = co_await conn.stream.write_all("HTTP/1.1 100 Continue\r\n\r\n");
@@ -216,7 +269,23 @@ task<bool> serve_burst(detail::server_state& st, connection& conn) {
     }
 
     bool keep_alive = parser.keep_alive() && !st.stopping;
-    response resp = co_await dispatch(st.routes, req);
+    b.allow.clear();
+    const handler* h = st.routes.find(req, b.allow);
+    response resp;
+    if (h == nullptr) {
+      resp = routing_miss(b.allow);
+    } else {
+      std::exception_ptr failure;
+      try {
+        resp = co_await (*h)(req);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      if (failure) {
+        report_handler_exception(opt, req, failure);
+        resp = response::text(500, "Internal Server Error\n");
+      }
+    }
     keep_alive = keep_alive && !st.stopping;
     bool head_only = req.method == "HEAD";
     bool chunked = detail::write_response(resp, keep_alive, head_only, out);

@@ -30,7 +30,7 @@ result<detail::io_state*> register_fd(int fd) noexcept {
     ::close(fd);
     return fail(errc::not_in_runtime);
   }
-  auto* io = new (std::nothrow) detail::io_state{fd, {nullptr, nullptr}, false};
+  auto* io = new (std::nothrow) detail::io_state{fd, &w->io(), {nullptr, nullptr}, false};
   if (io == nullptr) {
     ::close(fd);
     return fail(std::make_error_code(std::errc::not_enough_memory));
@@ -46,6 +46,10 @@ result<detail::io_state*> register_fd(int fd) noexcept {
 void close_io(detail::io_state*& io) noexcept {
   if (io == nullptr) return;
   weft::detail::io_abort(io, errc::closed);
+  // Only from the loop that owns it: outside it (after the runtime ended) the reactor may be gone.
+  if (weft::detail::worker* w = weft::detail::current_worker(); w != nullptr && &w->io() == io->owner) {
+    io->owner->remove(io);
+  }
   ::close(io->fd);
   delete std::exchange(io, nullptr);
 }
@@ -80,12 +84,17 @@ read_op::read_op(io_state* state, std::span<char> buf, clock::duration timeout) 
   deadline_ns = deadline_after(timeout);
 }
 
-/// One recv: the count, or false (and the socket marked not ready) if it would block.
+/// One recv: the count, or false if it would block. Tracks readiness as nginx does with edge-triggered
+/// epoll: a recv that returns less than asked for has drained the socket, and any byte arriving after
+/// it raises a new edge, so the next read can wait for that edge without a system call that would only
+/// say EAGAIN. (End of stream keeps the socket ready: reading it again must return 0 at once.)
 bool receive(io_state* io, char* data, std::size_t size, std::size_t& got, std::error_code& error) noexcept {
+  if (!io->read_ready) return false;
   for (;;) {
     ssize_t n = ::recv(io->fd, data, size, 0);
     if (n >= 0) {
       got = static_cast<std::size_t>(n);
+      if (got > 0 && got < size) io->read_ready = false;
       return true;
     }
     if (errno == EINTR) continue;

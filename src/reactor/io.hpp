@@ -8,12 +8,15 @@
 
 namespace weft::detail {
 
+class reactor;
+
 struct io_state {
   int fd = -1;
+  reactor* owner = nullptr;
   io_op* parked[2] = {nullptr, nullptr};  // indexed by io_dir
   bool writes_watched = false;            // see reactor::watch_writes
-  // False from a read that would block until the next read edge: lets wait_readable park without a
-  // system call. Starts true (unknown: try the read).
+  // False once a read has drained the socket (it would block, or returned less than asked for), until
+  // the next read edge: reads and wait_readable then park without a system call. Starts true.
   bool read_ready = true;
 };
 

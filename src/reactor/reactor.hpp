@@ -17,9 +17,11 @@ class reactor {
   virtual ~reactor() = default;
   /// Waits up to `timeout_ms` (-1: no limit, 0: just look) for events and delivers them.
   virtual void poll(int timeout_ms) = 0;
-  /// Watches `io->fd` for readability until the descriptor is closed (closing it is what unregisters
-  /// it: weft never duplicates a registered descriptor). `io` must outlive the fd.
+  /// Watches `io->fd` for readability until remove(io).
   virtual std::error_code add(io_state* io) noexcept = 0;
+  /// Stops watching `io->fd`; call before closing it. Closing alone is not enough: a child process
+  /// forked meanwhile keeps the file open, and its events would still name `io` after it is freed.
+  virtual void remove(io_state* io) noexcept = 0;
   /// Also watches `io->fd` for writability, from now on. Called the first time a write would block:
   /// most sockets never fill their send buffer, and watching writes costs a wake-up per ACK.
   virtual std::error_code watch_writes(io_state* io) noexcept = 0;

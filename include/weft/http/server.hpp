@@ -28,6 +28,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
 
 #include "weft/error.hpp"
@@ -53,6 +55,8 @@ struct server_options {
   clock::duration shutdown_grace = std::chrono::seconds(10);
   /// Called once when accepting first fails for lack of descriptors; default: a line on stderr.
   void (*on_accept_error)(const std::error_code& ec) = nullptr;
+  /// Called when a handler throws (the client gets a 500); default: method, target and what() on stderr.
+  std::function<void(const request& req, std::exception_ptr error)> on_handler_exception;
 };
 
 class server {

@@ -66,6 +66,10 @@ class epoll_reactor final : public reactor {
   }
 
   std::error_code add(io_state* io) noexcept override { return control(EPOLL_CTL_ADD, io, EPOLLIN); }
+  void remove(io_state* io) noexcept override {
+    epoll_event ev{};
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, io->fd, &ev);
+  }
   std::error_code watch_writes(io_state* io) noexcept override {
     return control(EPOLL_CTL_MOD, io, EPOLLIN | EPOLLOUT);
   }
