@@ -20,10 +20,10 @@ void headers::add(std::string_view name, std::string_view value) {
   slot s{};
   s.name_at = static_cast<std::uint32_t>(text_.size());
   s.name_len = static_cast<std::uint32_t>(name.size());
-  text_.append(name);
+  text_.append(name.data(), name.size());
   s.value_at = static_cast<std::uint32_t>(text_.size());
   s.value_len = static_cast<std::uint32_t>(value.size());
-  text_.append(value);
+  text_.append(value.data(), value.size());
   fields_.push_back(s);
 }
 
@@ -36,9 +36,9 @@ void headers::set(std::string_view name, std::string_view value) {
 }
 
 std::size_t headers::remove(std::string_view name) {
-  auto it = std::remove_if(fields_.begin(), fields_.end(), [&](const slot& s) { return iequals(name_of(s), name); });
+  slot* it = std::remove_if(fields_.begin(), fields_.end(), [&](const slot& s) { return iequals(name_of(s), name); });
   auto n = static_cast<std::size_t>(fields_.end() - it);
-  fields_.erase(it, fields_.end());
+  fields_.resize_down(fields_.size() - n);
   if (fields_.empty()) text_.clear();
   return n;
 }

@@ -42,7 +42,7 @@ void request_parser::start(request& req) noexcept {
   name_.clear();
   value_.clear();
   head_bytes_ = 0;
-  began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = false;
+  began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = false;
 }
 
 request_parser::state request_parser::feed(const char* data, std::size_t len, std::size_t& consumed) noexcept {
@@ -105,6 +105,12 @@ int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len
 
 int request_parser::on_header_value_complete(llhttp_t* p) noexcept {
   request_parser& s = self(p);
+  // The two fields the server itself acts on, noted here rather than searched for later.
+  if (s.name_.size() == 4 && iequals(s.name_, "host")) s.has_host_ = true;
+  if (s.name_.size() == 6 && iequals(s.name_, "expect")) {
+    if (!iequals(s.value_, "100-continue")) return s.reject(417, "unsupported expectation");
+    s.expect_continue_ = true;
+  }
   s.req_->headers.add(s.name_, s.value_);
   s.name_.clear();
   s.value_.clear();
@@ -117,13 +123,9 @@ int request_parser::on_headers_complete(llhttp_t* p) noexcept {
   req.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
   req.version_minor = llhttp_get_http_minor(p);
   if (llhttp_get_http_major(p) != 1) return s.reject(505, "HTTP version not supported");
-  if (req.version_minor >= 1 && !req.headers.contains("Host")) return s.reject(400, "HTTP/1.1 request without Host");
+  if (req.version_minor >= 1 && !s.has_host_) return s.reject(400, "HTTP/1.1 request without Host");
   if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits_.max_body_bytes) {
     return s.reject(413, "request body too large");
-  }
-  if (auto e = req.headers.get("Expect")) {
-    if (!iequals(*e, "100-continue")) return s.reject(417, "unsupported expectation");
-    s.expect_continue_ = true;
   }
   s.headers_done_ = true;
   return 0;

@@ -77,6 +77,7 @@ class request_parser {
   bool complete_ = false;
   bool keep_alive_ = false;
   bool expect_continue_ = false;
+  bool has_host_ = false;
 };
 
 }  // namespace weft::http::detail

@@ -5,10 +5,10 @@
 
 namespace weft::http::detail {
 
-std::string_view http_date() noexcept {
+std::string_view date_line() noexcept {
   struct cache {
     std::time_t second = -1;
-    char text[32];
+    char text[64];
     std::size_t len = 0;
   };
   thread_local cache c;
@@ -16,7 +16,7 @@ std::string_view http_date() noexcept {
   if (now != c.second) {
     std::tm tm{};
     gmtime_r(&now, &tm);
-    c.len = std::strftime(c.text, sizeof c.text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    c.len = std::strftime(c.text, sizeof c.text, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
     c.second = now;
   }
   return {c.text, c.len};
@@ -33,6 +33,7 @@ void append_number(std::string& out, std::size_t n) {
 }  // namespace
 
 bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out) {
+  out.reserve(out.size() + 160 + r.headers.bytes() + 4 * r.headers.size() + (head_only ? 0 : r.body.size()));
   out += "HTTP/1.1 ";
   append_number(out, static_cast<std::size_t>(r.status));
   out += ' ';
@@ -49,11 +50,7 @@ bool write_response(const response& r, bool keep_alive, bool head_only, std::str
     out += value;
     out += "\r\n";
   }
-  if (!has_date) {
-    out += "Date: ";
-    out += http_date();
-    out += "\r\n";
-  }
+  if (!has_date) out += date_line();
   if (!keep_alive) out += "Connection: close\r\n";
   bool bodyless = !status_has_body(r.status);
   bool chunked = false;

@@ -9,9 +9,9 @@
 
 namespace weft::http::detail {
 
-/// The current time as an IMF-fixdate ("Wed, 25 Nov 2026 21:00:00 GMT"), recomputed at most once a
-/// second per thread.
-std::string_view http_date() noexcept;
+/// The header line "Date: <IMF-fixdate>\r\n" for now ("Date: Wed, 25 Nov 2026 21:00:00 GMT\r\n"),
+/// recomputed at most once a second per thread.
+std::string_view date_line() noexcept;
 
 /// 1xx, 204 and 304 responses never carry a body.
 inline bool status_has_body(int status) noexcept { return status >= 200 && status != 204 && status != 304; }

@@ -6,8 +6,9 @@
 //     h.get("SET-COOKIE");        // "a=1" (the first)
 //     h.get_all("Set-Cookie");    // {"a=1", "b=2"}
 //
-// All names and values live in one buffer, so adding a field does not allocate per field, and
-// string_views returned by get() stay valid until the headers are changed or destroyed.
+// All names and values live in one buffer, the first ~200 bytes and 8 fields of it inline: a typical
+// request's or response's headers allocate nothing. string_views returned by get() stay valid until
+// the headers are changed, moved or destroyed.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "weft/detail/small_vec.hpp"
 
 namespace weft::http {
 
@@ -50,6 +53,7 @@ class headers {
   /// Bytes of names and values stored (what a size limit counts).
   std::size_t bytes() const noexcept { return text_.size(); }
 
+
   class iterator {
    public:
     iterator(const headers* h, std::size_t i) noexcept : h_(h), i_(i) {}
@@ -74,8 +78,8 @@ class headers {
   std::string_view name_of(const slot& s) const noexcept { return {text_.data() + s.name_at, s.name_len}; }
   std::string_view value_of(const slot& s) const noexcept { return {text_.data() + s.value_at, s.value_len}; }
 
-  std::string text_;
-  std::vector<slot> fields_;
+  weft::detail::small_vec<char, 200> text_;
+  weft::detail::small_vec<slot, 8> fields_;
 };
 
 }  // namespace weft::http
