@@ -2,10 +2,12 @@
 BUILD     ?= build
 ASAN      ?= build-asan
 BENCHDIR  ?= build-bench
+FUZZDIR   ?= build-fuzz
+FUZZ_SECONDS ?= 60
 CMAKE_GEN := -G Ninja
 JOBS      ?= $(shell nproc)
 
-.PHONY: run test sanitize bench deps configure clean
+.PHONY: run test sanitize fuzz bench deps configure clean
 
 deps:
 	@scripts/install-deps.sh
@@ -30,6 +32,16 @@ sanitize: deps
 	cmake --build $(ASAN)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -E '^compile_|^install_consumer$$'
+
+# The request-parser fuzz target under libFuzzer + ASan/UBSan (clang 14), for FUZZ_SECONDS, starting
+# from a copy of tests/fuzz/corpus (libFuzzer adds what it finds to its first corpus directory).
+fuzz: deps
+	cmake -S . -B $(FUZZDIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DWEFT_FUZZ=ON -DWEFT_SANITIZE=address,undefined \
+	  -DWEFT_BUILD_EXAMPLES=OFF -DWEFT_BUILD_TOOLS=OFF
+	cmake --build $(FUZZDIR) --target request_parser_fuzz
+	mkdir -p $(FUZZDIR)/corpus && cp tests/fuzz/corpus/* $(FUZZDIR)/corpus/
+	$(FUZZDIR)/tests/request_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZDIR)/corpus
 
 # Benchmarks against Boost.Asio in the same run; prints medians and ratios.
 bench: deps
