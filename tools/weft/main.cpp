@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <string>
 #include <thread>
 
@@ -61,6 +62,16 @@ class signal_watcher {
   std::atomic<bool> stopping_{false};
 };
 
+/// Lets this process open as many descriptors as its hard limit allows (as Go does at start): a server
+/// with 10,000 clients needs more than the usual soft limit of 1,024.
+void raise_descriptor_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
 int serve(const serve_config& cfg) {
   auto addr = weft::net::ip_address::parse(cfg.host);
   if (!addr) {
@@ -72,6 +83,7 @@ int serve(const serve_config& cfg) {
   options.keep_alive_timeout = seconds(cfg.keep_alive_timeout_s);
   options.shutdown_grace = seconds(cfg.shutdown_grace_s);
 
+  raise_descriptor_limit();
   signal_watcher signals;
   weft::runtime rt;
   return rt.block_on([&]() -> weft::task<int> {
