@@ -6,216 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <utility>
 
-#include "net/sockaddr.hpp"
-#include "reactor/io.hpp"
-#include "reactor/reactor.hpp"
-#include "runtime/worker.hpp"
+#include "net/socket_impl.hpp"
 
 namespace weft::net {
-namespace {
-
-using weft::detail::io_dir;
-
-std::error_code last_error() noexcept { return {errno, std::system_category()}; }
-
-bool would_block(int e) noexcept { return e == EAGAIN || e == EWOULDBLOCK; }
-
-/// Registers `fd` (non-blocking, close-on-exec) with the current loop; closes it on failure.
-result<detail::io_state*> register_fd(int fd) noexcept {
-  weft::detail::worker* w = weft::detail::current_worker();
-  if (w == nullptr) {
-    ::close(fd);
-    return fail(errc::not_in_runtime);
-  }
-  auto* io = new (std::nothrow) detail::io_state{fd, &w->io(), {nullptr, nullptr}, false};
-  if (io == nullptr) {
-    ::close(fd);
-    return fail(std::make_error_code(std::errc::not_enough_memory));
-  }
-  if (std::error_code ec = w->io().add(io)) {
-    ::close(fd);
-    delete io;
-    return fail(ec);
-  }
-  return io;
-}
-
-void close_io(detail::io_state*& io) noexcept {
-  if (io == nullptr) return;
-  weft::detail::io_abort(io, errc::closed);
-  // Only from the loop that owns it: outside it (after the runtime ended) the reactor may be gone.
-  if (weft::detail::worker* w = weft::detail::current_worker(); w != nullptr && &w->io() == io->owner) {
-    io->owner->remove(io);
-  }
-  ::close(io->fd);
-  delete std::exchange(io, nullptr);
-}
-
-result<endpoint> name_of(const detail::io_state* io, bool peer) noexcept {
-  if (io == nullptr) return fail(errc::closed);
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
-  if ((peer ? getpeername(io->fd, sa, &len) : getsockname(io->fd, sa, &len)) < 0) return fail(last_error());
-  return detail::from_sockaddr(ss);
-}
-
-result<void> set_flag(const detail::io_state* io, int level, int name, bool on) noexcept {
-  if (io == nullptr) return fail(errc::closed);
-  int v = on ? 1 : 0;
-  if (setsockopt(io->fd, level, name, &v, sizeof v) < 0) return fail(last_error());
-  return {};
-}
-
-std::int64_t deadline_after(clock::duration timeout) noexcept {
-  if (timeout <= clock::duration::zero()) return 0;
-  return (clock::now() + timeout).time_since_epoch().count();
-}
-
-}  // namespace
-
-namespace detail {
-
-read_op::read_op(io_state* state, std::span<char> buf, clock::duration timeout) noexcept
-    : io_op(state, io_dir::read, &read_op::attempt), data(buf.data()), size(buf.size()) {
-  deadline_ns = deadline_after(timeout);
-}
-
-/// One recv: the count, or false if it would block. Tracks readiness as nginx does with edge-triggered
-/// epoll: a recv that returns less than asked for has drained the socket, and any byte arriving after
-/// it raises a new edge, so the next read can wait for that edge without a system call that would only
-/// say EAGAIN. (End of stream keeps the socket ready: reading it again must return 0 at once.)
-bool receive(io_state* io, char* data, std::size_t size, std::size_t& got, std::error_code& error) noexcept {
-  if (!io->read_ready) return false;
-  for (;;) {
-    ssize_t n = ::recv(io->fd, data, size, 0);
-    if (n >= 0) {
-      got = static_cast<std::size_t>(n);
-      if (got > 0 && got < size) io->read_ready = false;
-      return true;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) {
-      io->read_ready = false;
-      return false;
-    }
-    error = last_error();
-    return true;
-  }
-}
-
-bool read_op::attempt(io_op* op) noexcept {
-  auto* self = static_cast<read_op*>(op);
-  return receive(op->io, self->data, self->size, op->value, op->error);
-}
-
-readable_op::readable_op(io_state* state, clock::duration timeout) noexcept
-    : io_op(state, io_dir::read, &readable_op::attempt) {
-  deadline_ns = deadline_after(timeout);
-}
-
-bool readable_op::attempt(io_op* op) noexcept { return op->io->read_ready; }
-
-weft::result<void> readable_op::outcome() const noexcept {
-  if (error) return fail(error);
-  return {};
-}
-
-result<std::size_t> read_op::outcome() const noexcept {
-  if (error) return fail(error);
-  return value;
-}
-
-write_op::write_op(io_state* state, std::span<const std::string_view> in) noexcept
-    : io_op(state, io_dir::write, &write_op::attempt) {
-  if (in.size() > max_parts) {
-    error = errc::invalid_argument;
-    count = 0;
-    return;
-  }
-  for (const std::string_view& p : in) {
-    if (p.empty()) continue;
-    parts[count++] = iovec{const_cast<char*>(p.data()), p.size()};
-  }
-}
-
-bool write_op::attempt(io_op* op) noexcept {
-  auto* self = static_cast<write_op*>(op);
-  if (op->error) return true;  // rejected at construction
-  while (self->first < self->count) {
-    iovec* iov = self->parts + self->first;
-    std::size_t n_iov = self->count - self->first;
-    // MSG_NOSIGNAL: a peer that went away gives EPIPE, not a process-killing SIGPIPE. One part goes
-    // through send(), which the kernel handles with less work than sendmsg().
-    ssize_t n;
-    if (n_iov == 1) {
-      n = ::send(op->io->fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL);
-    } else {
-      msghdr msg{};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = n_iov;
-      n = ::sendmsg(op->io->fd, &msg, MSG_NOSIGNAL);
-    }
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (would_block(errno)) return false;
-      op->error = last_error();
-      return true;
-    }
-    auto left = static_cast<std::size_t>(n);
-    op->value += left;
-    while (left > 0 && left >= self->parts[self->first].iov_len) left -= self->parts[self->first++].iov_len;
-    if (left > 0) {
-      iovec& p = self->parts[self->first];
-      p.iov_base = static_cast<char*>(p.iov_base) + left;
-      p.iov_len -= left;
-    }
-  }
-  return true;
-}
-
-weft::result<void> write_op::outcome() const noexcept {
-  if (error) return fail(error);
-  return {};
-}
-
-accept_op::accept_op(io_state* state) noexcept : io_op(state, io_dir::read, &accept_op::attempt) {}
-
-bool accept_op::attempt(io_op* op) noexcept {
-  for (;;) {
-    int fd = ::accept4(op->io->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      op->value = static_cast<std::size_t>(fd);
-      return true;
-    }
-    if (errno == EINTR || errno == ECONNABORTED) continue;  // a connection reset while queued: take the next
-    if (would_block(errno)) return false;
-    op->error = last_error();
-    return true;
-  }
-}
-
-weft::result<tcp_stream> accept_op::outcome() const noexcept {
-  if (error) return fail(error);
-  return tcp_stream::adopt(static_cast<int>(value));
-}
-
-}  // namespace detail
-
-// ---- tcp_stream
-
-tcp_stream::tcp_stream(tcp_stream&& other) noexcept : io_(std::exchange(other.io_, nullptr)) {}
-
-tcp_stream& tcp_stream::operator=(tcp_stream&& other) noexcept {
-  if (this != &other) {
-    close();
-    io_ = std::exchange(other.io_, nullptr);
-  }
-  return *this;
-}
 
 result<tcp_stream> tcp_stream::adopt(int fd) noexcept {
   auto io = register_fd(fd);
@@ -223,112 +17,35 @@ result<tcp_stream> tcp_stream::adopt(int fd) noexcept {
   return tcp_stream(*io);
 }
 
-namespace {
-
-/// The wait for a non-blocking connect to finish: writable, then SO_ERROR says how it went.
-struct connect_op : detail::io_op {
-  using io_op = detail::io_op;
-  connect_op(detail::io_state* state, clock::duration timeout) noexcept
-      : io_op(state, io_dir::write, &connect_op::attempt) {
-    deadline_ns = deadline_after(timeout);
-  }
-  static bool attempt(io_op* op) noexcept {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(op->io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-    if (err == EINPROGRESS || err == EALREADY) return false;
-    if (err == 0) {
-      // Writable without an error can still be an unfinished connect on some kernels: confirm.
-      sockaddr_storage ss{};
-      socklen_t sl = sizeof ss;
-      if (getpeername(op->io->fd, reinterpret_cast<sockaddr*>(&ss), &sl) < 0) {
-        if (errno == ENOTCONN) return false;
-        op->error = last_error();
-      }
-      return true;
-    }
-    op->error = {err, std::system_category()};
-    return true;
-  }
-  weft::result<void> outcome() const noexcept {
-    if (error) return fail(error);
-    return {};
-  }
-};
-
-}  // namespace
-
 task<result<tcp_stream>> tcp_stream::connect(endpoint to, clock::duration timeout) {
   sockaddr_storage ss{};
   socklen_t len = detail::to_sockaddr(to, ss);
   int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) co_return fail(last_error());
+  if (fd < 0) co_return fail(detail::last_error());
   auto io = register_fd(fd);
   if (!io) co_return fail(io.error());
   tcp_stream s(*io);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
-    if (errno != EINPROGRESS) co_return fail(last_error());
-    auto done = co_await detail::io_awaitable<connect_op>(s.io_, timeout);
+    if (errno != EINPROGRESS) co_return fail(detail::last_error());
+    auto done = co_await detail::io_awaitable<detail::connect_op>(s.io_, timeout);
     if (!done) co_return fail(done.error());
   }
   co_return s;
 }
 
-result<std::size_t> tcp_stream::try_read_some(std::span<char> buf) noexcept {
-  if (io_ == nullptr) return fail(errc::closed);
-  std::size_t got = 0;
-  std::error_code error;
-  if (!detail::receive(io_, buf.data(), buf.size(), got, error)) {
-    return fail(std::make_error_code(std::errc::operation_would_block));
-  }
-  if (error) return fail(error);
-  return got;
-}
-
-task<result<void>> tcp_stream::read_exact(std::span<char> buf) {
-  std::size_t got = 0;
-  while (got < buf.size()) {
-    auto n = co_await read_some(buf.subspan(got));
-    if (!n) co_return fail(n.error());
-    if (*n == 0) co_return fail(errc::end_of_stream);
-    got += *n;
-  }
-  co_return result<void>{};
-}
-
-result<void> tcp_stream::shutdown_write() noexcept {
-  if (io_ == nullptr) return fail(errc::closed);
-  if (::shutdown(io_->fd, SHUT_WR) < 0) return fail(last_error());
-  return {};
-}
-
-result<void> tcp_stream::set_nodelay(bool on) noexcept { return set_flag(io_, IPPROTO_TCP, TCP_NODELAY, on); }
-result<void> tcp_stream::set_keepalive(bool on) noexcept { return set_flag(io_, SOL_SOCKET, SO_KEEPALIVE, on); }
-result<endpoint> tcp_stream::local_endpoint() const noexcept { return name_of(io_, false); }
-result<endpoint> tcp_stream::remote_endpoint() const noexcept { return name_of(io_, true); }
-void tcp_stream::close() noexcept { close_io(io_); }
-int tcp_stream::native_handle() const noexcept { return io_ != nullptr ? io_->fd : -1; }
-
-// ---- tcp_listener
-
-tcp_listener::tcp_listener(tcp_listener&& other) noexcept : io_(std::exchange(other.io_, nullptr)) {}
-
-tcp_listener& tcp_listener::operator=(tcp_listener&& other) noexcept {
-  if (this != &other) {
-    close();
-    io_ = std::exchange(other.io_, nullptr);
-  }
-  return *this;
-}
+result<void> tcp_stream::set_nodelay(bool on) noexcept { return detail::set_flag(io_, IPPROTO_TCP, TCP_NODELAY, on); }
+result<void> tcp_stream::set_keepalive(bool on) noexcept { return detail::set_flag(io_, SOL_SOCKET, SO_KEEPALIVE, on); }
+result<endpoint> tcp_stream::local_endpoint() const noexcept { return detail::name_of(io_, false); }
+result<endpoint> tcp_stream::remote_endpoint() const noexcept { return detail::name_of(io_, true); }
 
 result<tcp_listener> tcp_listener::bind(const endpoint& at, const listen_options& options) noexcept {
   sockaddr_storage ss{};
   socklen_t len = detail::to_sockaddr(at, ss);
   int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(last_error());
+  if (fd < 0) return fail(detail::last_error());
   int one = 1;
   auto fail_close = [fd] {
-    std::error_code ec = last_error();
+    std::error_code ec = detail::last_error();
     ::close(fd);
     return fail(ec);
   };
@@ -341,8 +58,6 @@ result<tcp_listener> tcp_listener::bind(const endpoint& at, const listen_options
   return tcp_listener(*io);
 }
 
-result<endpoint> tcp_listener::local_endpoint() const noexcept { return name_of(io_, false); }
-void tcp_listener::close() noexcept { close_io(io_); }
-int tcp_listener::native_handle() const noexcept { return io_ != nullptr ? io_->fd : -1; }
+result<endpoint> tcp_listener::local_endpoint() const noexcept { return detail::name_of(io_, false); }
 
 }  // namespace weft::net

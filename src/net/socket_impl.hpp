@@ -1,0 +1,32 @@
+// Helpers the socket sources share (src/net/*.cpp).
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
+#include "net/sockaddr.hpp"
+#include "reactor/io.hpp"
+#include "weft/error.hpp"
+#include "weft/net/address.hpp"
+#include "weft/time.hpp"
+
+namespace weft::net::detail {
+
+inline std::error_code last_error() noexcept { return {errno, std::system_category()}; }
+inline bool would_block(int e) noexcept { return e == EAGAIN || e == EWOULDBLOCK; }
+
+/// An io_op deadline (weft::clock nanoseconds) `timeout` from now; 0 for no timeout.
+std::int64_t deadline_after(clock::duration timeout) noexcept;
+/// getsockname / getpeername as an endpoint.
+result<endpoint> name_of(const io_state* io, bool peer) noexcept;
+/// setsockopt of an int flag.
+result<void> set_flag(const io_state* io, int level, int name, bool on) noexcept;
+/// Waits for a non-blocking connect() that said EINPROGRESS to finish; its outcome says how it went.
+struct connect_op : io_op {
+  connect_op(io_state* state, clock::duration timeout) noexcept;
+  static bool attempt(io_op* op) noexcept;
+  weft::result<void> outcome() const noexcept;
+};
+
+}  // namespace weft::net::detail
