@@ -22,7 +22,9 @@ namespace weft {
   X(invalid_argument, "invalid argument")                                   \
   X(end_of_stream, "end of stream")                                         \
   X(operation_in_progress, "another operation of this kind is in progress") \
-  X(closed, "the socket or object was closed")
+  X(closed, "the socket or object was closed")                              \
+  X(host_not_found, "host not found")                                       \
+  X(dns_failure, "DNS lookup failed")
 
 /// The error codes weft produces itself. Codes from the operating system keep their own category.
 enum class errc : int {

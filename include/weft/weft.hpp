@@ -10,6 +10,7 @@
 #include "weft/http/router.hpp"
 #include "weft/http/server.hpp"
 #include "weft/net/address.hpp"
+#include "weft/net/resolver.hpp"
 #include "weft/net/socket.hpp"
 #include "weft/net/tcp.hpp"
 #include "weft/net/udp.hpp"

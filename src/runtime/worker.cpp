@@ -75,6 +75,7 @@ worker::~worker() {
     if (--s->refs == 0) delete s;
   }
   free_buried();
+  for (auto& e : extensions_) e.reset();  // they may still use the reactor (and this loop)
   this_thread_worker = previous;
 }
 

@@ -34,6 +34,14 @@
 
 namespace weft::detail {
 
+/// Per-loop state that a higher layer keeps on a loop (the DNS resolver's channel, ...). The worker
+/// destroys its extensions during shutdown, after every task's frame and before the reactor.
+class loop_extension {
+ public:
+  virtual ~loop_extension() = default;
+};
+enum class extension_slot { dns, count };
+
 class worker {
  public:
   explicit worker(runtime_options options);
@@ -57,6 +65,11 @@ class worker {
 
   /// The loop's reactor, where sockets opened on this loop register.
   reactor& io() noexcept { return *reactor_; }
+  /// The extension in `slot`, or null; set it once with set_extension.
+  loop_extension* extension(extension_slot slot) noexcept { return extensions_[static_cast<int>(slot)].get(); }
+  void set_extension(extension_slot slot, std::unique_ptr<loop_extension> e) noexcept {
+    extensions_[static_cast<int>(slot)] = std::move(e);
+  }
 
   // Spawned tasks.
   void adopt(spawn_state_base* s) noexcept;
@@ -85,6 +98,7 @@ class worker {
   run_queue queue_;
   timer_wheel wheel_;
   std::unique_ptr<reactor> reactor_;
+  std::unique_ptr<loop_extension> extensions_[static_cast<int>(extension_slot::count)];
 
   std::mutex post_mu_;
   std::vector<unique_function> posted_;      // guarded by post_mu_
