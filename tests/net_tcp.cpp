@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <weft/net/tcp.hpp>
 
+#include <chrono>
+
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -268,6 +270,70 @@ TEST(net_tcp, closing_while_a_forked_child_holds_the_socket) {
     int status = 0;
     waitpid(child, &status, 0);
     EXPECT_TRUE(WIFEXITED(status));
+  };
+  run(body());
+}
+
+TEST(net_tcp, connect_by_name_resolves_and_connects) {
+  auto body = []() -> task<void> {
+    auto l = tcp_listener::bind(any_local());
+    CO_ASSERT_TRUE(l.has_value());
+    auto c = co_await tcp_stream::connect("localhost", l->local_endpoint()->port);
+    CO_ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->remote_endpoint()->address, ip_address::loopback_v4());
+    auto none = co_await tcp_stream::connect("no-such-host.invalid", 80, 2s);
+    EXPECT_FALSE(none.has_value());
+  };
+  run(body());
+}
+
+TEST(net_tcp, happy_eyeballs_moves_on_at_once_after_a_refusal) {
+  auto body = []() -> task<void> {
+    auto closed = tcp_listener::bind(any_local());
+    auto good = tcp_listener::bind(any_local());
+    CO_ASSERT_TRUE(closed.has_value() && good.has_value());
+    endpoint refused_at = *closed->local_endpoint();
+    closed->close();
+    auto start = std::chrono::steady_clock::now();
+    // With a 2 s attempt delay, only an immediate start after the refusal connects quickly.
+    // (push_back, not a braced list: g++ 12 cannot build an initializer_list inside a coroutine)
+    std::vector<endpoint> candidates;
+    candidates.push_back(refused_at);
+    candidates.push_back(*good->local_endpoint());
+    auto c = co_await tcp_stream::connect_any(candidates, 10s, 2s);
+    CO_ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->remote_endpoint()->port, good->local_endpoint()->port);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+    std::vector<endpoint> both_refused(2, refused_at);
+    auto all_refused = co_await tcp_stream::connect_any(both_refused, 10s, 2s);
+    CO_ASSERT_TRUE(!all_refused);
+    EXPECT_EQ(all_refused.error(), std::errc::connection_refused);
+  };
+  run(body());
+}
+
+TEST(net_tcp, happy_eyeballs_races_a_hanging_attempt) {
+  auto body = []() -> task<void> {
+    // A listener whose accept queue is full drops new SYNs: connecting to it hangs.
+    auto full = tcp_listener::bind(any_local(), {.backlog = 1});
+    CO_ASSERT_TRUE(full.has_value());
+    endpoint hang_at = *full->local_endpoint();
+    std::vector<tcp_stream> fillers;
+    for (int i = 0; i < 4; ++i) {
+      auto f = co_await tcp_stream::connect(hang_at, 100ms);
+      if (f) fillers.push_back(std::move(*f));
+    }
+    auto good = tcp_listener::bind(any_local());
+    CO_ASSERT_TRUE(good.has_value());
+    auto start = std::chrono::steady_clock::now();
+    std::vector<endpoint> candidates;
+    candidates.push_back(hang_at);
+    candidates.push_back(*good->local_endpoint());
+    auto c = co_await tcp_stream::connect_any(candidates, 10s, 100ms);
+    CO_ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->remote_endpoint()->port, good->local_endpoint()->port);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 100ms);  // the second waited its turn
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   };
   run(body());
 }

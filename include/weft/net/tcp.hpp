@@ -10,6 +10,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 #include "weft/error.hpp"
 #include "weft/net/address.hpp"
@@ -27,6 +30,18 @@ class tcp_stream : public stream_socket {
   /// Connects to `to`. Errors: the kernel's (`std::errc::connection_refused`, ...), `errc::timed_out`
   /// after `timeout`, `errc::operation_canceled`.
   static task<result<tcp_stream>> connect(endpoint to, clock::duration timeout = std::chrono::seconds(30));
+  /// Resolves `host` (weft/net/resolver.hpp) and connects to one of its addresses, racing them as
+  /// Happy Eyeballs (RFC 8305) does: address families alternate, IPv6 first; a new attempt starts
+  /// when the previous one fails or after `attempt_delay`, whichever comes first; the first to connect
+  /// wins and the others are cancelled. `timeout` bounds the whole connect, resolution included.
+  /// Errors: the resolver's, the last attempt's (`std::errc::connection_refused`, ...), errc::timed_out.
+  static task<result<tcp_stream>> connect(std::string host, std::uint16_t port,
+                                          clock::duration timeout = std::chrono::seconds(30),
+                                          clock::duration attempt_delay = std::chrono::milliseconds(250));
+  /// The race above over given endpoints, in the order given.
+  static task<result<tcp_stream>> connect_any(std::vector<endpoint> candidates,
+                                              clock::duration timeout = std::chrono::seconds(30),
+                                              clock::duration attempt_delay = std::chrono::milliseconds(250));
   /// Adopts a connected, non-blocking socket and registers it with the current loop.
   static result<tcp_stream> adopt(int fd) noexcept;
 
