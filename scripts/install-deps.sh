@@ -10,6 +10,7 @@ packages=(
   libbenchmark-dev libboost-dev            # benchmarks: Google Benchmark, and Boost.Asio as the peer
   node-llhttp                              # HTTP parser sources (/usr/share/llhttp), compiled into weft
   libc-ares-dev                            # the asynchronous DNS resolver
+  libssl-dev openssl                       # TLS (and the openssl tool the TLS tests make certificates with)
   libcli11-dev nlohmann-json3-dev zlib1g-dev   # the weft tool: options, httpbin's JSON, /gzip and /deflate
   curl python3 nodejs                      # real HTTP clients the tests talk to
   python3-httpbin gunicorn                 # the reference httpbin that `weft serve` is tested against

@@ -24,7 +24,9 @@ namespace weft {
   X(operation_in_progress, "another operation of this kind is in progress") \
   X(closed, "the socket or object was closed")                              \
   X(host_not_found, "host not found")                                       \
-  X(dns_failure, "DNS lookup failed")
+  X(dns_failure, "DNS lookup failed")                                       \
+  X(tls_handshake_failed, "TLS handshake failed")                           \
+  X(tls_error, "TLS error")
 
 /// The error codes weft produces itself. Codes from the operating system keep their own category.
 enum class errc : int {

@@ -13,6 +13,7 @@
 #include "weft/net/resolver.hpp"
 #include "weft/net/socket.hpp"
 #include "weft/net/tcp.hpp"
+#include "weft/net/tls.hpp"
 #include "weft/net/udp.hpp"
 #include "weft/net/unix.hpp"
 #include "weft/runtime.hpp"

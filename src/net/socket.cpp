@@ -100,14 +100,22 @@ bool read_op::attempt(io_op* op) noexcept {
   return receive(op->io, self->data, self->size, op->value, op->error);
 }
 
-readable_op::readable_op(io_state* state, clock::duration timeout) noexcept
-    : io_op(state, io_dir::read, &readable_op::attempt) {
+readiness_op::readiness_op(io_state* state, io_dir d, clock::duration timeout, bool after_would_block) noexcept
+    : io_op(state, d, &readiness_op::attempt), first(after_would_block) {
   deadline_ns = deadline_after(timeout);
 }
 
-bool readable_op::attempt(io_op* op) noexcept { return op->io->read_ready; }
+bool readiness_op::attempt(io_op* op) noexcept {
+  auto* self = static_cast<readiness_op*>(op);
+  if (op->dir == io_dir::read && !self->first) return op->io->read_ready;
+  // The first attempt of an edge wait parks; the reactor's next call means an edge came.
+  bool ready = !self->first;
+  self->first = false;
+  if (op->dir == io_dir::read && ready) op->io->read_ready = true;
+  return ready;
+}
 
-weft::result<void> readable_op::outcome() const noexcept {
+weft::result<void> readiness_op::outcome() const noexcept {
   if (error) return fail(error);
   return {};
 }

@@ -54,10 +54,13 @@ struct read_op : io_op {
   std::size_t size;
 };
 
-struct readable_op : io_op {
-  readable_op(io_state* state, clock::duration timeout) noexcept;
+/// Waits for readiness without transferring anything. `after_would_block`: a read made elsewhere (by
+/// OpenSSL on the descriptor) just said EAGAIN, so wait for the next edge.
+struct readiness_op : io_op {
+  readiness_op(io_state* state, weft::detail::io_dir d, clock::duration timeout, bool after_would_block) noexcept;
   weft::result<void> outcome() const noexcept;
   static bool attempt(io_op* op) noexcept;
+  bool first = true;
 };
 
 struct write_op : io_op {
@@ -88,7 +91,7 @@ struct accept_op : accept_fd_op {
 
 using read_awaitable = detail::io_awaitable<detail::read_op>;
 using write_awaitable = detail::io_awaitable<detail::write_op>;
-using readable_awaitable = detail::io_awaitable<detail::readable_op>;
+using readiness_awaitable = detail::io_awaitable<detail::readiness_op>;
 
 /// Owns one registered descriptor. Move-only; destroying it closes the descriptor.
 class basic_socket {
@@ -129,8 +132,17 @@ class stream_socket : public basic_socket {
   /// Waits until a read would not block (data, end of stream or an error is there), without reading.
   /// With try_read_some, a server can wait for many idle connections without a buffer for each.
   /// Errors: `errc::timed_out` after `timeout` (zero: none), `errc::operation_canceled`, `errc::closed`.
-  readable_awaitable wait_readable(clock::duration timeout = clock::duration::zero()) noexcept {
-    return {io_, timeout};
+  readiness_awaitable wait_readable(clock::duration timeout = clock::duration::zero()) noexcept {
+    return {io_, weft::detail::io_dir::read, timeout, false};
+  }
+  /// Waits for the next read edge: for code that reads the descriptor itself (OpenSSL) and just got
+  /// EAGAIN. Errors as wait_readable's.
+  readiness_awaitable wait_read_edge(clock::duration timeout = clock::duration::zero()) noexcept {
+    return {io_, weft::detail::io_dir::read, timeout, true};
+  }
+  /// Waits until a write would not block: for code that writes the descriptor itself and got EAGAIN.
+  readiness_awaitable wait_writable(clock::duration timeout = clock::duration::zero()) noexcept {
+    return {io_, weft::detail::io_dir::write, timeout, true};
   }
   /// Fills `buf` completely; `errc::end_of_stream` if the peer closes first.
   task<result<void>> read_exact(std::span<char> buf);
