@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "http_support.hpp"
+#include "tls_support.hpp"
 #include "test_support.hpp"
 
 using namespace weft;
@@ -305,6 +306,27 @@ TEST(http_server, graceful_shutdown_finishes_the_request_in_flight) {
   EXPECT_EQ(idle.read_all(), "");  // the idle connection was closed
   raw_client late(srv.port());
   EXPECT_FALSE(late.connected());  // no longer listening
+}
+
+TEST(http_server, https_with_curl_over_kept_alive_tls) {
+  ASSERT_TRUE(test::pki().ok);
+  http::server_options o;
+  auto ctx = net::tls_context::server(test::pki().cert, test::pki().key);
+  ASSERT_TRUE(ctx.has_value());
+  o.tls = *ctx;
+  test::http_fixture srv(test_routes(), o);
+  std::string base = "https://localhost:" + std::to_string(srv.port());
+  int status = 0;
+  std::string out = test::shell("curl -sS --cacert " + test::pki().ca + " -w ' %{num_connects}' " + base + "/hello " +
+                                    base + "/hello 2>&1",
+                                &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out, "Hello, World! 1Hello, World! 0");
+  // Plain HTTP to the TLS port is a failed handshake, and costs nothing else.
+  raw_client plain(srv.port());
+  plain.send(good_request);
+  EXPECT_EQ(plain.read_all().find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_EQ(test::shell("curl -sS --cacert " + test::pki().ca + " " + base + "/hello"), "Hello, World!");
 }
 
 TEST(http_router, patterns_and_parameters) {

@@ -23,6 +23,7 @@
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
 #include "weft/net/tcp.hpp"
+#include "weft/net/tls.hpp"
 #include "weft/task_group.hpp"
 #include "weft/timeout.hpp"
 
@@ -35,7 +36,7 @@ constexpr std::size_t flush_threshold = 64 * 1024;  // pipelined responses are w
 constexpr auto accept_backoff = std::chrono::milliseconds(100);
 
 struct connection {
-  net::tcp_stream stream;
+  net::tcp_stream* socket = nullptr;  // the TCP socket underneath (closed by shutdown() when idle)
   net::endpoint remote;
   connection* prev = nullptr;
   connection* next = nullptr;
@@ -161,35 +162,63 @@ task<void> reject_busy(net::tcp_stream s) {
   co_await s.write_all(out);
 }
 
+/// How a connection's bytes travel: straight over TCP, or through TLS. serve_burst is written once
+/// against this shape and compiled for both; the TCP one adds nothing to the plain socket calls.
+struct tcp_transport {
+  net::tcp_stream& s;
+  result<std::size_t> try_read(std::span<char> b) noexcept { return s.try_read_some(b); }
+  auto read(std::span<char> b, clock::duration timeout) noexcept { return s.read_some(b, timeout); }
+  auto write(std::string_view d) noexcept { return s.write_all(d); }
+  auto write(std::span<const std::string_view> parts) noexcept { return s.write_all(parts); }
+  auto wait_idle(clock::duration timeout) noexcept { return s.wait_readable(timeout); }
+  task<void> finish() {
+    (void)s.shutdown_write();
+    co_return;
+  }
+};
+
+struct tls_transport {
+  net::tls_stream& s;
+  result<std::size_t> try_read(std::span<char> b) noexcept { return s.try_read_some(b); }
+  task<result<std::size_t>> read(std::span<char> b, clock::duration timeout) { return s.read_some(b, timeout); }
+  task<result<void>> write(std::string_view d) { return s.write_all(d); }
+  task<result<void>> write(std::span<const std::string_view> parts) { return s.write_all(parts); }
+  task<result<void>> wait_idle(clock::duration timeout) { return s.wait_readable(timeout); }
+  task<void> finish() { co_await s.shutdown(); }
+};
+
 /// Sends a streamed body straight to the connection, framed as chunks when `chunked`.
+template <class Transport>
 class stream_writer final : public body_writer {
  public:
-  stream_writer(net::tcp_stream& s, bool chunked) noexcept : s_(s), chunked_(chunked) {}
+  stream_writer(Transport t, bool chunked) noexcept : t_(t), chunked_(chunked) {}
   task<result<void>> write(std::string_view data) override {
     if (data.empty()) co_return result<void>{};  // an empty chunk would end the body
-    if (!chunked_) co_return co_await s_.write_all(data);
+    if (!chunked_) co_return co_await t_.write(data);
     char size[20];
     int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
     std::array<std::string_view, 3> parts{std::string_view(size, static_cast<std::size_t>(n)), data, "\r\n"};
-    co_return co_await s_.write_all(parts);
+    co_return co_await t_.write(std::span<const std::string_view>(parts));
   }
 
  private:
-  net::tcp_stream& s_;
+  Transport t_;
   bool chunked_;
 };
 
 /// Writes and clears `out`; false if the connection is gone.
-task<bool> flush(net::tcp_stream& s, std::string& out) {
+template <class Transport>
+task<bool> flush(Transport t, std::string& out) {
   if (out.empty()) co_return true;
-  auto w = co_await s.write_all(out);
+  auto w = co_await t.write(std::string_view(out));
   out.clear();
   co_return w.has_value();
 }
 
 /// Serves requests while they keep coming: from a connection that has something to read until it
 /// has nothing more (the next read would block). Returns true if the connection should stay open.
-task<bool> serve_burst(detail::server_state& st, connection& conn) {
+template <class Transport>
+task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io) {
   const server_options& opt = st.options;
   struct pooled {
     std::unique_ptr<burst_state> b;
@@ -220,13 +249,13 @@ task<bool> serve_burst(detail::server_state& st, connection& conn) {
         pending.clear();
         pending_at = 0;
         if (!out.empty()) {
-          auto w = co_await conn.stream.write_all(out);
+          auto w = co_await io.write(std::string_view(out));
           out.clear();
           if (!w) co_return false;
         }
         if (parser.wants_continue() && !sent_continue) {
           sent_continue = true;
-          auto w = co_await conn.stream.write_all("HTTP/1.1 100 Continue\r\n\r\n");
+          auto w = co_await io.write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
           if (!w) co_return false;
         }
         char* buf = loop_read_buffer();
@@ -234,7 +263,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn) {
         if (!parser.in_message()) {
           if (st.stopping) co_return false;
           // Between requests: read only what is already there; if nothing is, the burst is over.
-          n = conn.stream.try_read_some(std::span<char>(buf, read_buffer_size));
+          n = io.try_read(std::span<char>(buf, read_buffer_size));
           if (!n && n.error() == std::errc::operation_would_block) co_return true;
         } else {
           clock::duration wait = opt.body_timeout;
@@ -244,10 +273,10 @@ task<bool> serve_burst(detail::server_state& st, connection& conn) {
             if (head_deadline == clock::time_point{}) head_deadline = clock::now() + opt.headers_timeout;
             wait = std::max(head_deadline - clock::now(), clock::duration(1));
           }
-          n = co_await conn.stream.read_some(std::span<char>(buf, read_buffer_size), wait);
+          n = co_await io.read(std::span<char>(buf, read_buffer_size), wait);
           if (!n && n.error() == errc::timed_out) {
             detail::write_error(408, "request timeout", out);
-            co_await flush(conn.stream, out);
+            co_await flush(io, out);
             co_return false;
           }
         }
@@ -263,7 +292,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn) {
       }
       if (parsed == detail::request_parser::state::failed) {
         detail::write_error(parser.error_status(), parser.error_reason(), out);
-        co_await flush(conn.stream, out);
+        co_await flush(io, out);
         co_return false;
       }
     }
@@ -290,51 +319,63 @@ task<bool> serve_burst(detail::server_state& st, connection& conn) {
     bool head_only = req.method == "HEAD";
     bool chunked = detail::write_response(resp, keep_alive, head_only, out);
     if (resp.stream && !head_only && detail::status_has_body(resp.status)) {
-      auto flushed = co_await flush(conn.stream, out);
+      auto flushed = co_await flush(io, out);
       if (!flushed) co_return false;
-      stream_writer writer(conn.stream, chunked);
+      stream_writer<Transport> writer(io, chunked);
       auto streamed = co_await resp.stream(writer);
       if (!streamed) co_return false;  // the body is cut short: closing is the only honest signal left
       if (chunked) {
-        auto ended = co_await conn.stream.write_all("0\r\n\r\n");
+        auto ended = co_await io.write(std::string_view("0\r\n\r\n"));
         if (!ended) co_return false;
       }
     }
     if (!keep_alive) {
-      co_await flush(conn.stream, out);
-      (void)conn.stream.shutdown_write();
+      co_await flush(io, out);
+      co_await io.finish();
       co_return false;
     }
     if (out.size() >= flush_threshold) {
-      auto flushed = co_await flush(conn.stream, out);
+      auto flushed = co_await flush(io, out);
       if (!flushed) co_return false;
     }
   }
 }
 
-/// A connection's task: waits, holding nothing but the socket, until a request starts arriving, then
-/// serves the burst.
+/// Alternates between serving bursts and waiting, holding nothing but the socket, for the next.
+template <class Transport>
+task<void> serve_bursts(detail::server_state& st, connection& conn, Transport io) {
+  for (;;) {
+    bool open = co_await serve_burst(st, conn, io);
+    if (!open || st.stopping) co_return;
+    conn.idle = true;
+    auto ready = co_await io.wait_idle(st.options.keep_alive_timeout);
+    conn.idle = false;
+    if (!ready) co_return;  // idle timeout, closed by shutdown, cancelled
+  }
+}
+
+/// A connection's task, for its whole life.
 task<void> serve_connection(state_ptr st, net::tcp_stream stream) {
   connection conn;
-  conn.stream = std::move(stream);
+  conn.socket = &stream;
+  conn.idle = false;  // busy: its first burst comes first
   st->link(&conn);
   struct unlink_on_exit {
     detail::server_state* s;
     connection* c;
     ~unlink_on_exit() { s->unlink(c); }
   } guard{st.get(), &conn};
-  (void)conn.stream.set_nodelay(true);
-  if (auto peer = conn.stream.remote_endpoint()) conn.remote = *peer;
+  (void)stream.set_nodelay(true);
+  if (auto peer = stream.remote_endpoint()) conn.remote = *peer;
 
-  for (;;) {
-    if (st->stopping) co_return;
-    conn.idle = true;
-    auto ready = co_await conn.stream.wait_readable(st->options.keep_alive_timeout);
-    conn.idle = false;
-    if (!ready) co_return;  // idle timeout, closed by shutdown, cancelled
-    bool open = co_await serve_burst(*st, conn);
-    if (!open) co_return;
+  if (!st->options.tls) {
+    co_await serve_bursts(*st, conn, tcp_transport{stream});
+    co_return;
   }
+  auto tls = co_await net::tls_stream::accept(std::move(stream), *st->options.tls, st->options.headers_timeout);
+  if (!tls) co_return;  // a failed handshake costs only this connection
+  conn.socket = &tls->lower();
+  co_await serve_bursts(*st, conn, tls_transport{*tls});
 }
 
 }  // namespace
@@ -366,7 +407,7 @@ void server::shutdown() noexcept {
   st.stopping = true;
   st.listener.close();
   for (connection* c = st.connections; c != nullptr; c = c->next) {
-    if (c->idle) c->stream.close();
+    if (c->idle) c->socket->close();
   }
 }
 
@@ -397,7 +438,7 @@ task<void> server::serve() {
   st->stopping = true;
   st->listener.close();
   for (connection* c = st->connections; c != nullptr; c = c->next) {
-    if (c->idle) c->stream.close();
+    if (c->idle) c->socket->close();
   }
   auto drained = co_await timeout(st->options.shutdown_grace, group.join());
   (void)drained;  // timed out: the group was cancelled, and every connection has ended now

@@ -158,18 +158,59 @@ task<result<void>> tls_stream::wait_for(int rc, errc failure, clock::time_point 
   }
 }
 
-task<result<std::size_t>> tls_stream::read_some(std::span<char> buf) {
+bool tls_stream::read_once(std::span<char> buf, std::size_t& got, std::error_code& error, int& rc) noexcept {
+  ERR_clear_error();
+  rc = SSL_read_ex(ssl_, buf.data(), buf.size(), &got);
+  if (rc == 1) return true;
+  got = 0;
+  int e = SSL_get_error(ssl_, rc);
+  if (e == SSL_ERROR_ZERO_RETURN) return true;  // close_notify: end of stream
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+  detail_ = take_openssl_errors();
+  error = e == SSL_ERROR_SYSCALL && errno != 0 ? std::error_code(errno, std::system_category())
+                                               : std::error_code(errc::tls_error);
+  return true;
+}
+
+task<result<std::size_t>> tls_stream::read_some(std::span<char> buf, clock::duration timeout) {
   if (ssl_ == nullptr) co_return fail(errc::closed);
+  clock::time_point deadline = timeout > clock::duration::zero() ? clock::now() + timeout : clock::time_point{};
   for (;;) {
-    ERR_clear_error();
     std::size_t got = 0;
-    int rc = SSL_read_ex(ssl_, buf.data(), buf.size(), &got);
-    if (rc == 1) co_return got;
-    int e = SSL_get_error(ssl_, rc);
-    if (e == SSL_ERROR_ZERO_RETURN) co_return std::size_t{0};  // close_notify
-    auto waited = co_await wait_for(rc, errc::tls_error, clock::time_point{});
+    std::error_code error;
+    int rc = 0;
+    if (read_once(buf, got, error, rc)) {
+      if (error) co_return fail(error);
+      co_return got;
+    }
+    auto waited = co_await wait_for(rc, errc::tls_error, deadline);
     if (!waited) co_return fail(waited.error());
   }
+}
+
+result<std::size_t> tls_stream::try_read_some(std::span<char> buf) noexcept {
+  if (ssl_ == nullptr) return fail(errc::closed);
+  std::size_t got = 0;
+  std::error_code error;
+  int rc = 0;
+  if (!read_once(buf, got, error, rc)) return fail(std::make_error_code(std::errc::operation_would_block));
+  if (error) return fail(error);
+  return got;
+}
+
+task<result<void>> tls_stream::wait_readable(clock::duration timeout) {
+  if (ssl_ == nullptr) co_return fail(errc::closed);
+  if (SSL_pending(ssl_) > 0) co_return result<void>{};
+  auto r = co_await tcp_.wait_read_edge(timeout);
+  co_return r;
+}
+
+task<result<void>> tls_stream::write_all(std::span<const std::string_view> parts) {
+  for (std::string_view p : parts) {
+    auto w = co_await write_all(p);
+    if (!w) co_return w;
+  }
+  co_return result<void>{};
 }
 
 task<result<void>> tls_stream::write_all(std::string_view data) {

@@ -23,6 +23,8 @@ struct serve_config {
   double headers_timeout_s = 60;
   double keep_alive_timeout_s = 5;
   double shutdown_grace_s = 10;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 weft::clock::duration seconds(double s) {
@@ -82,6 +84,16 @@ int serve(const serve_config& cfg) {
   options.headers_timeout = seconds(cfg.headers_timeout_s);
   options.keep_alive_timeout = seconds(cfg.keep_alive_timeout_s);
   options.shutdown_grace = seconds(cfg.shutdown_grace_s);
+  if (!cfg.tls_cert.empty() || !cfg.tls_key.empty()) {
+    auto ctx = weft::net::tls_context::server(cfg.tls_cert, cfg.tls_key);
+    if (!ctx) {
+      std::fprintf(stderr, "weft serve: cannot use --tls-cert '%s' with --tls-key '%s' (missing, unreadable or not a pair)\n",
+                   cfg.tls_cert.c_str(), cfg.tls_key.c_str());
+      return 2;
+    }
+    options.tls = *ctx;
+  }
+  const char* scheme = options.tls ? "https" : "http";
 
   raise_descriptor_limit();
   signal_watcher signals;
@@ -93,7 +105,7 @@ int serve(const serve_config& cfg) {
                    r.error().message().c_str());
       co_return 1;
     }
-    std::printf("weft serve: listening on http://%s/\n", server.local_endpoint().to_string().c_str());
+    std::printf("weft serve: listening on %s://%s/\n", scheme, server.local_endpoint().to_string().c_str());
     std::fflush(stdout);
     signals.start(rt, server);
     co_await server.serve();
@@ -123,6 +135,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--max-connections", cfg.server.max_connections, "Open connections at most (beyond: 503)")
       ->capture_default_str();
+  serve_cmd->add_option("--tls-cert", cfg.tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)");
+  serve_cmd->add_option("--tls-key", cfg.tls_key, "PEM private key for --tls-cert");
   serve_cmd->add_option("--shutdown-grace", cfg.shutdown_grace_s,
                         "Seconds in-flight requests get to finish after SIGINT/SIGTERM")
       ->capture_default_str();

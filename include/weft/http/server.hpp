@@ -31,10 +31,12 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "weft/error.hpp"
 #include "weft/http/router.hpp"
 #include "weft/net/address.hpp"
+#include "weft/net/tls.hpp"
 #include "weft/task.hpp"
 #include "weft/time.hpp"
 
@@ -55,6 +57,8 @@ struct server_options {
   clock::duration shutdown_grace = std::chrono::seconds(10);
   /// Called once when accepting first fails for lack of descriptors; default: a line on stderr.
   void (*on_accept_error)(const std::error_code& ec) = nullptr;
+  /// When set, every connection is TLS (HTTPS): the handshake must finish within headers_timeout.
+  std::optional<net::tls_context> tls;
   /// Called when a handler throws (the client gets a 500); default: method, target and what() on stderr.
   std::function<void(const request& req, std::exception_ptr error)> on_handler_exception;
 };

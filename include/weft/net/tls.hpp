@@ -71,10 +71,17 @@ class tls_stream {
   static task<result<tls_stream>> accept(tcp_stream s, const tls_context& ctx,
                                          clock::duration timeout = std::chrono::seconds(30));
 
-  /// Reads decrypted bytes, waiting until some are there; 0 is the end of the stream.
-  task<result<std::size_t>> read_some(std::span<char> buf);
+  /// Reads decrypted bytes, waiting until some are there (at most `timeout`; zero: no limit); 0 is the
+  /// end of the stream.
+  task<result<std::size_t>> read_some(std::span<char> buf, clock::duration timeout = clock::duration::zero());
+  /// Reads what is there now without waiting, or `std::errc::operation_would_block`.
+  result<std::size_t> try_read_some(std::span<char> buf) noexcept;
+  /// After try_read_some said would-block: waits until reading can make progress.
+  task<result<void>> wait_readable(clock::duration timeout = clock::duration::zero());
   /// Encrypts and sends all of `data`.
   task<result<void>> write_all(std::string_view data);
+  /// Encrypts and sends all the parts, in order.
+  task<result<void>> write_all(std::span<const std::string_view> parts);
   /// Sends close_notify (the peer reads end of stream); the stream can still be read.
   task<result<void>> shutdown();
 
@@ -86,6 +93,9 @@ class tls_stream {
 
  private:
   static task<result<tls_stream>> handshake(tls_stream t, clock::duration timeout);
+  /// One non-blocking SSL_read: true with `got` (0: end of stream) or an error; false if it would block
+  /// (then `rc` says what OpenSSL waits for).
+  bool read_once(std::span<char> buf, std::size_t& got, std::error_code& error, int& rc) noexcept;
   /// Waits for what OpenSSL asked for after `rc` (a want-read or want-write), or fails.
   task<result<void>> wait_for(int rc, errc failure, clock::time_point deadline);
 
