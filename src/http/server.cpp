@@ -17,6 +17,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -231,6 +232,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
   std::string& out = b.out;
   std::size_t pending_at = 0;
   req.remote = conn.remote;
+  req.over_tls = std::is_same_v<Transport, tls_transport>;
 
   for (;;) {
     parser.start(req);

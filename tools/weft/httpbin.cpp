@@ -80,7 +80,7 @@ std::string origin_of(const request& req) {
 }
 
 std::string url_of(const request& req) {
-  std::string scheme = "http";
+  std::string scheme = req.over_tls ? "https" : "http";
   if (auto p = req.headers.get("X-Forwarded-Proto")) {
     scheme = *p;
   } else if (auto q = req.headers.get("X-Forwarded-Protocol")) {

@@ -31,6 +31,7 @@ struct request {
   http::headers headers;
   std::string body;  // decoded (chunked bodies arrive de-chunked)
   net::endpoint remote;
+  bool over_tls = false;  // the request came over HTTPS
   /// Path parameters captured by the router: "/delay/{n}" matching "/delay/3" gives {"n", "3"};
   /// a trailing "*" captures the rest of the path under "*".
   std::vector<std::pair<std::string, std::string>> params;
