@@ -7,6 +7,9 @@
 #include <chrono>
 #include <string>
 #include <thread>
+
+#include <sys/resource.h>
+#include <unistd.h>
 #include <vector>
 
 #include "http_support.hpp"
@@ -327,6 +330,41 @@ TEST(http_server, https_with_curl_over_kept_alive_tls) {
   plain.send(good_request);
   EXPECT_EQ(plain.read_all().find("HTTP/1.1 200"), std::string::npos);
   EXPECT_EQ(test::shell("curl -sS --cacert " + test::pki().ca + " " + base + "/hello"), "Hello, World!");
+}
+
+TEST(http_server, out_of_descriptors_backs_off_and_keeps_serving) {
+  static std::atomic<int> accept_errors{0};
+  http::server_options o;
+  o.on_accept_error = [](const std::error_code& ec) {
+    if (ec == std::errc::too_many_files_open) ++accept_errors;
+  };
+  test::http_fixture srv(test_routes(), o);
+  raw_client kept(srv.port());
+  kept.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_NE(kept.read_until("Hello, World!").find("200 OK"), std::string::npos);
+
+  rlimit old{};
+  getrlimit(RLIMIT_NOFILE, &old);
+  rlimit low = old;
+  low.rlim_cur = 256;
+  setrlimit(RLIMIT_NOFILE, &low);
+  std::vector<int> fillers;
+  for (int fd; (fd = dup(0)) >= 0;) fillers.push_back(fd);
+  close(fillers.back());  // room for one client socket; none left for the server to accept it
+  fillers.pop_back();
+  raw_client waiting(srv.port());
+  EXPECT_TRUE(waiting.connected());  // the kernel completes the handshake; accept() gets EMFILE
+  waiting.send(good_request);
+  for (int i = 0; i < 200 && accept_errors.load() == 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(accept_errors.load(), 1);
+  // The connection it already has is still served meanwhile.
+  kept.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_line(kept.read_all()), "HTTP/1.1 200 OK");
+  for (int fd : fillers) close(fd);
+  setrlimit(RLIMIT_NOFILE, &old);
+  // Once descriptors are free again, the waiting client is accepted and answered.
+  EXPECT_EQ(status_line(waiting.read_all()), "HTTP/1.1 200 OK");
+  EXPECT_EQ(accept_errors.load(), 1);  // logged once, not once per retry
 }
 
 TEST(http_router, patterns_and_parameters) {
