@@ -51,6 +51,25 @@ http::router test_routes() {
     };
     co_return resp;
   });
+  r.add("POST", "/upload", [](http::request& req) -> task<http::response> {
+    // Reports how many pieces and bytes arrived, and whether the body was still arriving when the
+    // handler started (the first piece came before the whole body).
+    std::size_t pieces = 0;
+    std::size_t bytes = 0;
+    std::string first;
+    for (;;) {
+      auto piece = co_await req.body_stream->next();
+      if (!piece) co_return http::response::text(400, piece.error().message());
+      if (piece->empty()) break;
+      if (pieces == 0) first = std::string(*piece);
+      ++pieces;
+      bytes += piece->size();
+    }
+    co_return http::response::text(200, std::to_string(pieces) + " " + std::to_string(bytes) + " " + first);
+  }, {.stream_body = true});
+  r.add("POST", "/ignore-body", [](http::request&) -> task<http::response> {
+    co_return http::response::text(200, "ignored");
+  }, {.stream_body = true});
   r.get("/throw", [](http::request&) -> task<http::response> {
     throw std::runtime_error("handler bug");
     co_return http::response::text(200, "unreachable");
@@ -365,6 +384,29 @@ TEST(http_server, out_of_descriptors_backs_off_and_keeps_serving) {
   // Once descriptors are free again, the waiting client is accepted and answered.
   EXPECT_EQ(status_line(waiting.read_all()), "HTTP/1.1 200 OK");
   EXPECT_EQ(accept_errors.load(), 1);  // logged once, not once per retry
+}
+
+TEST(http_server, streamed_request_bodies_arrive_piece_by_piece) {
+  http::server_options o;
+  o.max_body_bytes = 1000;  // does not apply to streamed bodies
+  test::http_fixture srv(test_routes(), o);
+  raw_client c(srv.port());
+  c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
+  std::this_thread::sleep_for(50ms);  // the handler is reading by now: "first" is a piece of its own
+  std::string big(3000, 'b');
+  c.send("BB8\r\n" + big + "\r\n0\r\n\r\n");
+  // A second request, pipelined right after the streamed body, on the same connection.
+  c.send("POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'i') +
+         "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string all = c.read_all();
+  auto first = all.find("\r\n\r\n");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_EQ(status_line(all), "HTTP/1.1 200 OK");
+  std::string body = all.substr(first + 4, all.find("HTTP/1.1", first) - first - 4);
+  EXPECT_NE(body.find(" 3005 first"), std::string::npos) << body;  // every byte, "first" on its own
+  EXPECT_NE(body.substr(0, 2), "1 ") << body;                         // in more than one piece
+  EXPECT_NE(all.find("ignored"), std::string::npos);  // the unread body was drained...
+  EXPECT_NE(all.find("Hello, World!"), std::string::npos);  // ...and the next request served
 }
 
 TEST(http_router, patterns_and_parameters) {

@@ -42,7 +42,8 @@ void request_parser::start(request& req) noexcept {
   name_.clear();
   value_.clear();
   head_bytes_ = 0;
-  began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = false;
+  began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = streaming_ = false;
+  chunk_.clear();
 }
 
 request_parser::state request_parser::feed(const char* data, std::size_t len, std::size_t& consumed) noexcept {
@@ -56,7 +57,7 @@ request_parser::state request_parser::feed(const char* data, std::size_t len, st
       consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
       if (err == HPE_PAUSED_UPGRADE) keep_alive_ = false;  // no upgrades: answer, then close
       llhttp_resume(&parser_);
-      return state::complete;
+      return complete_ ? state::complete : state::head;
     default:
       consumed = len;
       if (error_status_ == 0) {
@@ -124,15 +125,24 @@ int request_parser::on_headers_complete(llhttp_t* p) noexcept {
   req.version_minor = llhttp_get_http_minor(p);
   if (llhttp_get_http_major(p) != 1) return s.reject(505, "HTTP version not supported");
   if (req.version_minor >= 1 && !s.has_host_) return s.reject(400, "HTTP/1.1 request without Host");
-  if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits_.max_body_bytes) {
+  bool streams = s.probe_ != nullptr && s.probe_(s.probe_ctx_, req);
+  if (!streams && (p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits_.max_body_bytes) {
     return s.reject(413, "request body too large");
   }
   s.headers_done_ = true;
+  if (streams) {
+    s.streaming_ = true;
+    return HPE_PAUSED;  // the handler runs now and reads the body itself
+  }
   return 0;
 }
 
 int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
+  if (s.streaming_) {
+    s.chunk_.append(at, len);
+    return 0;
+  }
   if (s.req_->body.size() + len > s.limits_.max_body_bytes) return s.reject(413, "request body too large");
   s.req_->body.append(at, len);
   return 0;

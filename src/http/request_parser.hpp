@@ -25,7 +25,11 @@ struct parse_limits {
 
 class request_parser {
  public:
-  enum class state { need_more, complete, failed };
+  /// `head`: the header section is complete and the request's route streams its body (see
+  /// set_stream_probe); feed on to get the body into chunk(), until `complete`.
+  enum class state { need_more, head, complete, failed };
+  /// Asked at the end of each header section whether this request's body is to be streamed.
+  using stream_probe = bool (*)(const void* ctx, const request& req) noexcept;
 
   explicit request_parser(parse_limits limits) noexcept;
   request_parser(const request_parser&) = delete;
@@ -33,6 +37,16 @@ class request_parser {
 
   /// Makes a parser fit for a new connection, with these limits (parsers are pooled).
   void reuse(const parse_limits& limits) noexcept;
+  void set_stream_probe(stream_probe probe, const void* ctx) noexcept {
+    probe_ = probe;
+    probe_ctx_ = ctx;
+  }
+  /// The current message's body is being streamed: body bytes go to chunk(), not req.body.
+  bool streaming() const noexcept { return streaming_; }
+  /// Body bytes parsed since the chunk was last cleared (streaming only).
+  std::string& chunk() noexcept { return chunk_; }
+  /// The current message is complete.
+  bool message_done() const noexcept { return complete_; }
   void start(request& req) noexcept;
   /// Parses up to `len` bytes; `consumed` says how many were used.
   state feed(const char* data, std::size_t len, std::size_t& consumed) noexcept;
@@ -69,6 +83,9 @@ class request_parser {
   request* req_ = nullptr;
   std::string name_;
   std::string value_;
+  std::string chunk_;
+  stream_probe probe_ = nullptr;
+  const void* probe_ctx_ = nullptr;
   std::size_t head_bytes_ = 0;
   const char* error_reason_ = "";
   int error_status_ = 0;
@@ -78,6 +95,7 @@ class request_parser {
   bool keep_alive_ = false;
   bool expect_continue_ = false;
   bool has_host_ = false;
+  bool streaming_ = false;
 };
 
 }  // namespace weft::http::detail

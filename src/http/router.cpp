@@ -19,8 +19,9 @@ std::vector<std::string_view> split(std::string_view path) {
 
 }  // namespace
 
-router& router::add(std::string method, std::string_view pattern, handler h) {
-  route r{std::move(method), {}, std::move(h)};
+router& router::add(std::string method, std::string_view pattern, handler h, route_options options) {
+  route r{std::move(method), {}, std::move(h), options};
+  any_streaming_ = any_streaming_ || options.stream_body;
   for (std::string_view s : split(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
   return *this;
@@ -56,6 +57,14 @@ bool router::match(const route& r, std::string_view path, request* fill) {
     }
   }
   return i == parts.size();
+}
+
+bool router::streams_body(std::string_view method, std::string_view path) const {
+  for (const route& r : routes_) {
+    bool method_ok = r.method.empty() || r.method == method || (r.method == "GET" && method == "HEAD");
+    if (method_ok && match(r, path, nullptr)) return r.options.stream_body;
+  }
+  return false;
 }
 
 const handler* router::find(request& req, std::string& allow) const {

@@ -216,6 +216,77 @@ task<bool> flush(Transport t, std::string& out) {
   co_return w.has_value();
 }
 
+/// A streamed request body (route_options::stream_body), read through the connection's parser: bytes
+/// pending from earlier reads first, then reads into the loop's buffer.
+template <class Transport>
+class connection_body_reader final : public body_reader {
+ public:
+  connection_body_reader(detail::request_parser& parser, std::string& pending, std::size_t& pending_at,
+                         Transport io, const server_options& opt, bool& sent_continue) noexcept
+      : parser_(parser), pending_(pending), pending_at_(pending_at), io_(io), opt_(opt), sent_continue_(sent_continue) {}
+
+  task<result<std::string_view>> next() override {
+    for (;;) {
+      if (!parser_.chunk().empty()) {
+        held_.swap(parser_.chunk());
+        parser_.chunk().clear();
+        co_return std::string_view(held_);
+      }
+      if (parser_.message_done()) co_return std::string_view{};
+      if (broken_) co_return fail(errc::closed);
+      auto parsed = detail::request_parser::state::need_more;
+      if (pending_at_ < pending_.size()) {
+        std::size_t used = 0;
+        parsed = parser_.feed(pending_.data() + pending_at_, pending_.size() - pending_at_, used);
+        pending_at_ += used;
+      } else {
+        pending_.clear();
+        pending_at_ = 0;
+        if (parser_.wants_continue() && !sent_continue_) {
+          sent_continue_ = true;
+          auto w = co_await io_.write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+          if (!w) {
+            broken_ = true;
+            co_return fail(w.error());
+          }
+        }
+        char* buf = loop_read_buffer();
+        auto n = co_await io_.read(std::span<char>(buf, read_buffer_size), opt_.body_timeout);
+        if (!n || *n == 0) {
+          broken_ = true;
+          co_return fail(n ? std::error_code(errc::end_of_stream) : n.error());
+        }
+        std::size_t used = 0;
+        parsed = parser_.feed(buf, *n, used);
+        // lifetime: what follows the body in this read belongs to the next request; keep it.
+        if (parsed == detail::request_parser::state::complete) pending_.assign(buf + used, *n - used);
+      }
+      if (parsed == detail::request_parser::state::failed) {
+        broken_ = true;
+        co_return fail(std::make_error_code(std::errc::protocol_error));
+      }
+    }
+  }
+
+  /// The connection can no longer be trusted to carry another request.
+  bool broken() const noexcept { return broken_; }
+
+ private:
+  detail::request_parser& parser_;
+  std::string& pending_;
+  std::size_t& pending_at_;
+  Transport io_;
+  const server_options& opt_;
+  bool& sent_continue_;
+  std::string held_;
+  bool broken_ = false;
+};
+
+/// Asked by the parser at the end of each header section: does this request's route stream its body?
+bool route_streams_body(const void* routes, const request& req) noexcept {
+  return static_cast<const router*>(routes)->streams_body(req.method, req.path());
+}
+
 /// Serves requests while they keep coming: from a connection that has something to read until it
 /// has nothing more (the next read would block). Returns true if the connection should stay open.
 template <class Transport>
@@ -233,6 +304,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
   std::size_t pending_at = 0;
   req.remote = conn.remote;
   req.over_tls = std::is_same_v<Transport, tls_transport>;
+  parser.set_stream_probe(st.routes.any_streaming() ? &route_streams_body : nullptr, &st.routes);
 
   for (;;) {
     parser.start(req);
@@ -245,7 +317,9 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         std::size_t used = 0;
         parsed = parser.feed(pending.data() + pending_at, pending.size() - pending_at, used);
         pending_at += used;
-        if (parsed == detail::request_parser::state::complete) break;
+        if (parsed == detail::request_parser::state::complete || parsed == detail::request_parser::state::head) {
+          break;
+        }
       }
       if (parsed != detail::request_parser::state::failed) {
         pending.clear();
@@ -285,7 +359,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         if (!n || *n == 0) co_return false;  // reset, closed by shutdown, cancelled, or the client left
         std::size_t used = 0;
         parsed = parser.feed(buf, *n, used);
-        if (parsed == detail::request_parser::state::complete) {
+        if (parsed == detail::request_parser::state::complete || parsed == detail::request_parser::state::head) {
           // lifetime: the loop's buffer is reused by whichever connection reads next, so what is
           // left of this read must move into the connection before anything can suspend.
           pending.assign(buf + used, *n - used);
@@ -299,7 +373,8 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
       }
     }
 
-    bool keep_alive = parser.keep_alive() && !st.stopping;
+    connection_body_reader<Transport> body(parser, pending, pending_at, io, opt, sent_continue);
+    if (parser.streaming()) req.body_stream = &body;
     b.allow.clear();
     const handler* h = st.routes.find(req, b.allow);
     response resp;
@@ -317,7 +392,21 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         resp = response::text(500, "Internal Server Error\n");
       }
     }
-    keep_alive = keep_alive && !st.stopping;
+    req.body_stream = nullptr;
+    bool refused_continue = parser.wants_continue() && !sent_continue;  // answered without the body
+    if (parser.streaming() && !refused_continue) {
+      // Read and discard what the handler left of its body, up to max_body_bytes; past that (or on a
+      // broken body) the connection closes after the response.
+      std::size_t drained = 0;
+      while (!parser.message_done() && !body.broken() && drained <= opt.max_body_bytes) {
+        auto piece = co_await body.next();
+        if (!piece) break;
+        drained += piece->size();
+      }
+    }
+    // Known only now: whether the message ended cleanly (llhttp decides keep-alive at its end).
+    bool keep_alive = parser.message_done() && parser.keep_alive() && !body.broken() && !st.stopping;
+    // (After refusing a 100-continue body, the client may still send it: closing is the safe answer.)
     bool head_only = req.method == "HEAD";
     bool chunked = detail::write_response(resp, keep_alive, head_only, out);
     if (resp.stream && !head_only && detail::status_has_body(resp.status)) {

@@ -20,12 +20,15 @@ void check(bool ok) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  // The first byte picks the piece size (1..32), so splits at every offset get exercised.
+  // The first byte picks the piece size (1..32), so splits at every offset get exercised, and (its top
+  // bit) whether bodies are streamed, as for a route with route_options::stream_body.
   std::size_t piece = data[0] % 32 + 1;
+  bool stream_bodies = (data[0] & 0x80) != 0;
   const char* p = reinterpret_cast<const char*>(data + 1);
   std::size_t left = size - 1;
   weft::http::detail::request_parser parser({1024, 512, 4096});
   weft::http::request req;
+  if (stream_bodies) parser.set_stream_probe([](const void*, const weft::http::request&) noexcept { return true; }, nullptr);
   parser.start(req);
   std::string pending;
   while (left > 0) {
@@ -44,6 +47,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(status == 400 || status == 413 || status == 414 || status == 417 || status == 431 || status == 505);
         return 0;
       }
+      if (st == weft::http::detail::request_parser::state::head) {
+        check(parser.streaming() && req.body.empty());
+        continue;
+      }
+      parser.chunk().clear();
       if (st == weft::http::detail::request_parser::state::complete) {
         check(req.body.size() <= 4096);
         check(req.target.size() <= 512);

@@ -24,12 +24,22 @@ namespace weft::http {
 /// The standard reason phrase of `status` ("OK", "Not Found"), or "Unknown".
 std::string_view reason_phrase(int status) noexcept;
 
+/// Where a streamed request body comes from (see route_options::stream_body).
+class body_reader {
+ public:
+  virtual ~body_reader() = default;
+  /// The next piece of the body (de-chunked), valid until the next call; empty at the end of the body.
+  /// Errors: the connection's (reset, timed out) or errc::end_of_stream if the client stops mid-body.
+  virtual task<result<std::string_view>> next() = 0;
+};
+
 struct request {
   std::string method;  // "GET", as sent (methods are case-sensitive)
   std::string target;  // the request-target as sent: "/path?query"
   int version_minor = 1;  // HTTP/1.<minor>
   http::headers headers;
-  std::string body;  // decoded (chunked bodies arrive de-chunked)
+  std::string body;  // decoded (chunked bodies arrive de-chunked); empty for a streamed body
+  body_reader* body_stream = nullptr;  // set only for routes that stream their body
   net::endpoint remote;
   bool over_tls = false;  // the request came over HTTPS
   /// Path parameters captured by the router: "/delay/{n}" matching "/delay/3" gives {"n", "3"};
@@ -61,7 +71,7 @@ class body_writer {
 };
 
 /// Produces a response body piece by piece; return an error to abort (the connection is closed).
-using body_stream = std::function<task<result<void>>(body_writer&)>;
+using body_producer = std::function<task<result<void>>(body_writer&)>;
 
 struct response {
   int status = 200;
@@ -70,7 +80,7 @@ struct response {
   /// When set, the body comes from this coroutine instead of `body`, sent as it is written: with
   /// `Transfer-Encoding: chunked`, or as is if the handler set a Content-Length (then it must write
   /// exactly that many bytes). Captures must stay valid until the response is sent.
-  body_stream stream;
+  body_producer stream;
 
   /// A response with `Content-Type: text/plain`.
   static response text(int status, std::string body) {

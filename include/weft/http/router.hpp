@@ -25,10 +25,17 @@ namespace weft::http {
 /// A request handler: a coroutine from request to response. An exception it throws becomes a 500.
 using handler = std::function<task<response>(request&)>;
 
+struct route_options {
+  /// The handler runs as soon as the headers are in, and reads the body itself, piece by piece,
+  /// from `req.body_stream` (`req.body` stays empty); server_options::max_body_bytes does not apply.
+  /// Whatever it leaves unread is read and discarded before the next request.
+  bool stream_body = false;
+};
+
 class router {
  public:
   /// Adds a route; `method` "" matches every method.
-  router& add(std::string method, std::string_view pattern, handler h);
+  router& add(std::string method, std::string_view pattern, handler h, route_options options = {});
   router& get(std::string_view pattern, handler h) { return add("GET", pattern, std::move(h)); }
   router& post(std::string_view pattern, handler h) { return add("POST", pattern, std::move(h)); }
   router& put(std::string_view pattern, handler h) { return add("PUT", pattern, std::move(h)); }
@@ -41,16 +48,22 @@ class router {
   /// Finds the handler for `req`, filling req.params; null if none. `allow` receives the methods that
   /// would match the path (for a 405), comma-separated.
   const handler* find(request& req, std::string& allow) const;
+  /// Whether the route `method` and `path` would take streams its body (see route_options).
+  bool streams_body(std::string_view method, std::string_view path) const;
+  /// Whether any route streams its body (the server asks the question above only then).
+  bool any_streaming() const noexcept { return any_streaming_; }
 
  private:
   struct route {
     std::string method;
     std::vector<std::string> segments;  // "{name}" captures one segment, a final "*" the rest
     handler h;
+    route_options options;
   };
   static bool match(const route& r, std::string_view path, request* fill);
   std::vector<route> routes_;
   handler fallback_;
+  bool any_streaming_ = false;
 };
 
 }  // namespace weft::http
