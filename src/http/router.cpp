@@ -33,30 +33,33 @@ router& router::fallback(handler h) {
 }
 
 bool router::match(const route& r, std::string_view path, request* fill) {
-  std::vector<std::string_view> parts = split(path);
-  std::size_t i = 0;
-  for (; i < r.segments.size(); ++i) {
+  // Walks the path one segment at a time, without splitting it into a container: routing a request
+  // allocates nothing unless it captures parameters.
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  std::string_view rest = path;
+  bool exhausted = false;  // every segment, including a last empty one, has been taken
+  for (std::size_t i = 0; i < r.segments.size(); ++i) {
     const std::string& seg = r.segments[i];
     if (seg == "*" && i + 1 == r.segments.size()) {
-      if (fill != nullptr) {
-        std::string rest;
-        for (std::size_t j = i; j < parts.size(); ++j) {
-          if (j > i) rest += '/';
-          rest += parts[j];
-        }
-        fill->params.emplace_back("*", std::move(rest));
-      }
+      if (fill != nullptr) fill->params.emplace_back("*", exhausted ? std::string_view{} : rest);
       return true;
     }
-    if (i >= parts.size()) return false;
+    if (exhausted) return false;
+    auto slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    if (slash == std::string_view::npos) {
+      exhausted = true;
+    } else {
+      rest.remove_prefix(slash + 1);
+    }
     if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
-      if (parts[i].empty()) return false;
-      if (fill != nullptr) fill->params.emplace_back(seg.substr(1, seg.size() - 2), parts[i]);
-    } else if (seg != parts[i]) {
+      if (part.empty()) return false;
+      if (fill != nullptr) fill->params.emplace_back(seg.substr(1, seg.size() - 2), part);
+    } else if (seg != part) {
       return false;
     }
   }
-  return i == parts.size();
+  return exhausted;
 }
 
 bool router::streams_body(std::string_view method, std::string_view path) const {
