@@ -27,9 +27,16 @@ request_parser::request_parser(parse_limits limits) noexcept : limits_(limits) {
 
 void request_parser::reuse(const parse_limits& limits) noexcept {
   limits_ = limits;
-  llhttp_reset(&parser_);  // keeps the settings; forgets any message or error of the last connection
-  error_status_ = 0;
-  error_reason_ = "";
+  probe_ = nullptr;
+  // A parser left waiting for a message it has not begun, without an error, is as good as new (the usual
+  // end of a keep-alive burst); otherwise reset it, which keeps the settings and forgets the last
+  // connection's message, upgrade or error.
+  bool fresh = !began_ && error_status_ == 0 && llhttp_get_errno(&parser_) == HPE_OK;
+  if (!fresh) {
+    llhttp_reset(&parser_);
+    error_status_ = 0;
+    error_reason_ = "";
+  }
 }
 
 void request_parser::start(request& req) noexcept {

@@ -19,7 +19,11 @@ namespace detail {
 
 std::int64_t deadline_after(clock::duration timeout) noexcept {
   if (timeout <= clock::duration::zero()) return 0;
-  return (clock::now() + timeout).time_since_epoch().count();
+  // The loop's cached time: an I/O deadline may start up to one turn early, and every idle keep-alive
+  // wait saves a clock read.
+  weft::detail::worker* w = weft::detail::current_worker();
+  clock::time_point now = w != nullptr ? w->loop_now() : clock::now();
+  return (now + timeout).time_since_epoch().count();
 }
 
 result<endpoint> name_of(const io_state* io, bool peer) noexcept {

@@ -56,7 +56,8 @@ worker::worker(runtime_options options)
       reactor_(make_reactor(reactor_kind::epoll)),
       paused_(options_.start_paused),
       origin_(steady_now()),
-      virtual_now_(origin_) {
+      virtual_now_(origin_),
+      loop_now_(origin_) {
   if (!options_.on_unhandled_exception) options_.on_unhandled_exception = default_exception_report;
   if (!options_.on_slow_task) options_.on_slow_task = default_slow_report;
 }
@@ -158,7 +159,8 @@ void worker::poll(bool idle) {
   }
   reactor_->poll(timeout_ms);
   sleeping_.store(false, std::memory_order_relaxed);
-  wheel_.advance(tick_now());
+  loop_now_ = now();
+  wheel_.advance(tick_of(loop_now_));
 }
 
 clock::time_point worker::time_of_tick(std::uint64_t tick) const noexcept {
@@ -176,10 +178,12 @@ void worker::free_buried() noexcept {
 
 clock::time_point worker::now() const noexcept { return paused_ ? virtual_now_ : steady_now(); }
 
-std::uint64_t worker::tick_now() const noexcept {
-  auto since = now() - origin_;
+std::uint64_t worker::tick_of(clock::time_point t) const noexcept {
+  auto since = t - origin_;
   return since.count() <= 0 ? 0 : static_cast<std::uint64_t>(since / tick_length);
 }
+
+std::uint64_t worker::tick_now() const noexcept { return tick_of(now()); }
 
 void worker::advance_paused(clock::duration d) noexcept {
   if (!paused_ || d.count() <= 0) return;

@@ -57,6 +57,9 @@ class worker {
 
   // Time.
   clock::time_point now() const noexcept;
+  /// The time the loop last looked at the clock (after its last poll): free to read, and never more
+  /// than one turn behind. For I/O deadlines, where being a turn early does not matter; sleeps use now().
+  clock::time_point loop_now() const noexcept { return paused_ ? virtual_now_ : loop_now_; }
   bool paused() const noexcept { return paused_; }
   /// Moves virtual time forward (paused runtimes only) and fires what became due.
   void advance_paused(clock::duration d) noexcept;
@@ -92,6 +95,7 @@ class worker {
   void poll(bool idle);
   void free_buried() noexcept;
   std::uint64_t tick_now() const noexcept;
+  std::uint64_t tick_of(clock::time_point t) const noexcept;
   clock::time_point time_of_tick(std::uint64_t tick) const noexcept;
 
   runtime_options options_;
@@ -115,6 +119,7 @@ class worker {
   bool paused_;
   clock::time_point origin_;        // wheel tick 0
   clock::time_point virtual_now_;   // paused runtimes only
+  clock::time_point loop_now_;      // see loop_now()
 };
 
 }  // namespace weft::detail
