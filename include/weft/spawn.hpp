@@ -75,7 +75,8 @@ class join_handle {
       waiting = h;
       detail::spawn_join_suspend(this, h.promise().ctx);
     }
-    T await_resume() const {
+    T await_resume() {
+      waiting = {};  // resumed: nothing for the destructor to undo
       if (s->status == detail::task_status::abandoned) detail::throw_abandoned();
       s->outcome_seen = true;
       return static_cast<detail::task_promise<T>*>(s->promise)->take();
