@@ -45,6 +45,7 @@ fuzz: deps
 
 # Benchmarks against Boost.Asio in the same run; prints medians and ratios.
 bench: deps
+	@scripts/install-deps.sh bench
 	cmake -S . -B $(BENCHDIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DWEFT_BUILD_BENCH=ON \
 	  -DWEFT_BUILD_TESTS=OFF
 	cmake --build $(BENCHDIR)

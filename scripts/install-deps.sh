@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what weft's build, tests and benchmarks need from Debian 12's packages. Idempotent: it asks
 # apt only for what is missing, so a second run does nothing.
+#   scripts/install-deps.sh          build and tests
+#   scripts/install-deps.sh bench    also the HTTP benchmark's load generator and peers
 set -euo pipefail
 
 packages=(
@@ -15,6 +17,9 @@ packages=(
   curl python3 nodejs                      # real HTTP clients the tests talk to
   python3-httpbin gunicorn                 # the reference httpbin that `weft serve` is tested against
 )
+if [[ ${1:-} == bench ]]; then
+  packages+=(wrk nginx-light golang-go)    # bench/http: load generator; nginx and Go net/http as peers
+fi
 
 missing=()
 for p in "${packages[@]}"; do
