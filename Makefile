@@ -1,13 +1,14 @@
 # weft's entry points. `make run` builds and runs the demo; `make test` builds and runs every test.
 BUILD     ?= build
 ASAN      ?= build-asan
+TSAN      ?= build-tsan
 BENCHDIR  ?= build-bench
 FUZZDIR   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CMAKE_GEN := -G Ninja
 JOBS      ?= $(shell nproc)
 
-.PHONY: run test sanitize fuzz bench deps configure clean
+.PHONY: run test sanitize tsan fuzz bench deps configure clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +33,14 @@ sanitize: deps
 	cmake --build $(ASAN)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -E '^compile_|^install_consumer$$'
+
+# The whole test suite under ThreadSanitizer (clang 14): posts from other threads, servers on threads
+# of their own in the HTTP tests.
+tsan: deps
+	cmake -S . -B $(TSAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DWEFT_SANITIZE=thread
+	cmake --build $(TSAN)
+	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -E '^compile_|^install_consumer$$'
 
 # The request-parser fuzz target under libFuzzer + ASan/UBSan (clang 14), for FUZZ_SECONDS, starting
 # from a copy of tests/fuzz/corpus (libFuzzer adds what it finds to its first corpus directory).
