@@ -4,18 +4,6 @@
 
 namespace weft::http {
 
-namespace {
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-}  // namespace
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 void headers::add(std::string_view name, std::string_view value) {
   slot s{};
   s.name_at = static_cast<std::uint32_t>(text_.size());

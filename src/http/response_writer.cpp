@@ -34,11 +34,15 @@ void append_number(std::string& out, std::size_t n) {
 
 bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out) {
   out.reserve(out.size() + 160 + r.headers.bytes() + 4 * r.headers.size() + (head_only ? 0 : r.body.size()));
-  out += "HTTP/1.1 ";
-  append_number(out, static_cast<std::size_t>(r.status));
-  out += ' ';
-  out += reason_phrase(r.status);
-  out += "\r\n";
+  if (r.status == 200) {
+    out += "HTTP/1.1 200 OK\r\n";  // most responses: one copy instead of four pieces
+  } else {
+    out += "HTTP/1.1 ";
+    append_number(out, static_cast<std::size_t>(r.status));
+    out += ' ';
+    out += reason_phrase(r.status);
+    out += "\r\n";
+  }
   bool has_date = false;
   bool has_length = false;
   for (auto [name, value] : r.headers) {

@@ -407,7 +407,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     // Known only now: whether the message ended cleanly (llhttp decides keep-alive at its end).
     bool keep_alive = parser.message_done() && parser.keep_alive() && !body.broken() && !st.stopping;
     // (After refusing a 100-continue body, the client may still send it: closing is the safe answer.)
-    bool head_only = req.method == "HEAD";
+    bool head_only = std::string_view(req.method) == "HEAD";
     bool chunked = detail::write_response(resp, keep_alive, head_only, out);
     if (resp.stream && !head_only && detail::status_has_body(resp.status)) {
       auto flushed = co_await flush(io, out);

@@ -22,8 +22,19 @@
 
 namespace weft::http {
 
-/// ASCII case-insensitive equality, as header names compare.
-bool iequals(std::string_view a, std::string_view b) noexcept;
+/// ASCII case-insensitive equality, as header names compare. Inline: the length test settles most
+/// comparisons before any byte is read.
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
 
 class headers {
  public:
