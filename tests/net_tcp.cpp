@@ -202,6 +202,27 @@ TEST(net_tcp, close_completes_a_suspended_read) {
   run(body());
 }
 
+TEST(net_tcp, end_of_stream_arriving_with_the_last_data_is_not_missed) {
+  // Data and FIN land together, in one readiness edge, while a read is parked. The read that takes the
+  // data is short, yet the socket is not drained: the next read must see end of stream at once rather
+  // than wait for an edge that will never come.
+  auto body = []() -> task<void> {
+    pair_t p = co_await connected_pair();
+    char buf[64];
+    auto first = spawn([&]() -> task<result<std::size_t>> { co_return co_await p.server.read_some(buf); });
+    co_await yield_now();  // the read is parked now
+    co_await p.client.write_all("abc");
+    CO_ASSERT_TRUE(p.client.shutdown_write().has_value());
+    auto got = co_await std::move(first);
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, 3u);
+    auto eof = co_await p.server.read_some(buf, 2s);
+    CO_ASSERT_TRUE(eof.has_value());
+    EXPECT_EQ(*eof, 0u);
+  };
+  run(body());
+}
+
 TEST(net_tcp, reset_by_peer_mid_read) {
   auto body = []() -> task<void> {
     pair_t p = co_await connected_pair();

@@ -79,14 +79,15 @@ read_op::read_op(io_state* state, std::span<char> buf, clock::duration timeout) 
 /// One recv: the count, or false if it would block. Tracks readiness as nginx does with edge-triggered
 /// epoll: a recv that returns less than asked for has drained the socket, and any byte arriving after
 /// it raises a new edge, so the next read can wait for that edge without a system call that would only
-/// say EAGAIN. (End of stream keeps the socket ready: reading it again must return 0 at once.)
+/// say EAGAIN. Not once the peer has closed or reset: its FIN or RST may have come in the same edge as
+/// the data, and raises no other (net_tcp.end_of_stream_arriving_with_the_last_data_is_not_missed).
 bool receive(io_state* io, char* data, std::size_t size, std::size_t& got, std::error_code& error) noexcept {
   if (!io->read_ready) return false;
   for (;;) {
     ssize_t n = ::recv(io->fd, data, size, 0);
     if (n >= 0) {
       got = static_cast<std::size_t>(n);
-      if (got > 0 && got < size) io->read_ready = false;
+      if (got > 0 && got < size && !io->peer_closed) io->read_ready = false;
       return true;
     }
     if (errno == EINTR) continue;

@@ -18,6 +18,9 @@ struct io_state {
   // False once a read has drained the socket (it would block, or returned less than asked for), until
   // the next read edge: reads and wait_readable then park without a system call. Starts true.
   bool read_ready = true;
+  // The peer has closed or reset (an edge carried RDHUP, HUP or ERR). Sticky: from then on a short read
+  // does not mean drained, because the end of stream or the error raises no further edge.
+  bool peer_closed = false;
 };
 
 /// The backend saw `io` become ready (or fail) in direction `d`: retry the parked op, if any.

@@ -60,6 +60,7 @@ class epoll_reactor final : public reactor {
         continue;
       }
       std::uint32_t ev = events[i].events;
+      if ((ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) io->peer_closed = true;
       if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) io_ready(io, io_dir::read);
       if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) io_ready(io, io_dir::write);
     }
