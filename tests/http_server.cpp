@@ -22,6 +22,8 @@ using test::raw_client;
 
 namespace {
 
+std::atomic<int> sleeping_handlers{0};  // /sleep handlers started, for tests that must act mid-request
+
 http::router test_routes() {
   http::router r;
   r.get("/hello", [](http::request&) -> task<http::response> { co_return http::response::text(200, "Hello, World!"); });
@@ -35,6 +37,7 @@ http::router test_routes() {
     co_return http::response::text(200, std::string(v.value_or("<none>")));
   });
   r.get("/sleep/{ms}", [](http::request& req) -> task<http::response> {
+    ++sleeping_handlers;
     co_await sleep_for(std::chrono::milliseconds(std::stoi(std::string(*req.param("ms")))));
     co_return http::response::text(200, "slept");
   });
@@ -289,7 +292,7 @@ TEST(http_server, connection_limit_answers_503) {
   raw_client a(srv.port());
   raw_client b(srv.port());
   // Wait until both are accepted and counted.
-  for (int i = 0; i < 200 && srv.on_loop([](http::server& s) { return s.connections(); }) < 2; ++i) {
+  for (int i = 0; i < 1000 && srv.on_loop([](http::server& s) { return s.connections(); }) < 2; ++i) {
     std::this_thread::sleep_for(5ms);
   }
   std::string r = exchange(srv.port(), good_request);
@@ -307,7 +310,7 @@ TEST(http_server, reset_mid_body_costs_only_that_connection) {
     setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }  // closed with RST
   expect_still_serving(srv.port());
-  for (int i = 0; i < 200 && srv.on_loop([](http::server& s) { return s.connections(); }) > 0; ++i) {
+  for (int i = 0; i < 1000 && srv.on_loop([](http::server& s) { return s.connections(); }) > 0; ++i) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_EQ(srv.on_loop([](http::server& s) { return s.connections(); }), 0u);
@@ -317,8 +320,11 @@ TEST(http_server, graceful_shutdown_finishes_the_request_in_flight) {
   test::http_fixture srv(test_routes());
   raw_client busy(srv.port());
   raw_client idle(srv.port());
+  int before = sleeping_handlers.load();
   busy.send("GET /sleep/300 HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::this_thread::sleep_for(50ms);  // let the handler start (real time: the server runs on its own thread)
+  // Wait until the handler runs (the server has its own thread); bounded, for slow sanitizer builds.
+  for (int i = 0; i < 1000 && sleeping_handlers.load() == before; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_GT(sleeping_handlers.load(), before);
   std::thread stopper([&] { srv.stop(); });
   std::string r = busy.read_all();
   stopper.join();
@@ -374,7 +380,7 @@ TEST(http_server, out_of_descriptors_backs_off_and_keeps_serving) {
   raw_client waiting(srv.port());
   EXPECT_TRUE(waiting.connected());  // the kernel completes the handshake; accept() gets EMFILE
   waiting.send(good_request);
-  for (int i = 0; i < 200 && accept_errors.load() == 0; ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 1000 && accept_errors.load() == 0; ++i) std::this_thread::sleep_for(5ms);
   EXPECT_EQ(accept_errors.load(), 1);
   // The connection it already has is still served meanwhile.
   kept.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
