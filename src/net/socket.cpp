@@ -186,17 +186,12 @@ weft::result<void> write_op::outcome() const noexcept {
 accept_fd_op::accept_fd_op(io_state* state) noexcept : io_op(state, io_dir::read, &accept_fd_op::attempt) {}
 
 bool accept_fd_op::attempt(io_op* op) noexcept {
-  for (;;) {
-    int fd = ::accept4(op->io->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      op->value = static_cast<std::size_t>(fd);
-      return true;
+  return attempt_syscall(op, [op] {
+    for (;;) {
+      int fd = ::accept4(op->io->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0 || errno != ECONNABORTED) return fd;  // a connection reset while queued: take the next
     }
-    if (errno == EINTR || errno == ECONNABORTED) continue;  // a connection reset while queued: take the next
-    if (would_block(errno)) return false;
-    op->error = last_error();
-    return true;
-  }
+  });
 }
 
 }  // namespace detail

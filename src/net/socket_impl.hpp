@@ -16,6 +16,23 @@ namespace weft::net::detail {
 inline std::error_code last_error() noexcept { return {errno, std::system_category()}; }
 inline bool would_block(int e) noexcept { return e == EAGAIN || e == EWOULDBLOCK; }
 
+/// Runs `call`, a non-blocking system call returning ssize_t, again while it is interrupted, and records
+/// its outcome in `op`: true with op->value or op->error set, false if it would block.
+template <class Call>
+bool attempt_syscall(io_op* op, Call call) noexcept {
+  for (;;) {
+    auto n = call();
+    if (n >= 0) {
+      op->value = static_cast<std::size_t>(n);
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (would_block(errno)) return false;
+    op->error = last_error();
+    return true;
+  }
+}
+
 /// An io_op deadline (weft::clock nanoseconds) `timeout` from now; 0 for no timeout.
 std::int64_t deadline_after(clock::duration timeout) noexcept;
 /// getsockname / getpeername as an endpoint.

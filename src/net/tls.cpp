@@ -33,29 +33,34 @@ void ignore_sigpipe_once() {
   std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
 }
 
+/// A context with what clients and servers share: TLS 1.2 or later, an unexpected EOF read as end of
+/// stream, SIGPIPE ignored. Null if OpenSSL cannot make one.
+SSL_CTX* new_context(const SSL_METHOD* method) {
+  ignore_sigpipe_once();
+  SSL_CTX* ctx = SSL_CTX_new(method);
+  if (ctx == nullptr) return nullptr;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  return ctx;
+}
+
 }  // namespace
 
 tls_context::tls_context(ssl_ctx_st* ctx) noexcept : ctx_(ctx, &SSL_CTX_free) {}
 
 result<tls_context> tls_context::client() {
-  ignore_sigpipe_once();
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX* ctx = new_context(TLS_client_method());
   if (ctx == nullptr) return fail(errc::tls_error);
   tls_context c(ctx);
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   if (SSL_CTX_set_default_verify_paths(ctx) != 1) return fail(errc::tls_error);
   return c;
 }
 
 result<tls_context> tls_context::server(const std::string& cert_file, const std::string& key_file) {
-  ignore_sigpipe_once();
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  SSL_CTX* ctx = new_context(TLS_server_method());
   if (ctx == nullptr) return fail(errc::tls_error);
   tls_context c(ctx);
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();

@@ -18,18 +18,10 @@ receive_from_op::receive_from_op(io_state* state, std::span<char> buf, clock::du
 
 bool receive_from_op::attempt(io_op* op) noexcept {
   auto* self = static_cast<receive_from_op*>(op);
-  for (;;) {
+  return attempt_syscall(op, [self] {
     socklen_t len = sizeof self->from;
-    ssize_t n = ::recvfrom(op->io->fd, self->data, self->size, 0, reinterpret_cast<sockaddr*>(&self->from), &len);
-    if (n >= 0) {
-      op->value = static_cast<std::size_t>(n);
-      return true;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return false;
-    op->error = last_error();
-    return true;
-  }
+    return ::recvfrom(self->io->fd, self->data, self->size, 0, reinterpret_cast<sockaddr*>(&self->from), &len);
+  });
 }
 
 weft::result<datagram> receive_from_op::outcome() const noexcept {
@@ -44,18 +36,10 @@ send_to_op::send_to_op(io_state* state, std::string_view d, const endpoint* peer
 
 bool send_to_op::attempt(io_op* op) noexcept {
   auto* self = static_cast<send_to_op*>(op);
-  for (;;) {
-    const sockaddr* dest = self->to_len != 0 ? reinterpret_cast<const sockaddr*>(&self->to) : nullptr;
-    ssize_t n = ::sendto(op->io->fd, self->data.data(), self->data.size(), MSG_NOSIGNAL, dest, self->to_len);
-    if (n >= 0) {
-      op->value = static_cast<std::size_t>(n);
-      return true;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return false;
-    op->error = last_error();
-    return true;
-  }
+  const sockaddr* dest = self->to_len != 0 ? reinterpret_cast<const sockaddr*>(&self->to) : nullptr;
+  return attempt_syscall(op, [self, dest] {
+    return ::sendto(self->io->fd, self->data.data(), self->data.size(), MSG_NOSIGNAL, dest, self->to_len);
+  });
 }
 
 weft::result<std::size_t> send_to_op::outcome() const noexcept {
