@@ -132,7 +132,7 @@ TEST(rt_spawn, runtime_spawn_before_block_on) {
 }
 
 TEST(rt_spawn, post_from_other_thread_wakes_the_loop) {
-  runtime rt;
+  runtime rt(test::options());
   std::atomic<bool> ran{false};
   auto body = [&]() -> task<int> {
     std::thread t([&] {
@@ -149,7 +149,7 @@ TEST(rt_spawn, post_from_other_thread_wakes_the_loop) {
 }
 
 TEST(rt_spawn, post_from_many_threads_runs_everything_once) {
-  runtime rt;
+  runtime rt(test::options());
   int count = 0;  // touched only on the loop's thread
   constexpr int threads = 4, per_thread = 2000;
   auto body = [&]() -> task<void> {
@@ -167,7 +167,7 @@ TEST(rt_spawn, post_from_many_threads_runs_everything_once) {
 }
 
 TEST(rt_spawn, nested_block_on_is_refused) {
-  runtime rt;
+  runtime rt(test::options());
   auto body = [&]() -> task<bool> {
     try {
       rt.block_on(value_after(0ms, 1));

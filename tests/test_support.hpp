@@ -4,6 +4,7 @@
 #include <weft/weft.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -13,9 +14,20 @@ namespace weft::test {
 
 using namespace std::chrono_literals;
 
+/// Options for the runtime flavour under test: one loop, or N workers when the environment says
+/// WEFT_TEST_WORKERS=N (ctest runs the core suites both ways).
+inline runtime_options options() {
+  runtime_options o;
+  if (const char* n = std::getenv("WEFT_TEST_WORKERS")) o.workers = static_cast<std::size_t>(std::atoi(n));
+  return o;
+}
+
+/// True when the tests run on several workers.
+inline bool multi_worker() { return options().workers != 1; }
+
 /// Options for a runtime on virtual time: sleeps cost nothing and timestamps are exact.
 inline runtime_options paused() {
-  runtime_options o;
+  runtime_options o = options();
   o.start_paused = true;
   return o;
 }

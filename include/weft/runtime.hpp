@@ -1,13 +1,20 @@
 // runtime: the event loop that runs weft's tasks.
 //
-// A runtime is one loop on the thread that calls `block_on`: it takes one ready task at a time and runs
-// it until that task awaits (the seed's "one event at a time"), then waits on epoll for I/O, timers and
-// work posted from other threads.
+// By default a runtime is one loop on the thread that calls `block_on`: it takes one ready task at a
+// time and runs it until that task awaits (the seed's "one event at a time"), then waits on epoll for
+// I/O, timers and work posted from other threads.
+//
+// With `workers = N` (or 0: one per core) it is N such loops, each on its own thread, and tasks run in
+// parallel: a spawned task starts on the worker that spawned it unless an idle worker steals it first,
+// and from its first resume to its end it stays on that worker, with its timers and sockets. Code is
+// written the same way for both; data shared between tasks on different workers needs the thread-safe
+// primitives (weft/sync.hpp) or atomics.
 //
 //     int main() {
 //       return weft::run(async_main());        // a runtime for the length of async_main()
 //     }
 //
+//     weft::runtime rt({.workers = 0});           // one worker per core
 //     weft::runtime rt({.start_paused = true});  // tests: virtual time that jumps when the loop is idle
 //     rt.block_on(scenario());
 #pragma once
@@ -27,12 +34,17 @@
 namespace weft {
 
 struct runtime_options {
+  /// Event loops. 1 (the default): one loop, run by the thread inside block_on. N > 1: N loops on
+  /// their own threads, for the runtime's whole life. 0: one per core (std::thread::hardware_concurrency).
+  std::size_t workers = 1;
+
   /// Virtual time: the clock starts paused and, whenever no task is ready to run, jumps straight to the
   /// next timer. Sleeps cost no real time and orders are exact: the manual clock for tests and replays.
   bool start_paused = false;
 
   /// Called with the task's name and the exception when an exception escapes a task that nobody will
   /// join (a detached task). Default: print both to stderr; the runtime keeps running either way.
+  /// With several workers it may be called from any of their threads, at the same time.
   std::function<void(std::string_view task_name, std::exception_ptr error)> on_unhandled_exception;
 
   /// When positive, every turn of a task that holds the loop for longer than this is reported to
@@ -43,10 +55,13 @@ struct runtime_options {
 };
 
 namespace detail {
-struct worker_deleter {
-  void operator()(worker* w) const noexcept;
+class scheduler;
+struct scheduler_deleter {
+  void operator()(scheduler* s) const noexcept;
 };
-void run_until_done(worker* w, spawn_state_base* root);
+/// The worker that block_on and runtime::spawn hand tasks to.
+worker* entry_worker(scheduler* s) noexcept;
+void run_until_done(scheduler* s, spawn_state_base* root);
 }  // namespace detail
 
 class runtime {
@@ -58,23 +73,29 @@ class runtime {
   /// Destroys every task that has not finished (their frames, timers and registrations are released).
   ~runtime();
 
-  /// Runs the loop on this thread until `t` finishes; returns its value or rethrows its exception.
-  /// Tasks spawned meanwhile keep their state and go on at the next `block_on`.
+  /// Runs `t` until it finishes; returns its value or rethrows its exception. One loop: the loop runs
+  /// on this thread meanwhile, and tasks spawned meanwhile keep their state and go on at the next
+  /// `block_on`. Several workers: `t` runs on them, and this thread waits.
   template <class T>
   T block_on(task<T> t) {
-    join_handle<T> h = detail::spawn_on(worker_.get(), "main", nullptr, std::move(t));
-    detail::run_until_done(worker_.get(), handle_state(h));
+    join_handle<T> h = detail::spawn_on(detail::entry_worker(sched_.get()), "main", nullptr, std::move(t));
+    detail::run_until_done(sched_.get(), handle_state(h));
     return take(std::move(h));
   }
 
-  /// Starts a task on this runtime; it runs once the loop runs (in `block_on`). See weft::spawn.
+  /// Starts a task on this runtime; with one loop it runs once the loop runs (in `block_on`), with
+  /// several workers at once. Safe to call from any thread. See weft::spawn.
   template <class F>
   join_handle<detail::spawn_value_t<F>> spawn(F&& f) {
-    return detail::spawn_on(worker_.get(), {}, nullptr, std::forward<F>(f));
+    return detail::spawn_on(detail::entry_worker(sched_.get()), {}, nullptr, std::forward<F>(f));
   }
 
-  /// Queues `fn` to run on the loop's thread, between tasks. Safe to call from any thread.
+  /// Queues `fn` to run on a loop's thread (the first worker's), between tasks. Safe to call from any
+  /// thread.
   void post(detail::unique_function fn);
+
+  /// The number of workers (event loops).
+  std::size_t workers() const noexcept;
 
   /// Spawned tasks that have not finished yet.
   std::size_t live_tasks() const noexcept;
@@ -87,7 +108,7 @@ class runtime {
   template <class T>
   static T take(join_handle<T> h);
 
-  std::unique_ptr<detail::worker, detail::worker_deleter> worker_;
+  std::unique_ptr<detail::scheduler, detail::scheduler_deleter> sched_;
 };
 
 template <class T>

@@ -52,12 +52,12 @@ class join_handle {
   /// False for a default-constructed, moved-from or detached handle.
   bool valid() const noexcept { return s_ != nullptr; }
   /// True once the task has finished (with a value or an exception).
-  bool done() const noexcept { return s_ != nullptr && s_->status != detail::task_status::running; }
+  bool done() const noexcept { return s_ != nullptr && s_->load_status() != detail::task_status::running; }
 
   /// Requests cancellation: the task's current and future await points complete with
   /// `errc::operation_canceled`. The task still runs to its end; await the handle to wait for that.
   void cancel() noexcept {
-    if (s_ != nullptr) s_->ctx.cancel();
+    if (s_ != nullptr) detail::spawn_request_cancel(s_);
   }
 
   /// Lets the task run on without a handle; the same as dropping the handle.
@@ -69,15 +69,16 @@ class join_handle {
     explicit awaiter(detail::spawn_state_base* state) noexcept { s = state; }
     awaiter(awaiter&&) = delete;
 
-    bool await_ready() const noexcept { return s->status != detail::task_status::running; }
+    bool await_ready() const noexcept { return s->load_status() != detail::task_status::running; }
     template <detail::weft_promise P>
-    void await_suspend(std::coroutine_handle<P> h) noexcept {
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
       waiting = h;
-      detail::spawn_join_suspend(this, h.promise().ctx);
+      return detail::spawn_join_suspend(this, h.promise().ctx);
     }
     T await_resume() {
+      if (waiting) detail::spawn_join_resumed(this);
       waiting = {};  // resumed: nothing for the destructor to undo
-      if (s->status == detail::task_status::abandoned) detail::throw_abandoned();
+      if (s->load_status() == detail::task_status::abandoned) detail::throw_abandoned();
       s->outcome_seen = true;
       return static_cast<detail::task_promise<T>*>(s->promise)->take();
     }

@@ -79,7 +79,7 @@ struct dns_watcher : io_op {
 
 /// One socket c-ares asked us to watch.
 struct dns_socket {
-  dns_socket(dns_service* s, int fd, weft::detail::reactor* owner) noexcept
+  dns_socket(dns_service* s, int fd, worker* owner) noexcept
       : service(s), io{fd, owner, {nullptr, nullptr}, false}, reader(this, &io, io_dir::read),
         writer(this, &io, io_dir::write) {}
   dns_service* service;
@@ -177,7 +177,7 @@ class dns_service final : public weft::detail::loop_extension, timer_entry {
     }
     dns_socket* s = nullptr;
     if (it == self->sockets_.end()) {
-      auto owned = std::make_unique<dns_socket>(self, fd, &self->w_->io());
+      auto owned = std::make_unique<dns_socket>(self, fd, self->w_);
       if (self->w_->io().add(&owned->io)) return;  // c-ares will time the query out
       s = owned.get();
       self->sockets_.emplace(fd, std::move(owned));

@@ -212,28 +212,18 @@ result<detail::io_state*> basic_socket::register_fd(int fd) noexcept {
     ::close(fd);
     return fail(errc::not_in_runtime);
   }
-  auto* io = new (std::nothrow) detail::io_state{fd, &w->io(), {nullptr, nullptr}, false};
+  // Registered with a reactor only when an operation first has to wait (see io_state).
+  auto* io = new (std::nothrow) detail::io_state{fd, nullptr, {nullptr, nullptr}, false};
   if (io == nullptr) {
     ::close(fd);
     return fail(std::make_error_code(std::errc::not_enough_memory));
-  }
-  if (std::error_code ec = w->io().add(io)) {
-    ::close(fd);
-    delete io;
-    return fail(ec);
   }
   return io;
 }
 
 void basic_socket::close() noexcept {
   if (io_ == nullptr) return;
-  weft::detail::io_abort(io_, errc::closed);
-  // Only from the loop that owns it: outside it (after the runtime ended) the reactor may be gone.
-  if (weft::detail::worker* w = weft::detail::current_worker(); w != nullptr && &w->io() == io_->owner) {
-    io_->owner->remove(io_);
-  }
-  ::close(io_->fd);
-  delete std::exchange(io_, nullptr);
+  weft::detail::io_close(std::exchange(io_, nullptr));
 }
 
 int basic_socket::native_handle() const noexcept { return io_ != nullptr ? io_->fd : -1; }

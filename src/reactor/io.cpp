@@ -1,8 +1,11 @@
 #include "reactor/io.hpp"
 
+#include <unistd.h>
+
 #include <utility>
 
 #include "reactor/reactor.hpp"
+#include "runtime/scheduler.hpp"
 #include "runtime/worker.hpp"
 #include "weft/error.hpp"
 
@@ -10,7 +13,8 @@ namespace weft::detail {
 namespace {
 
 void unpark(io_op* op) noexcept {
-  op->io->parked[static_cast<int>(op->dir)] = nullptr;
+  io_op*& slot = op->io->parked[static_cast<int>(op->dir)];
+  if (slot == op) slot = nullptr;  // (an op on its way between loops is not parked anywhere)
   op->ctx->disarm();
   if (op->linked()) current_worker()->disarm_timer(op);
 }
@@ -38,28 +42,33 @@ io_op::~io_op() {
   if (waiting) unpark(this);
 }
 
-bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
-  if (ctx->cancelled()) {
-    op->error = errc::operation_canceled;
-    return false;
-  }
-  if (op->io == nullptr || op->io->fd < 0) {
-    op->error = errc::closed;
-    return false;
-  }
-  if (op->attempt(op)) return false;
-  io_op*& slot = op->io->parked[static_cast<int>(op->dir)];
+namespace {
+
+void complete_elsewhere(io_op* op) noexcept { schedule(std::exchange(op->waiting, {}), op->ctx); }
+
+/// The attempt would block: register `op->io` here if it is not yet, park `op`, arm cancellation and
+/// the deadline. Returns false (with op->error set) if it cannot wait.
+bool park(worker* w, io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
+  io_state* io = op->io;
+  io_op*& slot = io->parked[static_cast<int>(op->dir)];
   if (slot != nullptr) {
     op->error = errc::operation_in_progress;
     return false;
   }
-  worker* w = current_worker();
-  if (op->dir == io_dir::write && !op->io->writes_watched) {
-    if (std::error_code ec = w->io().watch_writes(op->io)) {
+  if (io->owner == nullptr) {
+    // Edge-triggered: if the descriptor became ready since the attempt, adding it reports that edge.
+    if (std::error_code ec = w->io().add(io)) {
       op->error = ec;
       return false;
     }
-    op->io->writes_watched = true;
+    io->owner = w;
+  }
+  if (op->dir == io_dir::write && !io->writes_watched) {
+    if (std::error_code ec = w->io().watch_writes(io)) {
+      op->error = ec;
+      return false;
+    }
+    io->writes_watched = true;
   }
   clock::time_point deadline{clock::duration(op->deadline_ns)};
   if (op->deadline_ns != 0 && deadline <= w->now()) {
@@ -76,6 +85,74 @@ bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
     w->arm_timer(op, deadline);
   }
   return true;
+}
+
+/// Back on the op's own loop after its descriptor left another loop's reactor: start again.
+void resume_after_move(io_op* op) noexcept {
+  std::coroutine_handle<> h = std::exchange(op->waiting, {});
+  if (!io_start(op, h, op->ctx)) schedule(h, op->ctx);
+}
+
+/// `op->io` is registered with another worker's reactor. That loop alone may touch its registration,
+/// so ask it to let go, then continue here. Sockets are used by one worker at a time: if an op of
+/// that loop is still parked on it, this op fails with operation_in_progress.
+void move_registration(worker* here, io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
+  op->waiting = h;
+  op->ctx = ctx;
+  worker* there = op->io->owner;
+  there->post([op, here, there] {
+    io_state* io = op->io;
+    if (io->parked[0] != nullptr || io->parked[1] != nullptr) {
+      op->error = errc::operation_in_progress;
+      here->post([op] { complete_elsewhere(op); });
+      return;
+    }
+    there->io().remove(io);
+    io->owner = nullptr;
+    io->writes_watched = false;
+    io->read_ready = true;  // unknown: the next attempt finds out
+    here->post([op] { resume_after_move(op); });
+  });
+}
+
+}  // namespace
+
+bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
+  if (ctx->cancelled()) {
+    op->error = errc::operation_canceled;
+    return false;
+  }
+  if (op->io == nullptr || op->io->fd < 0) {
+    op->error = errc::closed;
+    return false;
+  }
+  worker* w = current_worker();
+  if (op->io->owner != nullptr && op->io->owner != w) {
+    move_registration(w, op, h, ctx);
+    return true;
+  }
+  if (op->attempt(op)) return false;
+  return park(w, op, h, ctx);
+}
+
+void io_close(io_state* io) noexcept {
+  worker* here = current_worker();
+  worker* owner = io->owner;
+  auto close_here = [](io_state* s, bool unregister) noexcept {
+    io_abort(s, errc::closed);
+    if (unregister) s->owner->io().remove(s);
+    ::close(s->fd);
+    delete s;
+  };
+  if (owner == nullptr || owner == here) {
+    close_here(io, owner != nullptr);
+  } else if (here == nullptr || owner->shared() == nullptr || owner->shared()->stopping()) {
+    // Outside the runtime (after it ended), or while it stops: no loop will run a post any more.
+    // Closing the descriptor drops it from the reactor unless a forked child still holds it.
+    close_here(io, false);
+  } else {
+    owner->post([io, close_here] { close_here(io, true); });
+  }
 }
 
 void io_ready(io_state* io, io_dir d) noexcept {

@@ -8,11 +8,14 @@
 
 namespace weft::detail {
 
-class reactor;
+class worker;
 
+/// Registration is lazy: a socket joins the reactor of the loop where an operation on it first has to
+/// wait, so a socket handed to a task that another worker steals before it starts is never registered
+/// on the wrong loop. A socket registered on one loop and then used from another moves (io_start).
 struct io_state {
   int fd = -1;
-  reactor* owner = nullptr;
+  worker* owner = nullptr;  // the loop whose reactor watches fd; null until an op first parks
   io_op* parked[2] = {nullptr, nullptr};  // indexed by io_dir
   bool writes_watched = false;            // see reactor::watch_writes
   // False once a read has drained the socket (it would block, or returned less than asked for), until
@@ -27,5 +30,8 @@ struct io_state {
 void io_ready(io_state* io, io_dir d) noexcept;
 /// Completes every op parked on `io` with `ec` (the descriptor is about to be closed).
 void io_abort(io_state* io, std::error_code ec) noexcept;
+/// Aborts what is parked on `io`, unregisters it, closes the descriptor and frees `io` — on the loop
+/// that owns it (posted there if that is another worker's).
+void io_close(io_state* io) noexcept;
 
 }  // namespace weft::detail

@@ -11,7 +11,7 @@ void context::attach(context* parent) noexcept {
   if (next_ != nullptr) next_->prev_ = this;
   parent->first_child_ = this;
   // A node joining a cancelled parent is cancelled with everything already below it.
-  if (parent->cancelled_) cancel();
+  if (parent->cancelled()) cancel();
 }
 
 void context::detach() noexcept {
@@ -26,8 +26,12 @@ void context::detach() noexcept {
 }
 
 void context::cancel() noexcept {
-  if (cancelled_) return;
-  cancelled_ = true;
+  if (cancelled()) {
+    // The flag alone may have been set from another thread before the task started: still cut
+    // short what is armed now and cancel the children, once.
+    if (waiter_ == nullptr && first_child_ == nullptr) return;
+  }
+  cancelled_.store(true, std::memory_order_relaxed);
   if (cancel_waiter* w = waiter_) {
     waiter_ = nullptr;
     w->on_cancel(w);

@@ -1,22 +1,55 @@
 #include "weft/runtime.hpp"
 
+#include <thread>
+
+#include "runtime/scheduler.hpp"
 #include "runtime/worker.hpp"
 
 namespace weft {
 
 namespace detail {
-void worker_deleter::operator()(worker* w) const noexcept { delete w; }
-void run_until_done(worker* w, spawn_state_base* root) { w->run_until_done(root); }
+
+void scheduler_deleter::operator()(scheduler* s) const noexcept { delete s; }
+
+worker* entry_worker(scheduler* s) noexcept { return &s->at(0); }
+
+void run_until_done(scheduler* s, spawn_state_base* root) {
+  if (!s->threaded()) {
+    s->at(0).run_until_done(root);
+    return;
+  }
+  if (current_worker() != nullptr && current_worker()->shared() == s) {
+    throw std::logic_error("weft: block_on called from inside the same runtime");
+  }
+  // The workers run it; wait for spawn_done's status store (it notifies when it sees sync_external).
+  std::uint8_t before = root->sync.fetch_or(sync_external, std::memory_order_acq_rel);
+  if ((before & sync_done) != 0) return;
+  while (root->load_status() == task_status::running) root->status.wait(task_status::running);
+}
+
 }  // namespace detail
+
+namespace {
+std::size_t worker_count(std::size_t asked) {
+  if (asked != 0) return asked;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
+}  // namespace
 
 runtime::runtime() : runtime(runtime_options{}) {}
 
-runtime::runtime(runtime_options options) : worker_(new detail::worker(std::move(options))) {}
+runtime::runtime(runtime_options options) {
+  std::size_t n = worker_count(options.workers);
+  sched_.reset(new detail::scheduler(std::move(options), n));
+}
 
 runtime::~runtime() = default;
 
-void runtime::post(detail::unique_function fn) { worker_->post(std::move(fn)); }
+void runtime::post(detail::unique_function fn) { sched_->at(0).post(std::move(fn)); }
 
-std::size_t runtime::live_tasks() const noexcept { return worker_->live_tasks(); }
+std::size_t runtime::live_tasks() const noexcept { return sched_->live_tasks(); }
+
+std::size_t runtime::workers() const noexcept { return sched_->size(); }
 
 }  // namespace weft

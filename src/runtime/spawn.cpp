@@ -1,38 +1,87 @@
 // The spawned-task lifecycle; see weft/detail/spawn_state.hpp for the protocol.
+//
+// Two paths: a single-loop runtime's states are touched by one thread and use plain fields; a shared
+// state (several workers) may be finished on one thread while another joins it, drops its handle or
+// cancels it. There, `sync` decides who acts: spawn_done sets sync_done, a joiner sets sync_joiner, a
+// dropped handle sets sync_handle_gone, each with one fetch_or, and whoever sets its bit second does
+// the work that needs both (waking the joiner, reporting an exception nobody will see).
 #include <cstring>
 #include <system_error>
 
+#include "runtime/scheduler.hpp"
 #include "runtime/worker.hpp"
 #include "weft/task_group.hpp"
 
 namespace weft::detail {
 namespace {
 
+void report_unseen(worker* w, spawn_state_base* s) noexcept {
+  if (s->group == nullptr && !s->outcome_seen && s->promise->exception) {
+    s->outcome_seen = true;
+    if (w != nullptr) w->report_exception(s->ctx.name(), s->promise->exception);
+  }
+}
+
 std::coroutine_handle<> spawn_done(void* arg) noexcept {
   auto* s = static_cast<spawn_state_base*>(arg);
-  worker* w = s->home;
-  s->status = task_status::done;
+  worker* w = s->home.load(std::memory_order_relaxed);
   w->forget(s);
 
   std::coroutine_handle<> next = std::noop_coroutine();
-  if (s->group != nullptr) next = group_child_done(s->group, s);
-  if (std::coroutine_handle<> j = std::exchange(s->joiner, {})) {
-    s->joiner_ctx->disarm();
-    if (next == std::noop_coroutine()) {
+  if (s->group != nullptr) next = group_child_done(s->group, s);  // group children never move: same loop
+
+  if (!s->shared) {
+    s->status.store(task_status::done, std::memory_order_relaxed);
+    if (std::coroutine_handle<> j = std::exchange(s->joiner, {})) {
+      s->joiner_ctx->disarm();
+      if (next == std::noop_coroutine()) {
+        next = j;
+      } else {
+        w->schedule(j, s->joiner_ctx);
+      }
+    }
+    if (!s->handle_alive) report_unseen(w, s);
+    if (spawn_unref(s)) w->bury(s);
+    return next;
+  }
+
+  s->status.store(task_status::done, std::memory_order_release);
+  std::uint8_t before = s->sync.fetch_or(sync_done, std::memory_order_acq_rel);
+  if ((before & sync_joiner) != 0) {
+    // The joiner disarms its own cancellation hook when it resumes (its context is its loop's).
+    std::coroutine_handle<> j = std::exchange(s->joiner, {});
+    worker* jw = s->joiner_home;
+    if (jw != w) {
+      jw->remote_schedule(j, s->joiner_ctx);
+    } else if (next == std::noop_coroutine()) {
       next = j;
     } else {
       w->schedule(j, s->joiner_ctx);
     }
   }
-  if (!s->handle_alive && s->group == nullptr && s->promise->exception) {
-    s->outcome_seen = true;
-    w->report_exception(s->ctx.name(), s->promise->exception);
-  }
-  if (--s->refs == 0) w->bury(s);
+  if ((before & sync_handle_gone) != 0) report_unseen(w, s);
+  if ((before & sync_external) != 0) s->status.notify_all();  // block_on's thread
+  if (spawn_unref(s)) w->bury(s);
   return next;
 }
 
 void cancel_joined(cancel_waiter* w) noexcept;
+
+/// Posted to a started task's loop to cancel it there; holds a reference until it runs or is dropped.
+struct cancel_on_home {
+  explicit cancel_on_home(spawn_state_base* state) noexcept : s(state) {}
+  cancel_on_home(cancel_on_home&& o) noexcept : s(std::exchange(o.s, nullptr)) {}
+  cancel_on_home(const cancel_on_home&) = delete;
+  cancel_on_home& operator=(const cancel_on_home&) = delete;
+  cancel_on_home& operator=(cancel_on_home&&) = delete;
+  ~cancel_on_home() {
+    if (s != nullptr && spawn_unref(s)) delete s;  // the task ended and every handle is gone
+  }
+  void operator()() const noexcept {
+    if (s->load_status() == task_status::running) s->ctx.cancel();
+  }
+  spawn_state_base* s;
+};
 
 }  // namespace
 
@@ -48,38 +97,92 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
   p.ctx = &s->ctx;
   p.on_done = &spawn_done;
   p.on_done_arg = s;
-  w->adopt(s);
-  if (group != nullptr) group_child_started(group, s);
-  w->schedule(frame, &s->ctx);
+  scheduler* sched = w->shared();
+  if (sched == nullptr || group != nullptr) {
+    // One loop, or a group child: it runs where it was spawned, from now on. (Group children stay
+    // with their group, whose bookkeeping is its loop's.)
+    s->shared = sched != nullptr;
+    s->home.store(w, std::memory_order_relaxed);
+    s->started.store(true, std::memory_order_relaxed);
+    w->adopt(s);
+    if (group != nullptr) group_child_started(group, s);
+    w->schedule(frame, &s->ctx);
+    return;
+  }
+  s->shared = true;
+  s->home.store(w, std::memory_order_relaxed);
+  if (current_worker() == w) {
+    w->push_fresh(s);
+  } else {
+    sched->inject(s);  // from outside the runtime, or from another runtime's thread
+  }
 }
 
 void spawn_release_handle(spawn_state_base* s) noexcept {
-  s->handle_alive = false;
-  if (s->status == task_status::done && s->group == nullptr && !s->outcome_seen && s->promise->exception) {
-    s->outcome_seen = true;
-    if (worker* w = current_worker()) w->report_exception(s->ctx.name(), s->promise->exception);
-  }
-  if (--s->refs == 0) delete s;
-}
-
-void spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
-  spawn_state_base* s = w->s;
-  s->joiner = w->waiting;
-  s->joiner_ctx = joiner_ctx;
-  if (joiner_ctx->cancelled()) {
-    s->ctx.cancel();
+  if (!s->shared) {
+    s->handle_alive = false;
+    if (s->status.load(std::memory_order_relaxed) == task_status::done) report_unseen(current_worker(), s);
+    if (spawn_unref(s)) delete s;
     return;
   }
+  std::uint8_t before = s->sync.fetch_or(sync_handle_gone, std::memory_order_acq_rel);
+  if ((before & sync_done) != 0) report_unseen(current_worker(), s);
+  if (spawn_unref(s)) delete s;
+}
+
+bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
+  spawn_state_base* s = w->s;
+  w->ctx = joiner_ctx;
+  s->joiner = w->waiting;
+  s->joiner_ctx = joiner_ctx;
+  s->joiner_home = current_worker();
   w->on_cancel = &cancel_joined;
-  joiner_ctx->arm(w);
+  if (joiner_ctx->cancelled()) {
+    spawn_request_cancel(s);
+  } else {
+    joiner_ctx->arm(w);
+  }
+  if (!s->shared) return true;
+  std::uint8_t before = s->sync.fetch_or(sync_joiner, std::memory_order_acq_rel);
+  if ((before & sync_done) != 0) {
+    // Finished meanwhile, on another thread: go on without suspending.
+    s->joiner = {};
+    return false;
+  }
+  return true;
+}
+
+void spawn_join_resumed(join_waiter* w) noexcept {
+  if (w->ctx != nullptr) w->ctx->disarm();
 }
 
 void spawn_join_abandon(join_waiter* w) noexcept {
+  // Only at runtime shutdown (the joiner's frame is destroyed while it waits): no thread races us.
   spawn_state_base* s = w->s;
   if (s->joiner == w->waiting) {
     s->joiner = {};
+    s->sync.fetch_and(static_cast<std::uint8_t>(~sync_joiner), std::memory_order_relaxed);
     s->joiner_ctx->disarm();
   }
+}
+
+void spawn_request_cancel(spawn_state_base* s) noexcept {
+  if (!s->shared) {
+    s->ctx.cancel();
+    return;
+  }
+  // Set the flag first (seq_cst): a task that has not started sees it at its first await.
+  s->ctx.set_cancelled();
+  if (!s->started.load(std::memory_order_seq_cst)) return;
+  worker* home = s->home.load(std::memory_order_relaxed);  // fixed once started
+  if (s->load_status() != task_status::running) return;
+  if (home == current_worker()) {
+    s->ctx.cancel();  // cut short what it waits on, and its children
+    return;
+  }
+  // Its tree belongs to its loop: walk it there. The reference keeps the state alive until then.
+  s->refs.fetch_add(1, std::memory_order_relaxed);
+  home->post(cancel_on_home{s});
 }
 
 [[noreturn]] void throw_abandoned() {
@@ -89,7 +192,7 @@ void spawn_join_abandon(join_waiter* w) noexcept {
 namespace {
 void cancel_joined(cancel_waiter* w) noexcept {
   // The joiner stays suspended: it still waits for the task, which now ends sooner.
-  static_cast<join_waiter*>(w)->s->ctx.cancel();
+  spawn_request_cancel(static_cast<join_waiter*>(w)->s);
 }
 }  // namespace
 

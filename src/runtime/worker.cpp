@@ -1,11 +1,14 @@
 #include "runtime/worker.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+
+#include "runtime/scheduler.hpp"
 
 namespace weft::detail {
 namespace {
@@ -51,13 +54,16 @@ worker* require_worker() {
 
 void schedule(std::coroutine_handle<> h, context* ctx) noexcept { this_thread_worker->schedule(h, ctx); }
 
-worker::worker(runtime_options options)
+worker::worker(runtime_options options, scheduler* sched, std::size_t index, clock::time_point origin)
     : options_(std::move(options)),
+      sched_(sched),
+      index_(index),
       reactor_(make_reactor(reactor_kind::epoll)),
       paused_(options_.start_paused),
-      origin_(steady_now()),
+      origin_(origin),
       virtual_now_(origin_),
       loop_now_(origin_) {
+  steal_seed_ = static_cast<std::uint32_t>(index) * 2654435761u + 1;
   if (!options_.on_unhandled_exception) options_.on_unhandled_exception = default_exception_report;
   if (!options_.on_slow_task) options_.on_slow_task = default_slow_report;
 }
@@ -66,17 +72,25 @@ worker::~worker() {
   shutting_down_ = true;
   worker* previous = std::exchange(this_thread_worker, this);
   queue_.clear();
+  // Tasks that never started: no timers or sockets of theirs exist yet; destroy frame and state.
+  while (spawn_state_base* s = fresh_.pop()) {
+    s->status.store(task_status::abandoned, std::memory_order_release);
+    s->drop_frame();
+    if (spawn_unref(s)) delete s;
+  }
   // Unhook group children first: a group may die (with its owner's frame) before a child whose
   // join_handle lives on elsewhere, and the child's context must not point into it then.
   unhook_group_children(nullptr);
   while (spawn_state_base* s = live_) {
     forget(s);
-    s->status = task_status::abandoned;
+    s->status.store(task_status::abandoned, std::memory_order_release);
     s->drop_frame();
-    if (--s->refs == 0) delete s;
+    if (spawn_unref(s)) delete s;
   }
   free_buried();
   for (auto& e : extensions_) e.reset();  // they may still use the reactor (and this loop)
+  running_remote_.clear();
+  remote_.clear();
   this_thread_worker = previous;
 }
 
@@ -87,6 +101,98 @@ void worker::post(unique_function fn) {
   }
   has_posted_.store(true);  // ordering: seq_cst, paired with sleeping_ in poll() (see the protocol above)
   if (sleeping_.load()) reactor_->wake();
+}
+
+void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
+  {
+    std::lock_guard lock(post_mu_);
+    remote_.push_back({h, ctx});
+  }
+  has_posted_.store(true);  // as in post()
+  if (sleeping_.load()) reactor_->wake();
+}
+
+void worker::push_fresh(spawn_state_base* s) noexcept {
+  if (!fresh_.push(s)) {
+    // Full: hand the older half, then this one, to the injection queue, where any worker finds them.
+    std::array<spawn_state_base*, steal_queue<spawn_state_base>::capacity / 2 + 1> half;
+    std::uint32_t n = fresh_.steal_half(half.data());
+    for (std::uint32_t i = 0; i < n; ++i) sched_->inject(half[i]);
+    if (!fresh_.push(s)) sched_->inject(s);
+  }
+  sched_->notify_one();
+}
+
+void worker::start_fresh(spawn_state_base* s) {
+  s->home.store(this, std::memory_order_relaxed);
+  adopt(s);
+  // seq_cst, paired with the flag in spawn_request_cancel: a cancel that saw `started` false has set
+  // the flag before this store, so the task sees it at its first await.
+  s->started.store(true, std::memory_order_seq_cst);
+  resume({s->frame, &s->ctx});
+}
+
+int worker::run_ready() {
+  int ran = 0;
+  runnable r;
+  for (; ran < task_budget; ++ran) {
+    if (queue_.pop(r)) {
+      resume(r);
+    } else if (spawn_state_base* s = fresh_.pop()) {
+      start_fresh(s);
+    } else {
+      break;
+    }
+  }
+  return ran;
+}
+
+bool worker::find_work(bool counted) {
+  bool found = sched_->take_injected(*this);
+  std::size_t n = sched_->size();
+  if (!found && n > 1) {
+    if (!counted) sched_->enter_searching();
+    counted = true;
+    // Start at a different victim each time so that thieves spread over the busy workers.
+    steal_seed_ = steal_seed_ * 1664525u + 1013904223u;
+    std::size_t first = (steal_seed_ >> 8) % n;
+    std::array<spawn_state_base*, steal_queue<spawn_state_base>::capacity / 2 + 1> stolen;
+    for (std::size_t k = 0; k < n && !found; ++k) {
+      worker& victim = sched_->at((first + k) % n);
+      if (&victim == this) continue;
+      std::uint32_t got = victim.fresh_.steal_half(stolen.data());
+      for (std::uint32_t i = 0; i < got; ++i) {
+        stolen[i]->home.store(this, std::memory_order_relaxed);
+        if (!fresh_.push(stolen[i])) sched_->inject(stolen[i]);
+      }
+      found = got != 0;
+    }
+  }
+  if (counted) {
+    // The last searcher to find work wakes the next one: there may be more where that came from.
+    bool last = sched_->leave_searching();
+    if (found && last) sched_->notify_one();
+  }
+  return found;
+}
+
+void worker::run_forever() {
+  worker* previous = std::exchange(this_thread_worker, this);
+  running_ = true;
+  while (!sched_->stopping()) {
+    int ran = run_ready();
+    if (has_posted_.load(std::memory_order_relaxed)) {
+      run_posted();
+      ran = 1;
+    }
+    // notify_one counted us as searching when it woke us: search on its behalf.
+    bool counted = notified_.load(std::memory_order_relaxed) && notified_.exchange(false);
+    bool idle = ran == 0 && queue_.empty() && fresh_.empty();
+    if ((counted || idle) && find_work(counted)) continue;
+    poll(idle);
+  }
+  running_ = false;
+  this_thread_worker = previous;
 }
 
 void worker::run_until_done(spawn_state_base* root) {
@@ -132,17 +238,24 @@ void worker::run_posted() {
   {
     std::lock_guard lock(post_mu_);
     running_posts_.swap(posted_);
+    running_remote_.swap(remote_);
     has_posted_.store(false, std::memory_order_relaxed);
   }
+  for (const runnable& r : running_remote_) queue_.push(r);
+  running_remote_.clear();
   for (auto& fn : running_posts_) fn();
   running_posts_.clear();
 }
 
 void worker::poll(bool idle) {
   int timeout_ms = 0;
+  bool paused_shared = paused_ && sched_ != nullptr;
   if (idle) {
     std::optional<std::uint64_t> next = wheel_.next_expiration();
-    if (!next) {
+    if (paused_shared) {
+      // Shared virtual time: only the last worker to go idle may move it (scheduler.hpp).
+      timeout_ms = sched_->paused_idle(*this, next ? time_of_tick(*next) : clock::time_point::max());
+    } else if (!next) {
       timeout_ms = -1;
     } else if (paused_) {
       // Virtual time: nothing can happen before the next timer, so jump to it.
@@ -155,10 +268,18 @@ void worker::poll(bool idle) {
   }
   if (timeout_ms != 0) {
     sleeping_.store(true);  // ordering: seq_cst, see post()
-    if (has_posted_.load()) timeout_ms = 0;
+    if (sched_ != nullptr) sched_->enter_idle();
+    // The last look (scheduler.hpp): work posted to us, injected, or left to steal.
+    if (has_posted_.load() || (sched_ != nullptr && (sched_->stopping() || sched_->work_available(this)))) {
+      timeout_ms = 0;
+    }
   }
   reactor_->poll(timeout_ms);
-  sleeping_.store(false, std::memory_order_relaxed);
+  if (timeout_ms != 0) {
+    if (sched_ != nullptr) sched_->leave_idle();
+    sleeping_.store(false, std::memory_order_relaxed);
+  }
+  if (paused_shared && idle) sched_->paused_wake(*this);
   loop_now_ = now();
   wheel_.advance(tick_of(loop_now_));
 }
@@ -176,7 +297,10 @@ void worker::free_buried() noexcept {
   }
 }
 
-clock::time_point worker::now() const noexcept { return paused_ ? virtual_now_ : steady_now(); }
+clock::time_point worker::now() const noexcept {
+  if (!paused_) return steady_now();
+  return sched_ != nullptr ? sched_->paused_now() : virtual_now_;
+}
 
 std::uint64_t worker::tick_of(clock::time_point t) const noexcept {
   auto since = t - origin_;
@@ -187,7 +311,11 @@ std::uint64_t worker::tick_now() const noexcept { return tick_of(now()); }
 
 void worker::advance_paused(clock::duration d) noexcept {
   if (!paused_ || d.count() <= 0) return;
-  virtual_now_ += d;
+  if (sched_ != nullptr) {
+    sched_->advance_paused(d);
+  } else {
+    virtual_now_ += d;
+  }
   wheel_.advance(tick_now());
 }
 
@@ -213,7 +341,7 @@ void worker::adopt(spawn_state_base* s) noexcept {
   s->live_next = live_;
   if (live_ != nullptr) live_->live_prev = s;
   live_ = s;
-  ++live_count_;
+  live_count_.store(live_count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void worker::forget(spawn_state_base* s) noexcept {
@@ -224,7 +352,7 @@ void worker::forget(spawn_state_base* s) noexcept {
   }
   if (s->live_next != nullptr) s->live_next->live_prev = s->live_prev;
   s->live_prev = s->live_next = nullptr;
-  --live_count_;
+  live_count_.store(live_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
 void worker::report_exception(std::string_view task_name, std::exception_ptr e) noexcept {

@@ -1,8 +1,10 @@
 // worker: one event loop. It owns a run queue, a timer wheel, a reactor, and the spawned tasks that
-// started on it.
+// started on it. In a runtime with several workers it also has a queue of not-yet-started tasks that
+// other workers may steal from (see scheduler.hpp).
 //
 // Protocol:
-// - Everything but post()/wake() runs on the loop's thread (the one inside run_until_done()).
+// - Everything but post(), remote_schedule() and the steal queue runs on the loop's thread (the one
+//   inside run_until_done(), or the worker's own thread).
 // - A turn: resume up to `task_budget` ready coroutines, run posted closures, then poll the reactor
 //   (waiting only when nothing is ready) and fire due timers. Polling every budget's worth of tasks keeps
 //   I/O and timers from starving behind a busy queue.
@@ -26,6 +28,7 @@
 
 #include "reactor/reactor.hpp"
 #include "runtime/run_queue.hpp"
+#include "runtime/steal_queue.hpp"
 #include "time/timer_wheel.hpp"
 #include "weft/detail/spawn_state.hpp"
 #include "weft/detail/unique_function.hpp"
@@ -42,24 +45,39 @@ class loop_extension {
 };
 enum class extension_slot { dns, count };
 
+class scheduler;
+
 class worker {
  public:
-  explicit worker(runtime_options options);
+  /// `sched` is null for the single loop of a one-worker runtime. `origin`: the time of wheel tick 0
+  /// (workers sharing virtual time share it, so that their ticks fall on the same instants).
+  worker(runtime_options options, scheduler* sched, std::size_t index, clock::time_point origin);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
+  /// Queues `h` to resume on this loop. Loop thread only.
   void schedule(std::coroutine_handle<> h, context* ctx) { queue_.push({h, ctx}); }
+  /// Queues `h` to resume on this loop, from any thread.
+  void remote_schedule(std::coroutine_handle<> h, context* ctx);
   void post(unique_function fn);
 
-  /// Runs turns until `root` finishes.
+  /// Runs turns until `root` finishes (the single-loop runtime).
   void run_until_done(spawn_state_base* root);
+  /// A worker thread's body: runs turns until the scheduler stops.
+  void run_forever();
+
+  /// The shared scheduler, or null for a single loop.
+  scheduler* shared() const noexcept { return sched_; }
+  std::size_t index() const noexcept { return index_; }
+  /// Queues a spawned task that has not started (loop thread only); other workers may steal it.
+  void push_fresh(spawn_state_base* s) noexcept;
 
   // Time.
   clock::time_point now() const noexcept;
   /// The time the loop last looked at the clock (after its last poll): free to read, and never more
   /// than one turn behind. For I/O deadlines, where being a turn early does not matter; sleeps use now().
-  clock::time_point loop_now() const noexcept { return paused_ ? virtual_now_ : loop_now_; }
+  clock::time_point loop_now() const noexcept { return paused_ ? now() : loop_now_; }
   bool paused() const noexcept { return paused_; }
   /// Moves virtual time forward (paused runtimes only) and fires what became due.
   void advance_paused(clock::duration d) noexcept;
@@ -78,7 +96,7 @@ class worker {
   void adopt(spawn_state_base* s) noexcept;
   void forget(spawn_state_base* s) noexcept;
   void bury(spawn_state_base* s) { graveyard_.push_back(s); }
-  std::size_t live_tasks() const noexcept { return live_count_; }
+  std::size_t live_tasks() const noexcept { return live_count_.load(std::memory_order_relaxed) + fresh_.size(); }
   /// Detaches the unfinished children of `group` (of every group, if null) from it: they run on
   /// as plain detached tasks.
   void unhook_group_children(const task_group* group) noexcept;
@@ -89,7 +107,15 @@ class worker {
  private:
   static constexpr int task_budget = 128;
 
+  friend class scheduler;
+
   void turn(const spawn_state_base* root);
+  /// Runs up to a budget of ready tasks; returns how many ran.
+  int run_ready();
+  void start_fresh(spawn_state_base* s);
+  /// Takes injected tasks or steals some; true if it found any. `counted`: notify_one already counted
+  /// this worker as searching.
+  bool find_work(bool counted);
   void resume(const runnable& r);
   void run_posted();
   void poll(bool idle);
@@ -99,19 +125,30 @@ class worker {
   clock::time_point time_of_tick(std::uint64_t tick) const noexcept;
 
   runtime_options options_;
+  scheduler* sched_;
+  std::size_t index_;
   run_queue queue_;
+  steal_queue<spawn_state_base> fresh_;
   timer_wheel wheel_;
   std::unique_ptr<reactor> reactor_;
   std::unique_ptr<loop_extension> extensions_[static_cast<int>(extension_slot::count)];
 
   std::mutex post_mu_;
   std::vector<unique_function> posted_;      // guarded by post_mu_
+  std::vector<runnable> remote_;             // guarded by post_mu_
   std::vector<unique_function> running_posts_;
+  std::vector<runnable> running_remote_;
   std::atomic<bool> has_posted_{false};
   std::atomic<bool> sleeping_{false};
+  std::atomic<bool> notified_{false};  // woken by notify_one, and counted as searching for it
+
+  // Paused runtimes with several workers (guarded by the scheduler's pause_mu_).
+  bool counted_idle_ = false;
+  std::uint32_t steal_seed_ = 1;
+  clock::time_point next_due_ = clock::time_point::max();
 
   spawn_state_base* live_ = nullptr;
-  std::size_t live_count_ = 0;
+  std::atomic<std::size_t> live_count_{0};  // written by the loop, read by runtime::live_tasks()
   std::vector<spawn_state_base*> graveyard_;
   bool shutting_down_ = false;
   bool running_ = false;

@@ -4,7 +4,8 @@
 // `timeout` or of a `task_group` gets a node linked under its parent's. Cancelling a node sets its flag,
 // cuts short the one await point suspended on it (its `cancel_waiter`), and recurses into its children.
 //
-// Protocol (one loop owns a tree; everything here runs on that loop's thread):
+// Protocol (one loop owns a tree; everything here runs on that loop's thread, except that another
+// thread may set a root's flag with `request_cancel` before its task first runs):
 // - A leaf await point checks `cancelled()` before it suspends; if set, it completes at once with
 //   `errc::operation_canceled`. Otherwise it `arm`s itself, and `disarm`s when it completes normally.
 // - `on_cancel` must not resume the coroutine inline: it releases what the await holds (a timer, an I/O
@@ -14,6 +15,7 @@
 //   (they live in frames that the parent's task owns).
 #pragma once
 
+#include <atomic>
 #include <string_view>
 
 namespace weft::detail {
@@ -35,9 +37,11 @@ class context {
   /// Unlinks this node from its parent; its children stay linked to it.
   void detach() noexcept;
 
-  bool cancelled() const noexcept { return cancelled_; }
+  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
   /// Cancels this node and every node below it. Idempotent.
   void cancel() noexcept;
+  /// Only sets the flag (from any thread): for a task that has not started, so has nothing to cut short.
+  void set_cancelled() noexcept { cancelled_.store(true, std::memory_order_seq_cst); }
 
   void arm(cancel_waiter* w) noexcept { waiter_ = w; }
   void disarm() noexcept { waiter_ = nullptr; }
@@ -52,7 +56,7 @@ class context {
   context* prev_ = nullptr;
   cancel_waiter* waiter_ = nullptr;
   std::string_view name_;
-  bool cancelled_ = false;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace weft::detail

@@ -1,0 +1,161 @@
+#include "runtime/scheduler.hpp"
+
+#include <algorithm>
+
+#include "runtime/worker.hpp"
+
+namespace weft::detail {
+
+scheduler::scheduler(runtime_options options, std::size_t workers) : threaded_(workers > 1) {
+  virtual_now_.store(
+      std::chrono::duration_cast<clock::duration>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  workers_.reserve(workers);
+  for (std::size_t i = 0; i < workers; ++i) {
+    workers_.push_back(std::make_unique<worker>(options, threaded_ ? this : nullptr, i, paused_now()));
+  }
+  if (!threaded_) return;
+  threads_.reserve(workers);
+  try {
+    for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this, i] { run_worker(i); });
+  } catch (...) {
+    stop_threads();  // the ones that did start
+    throw;
+  }
+}
+
+void scheduler::stop_threads() noexcept {
+  if (stopping_.exchange(true)) return;
+  for (auto& w : workers_) w->reactor_->wake();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+scheduler::~scheduler() {
+  if (threaded_) stop_threads();
+  // Never-started tasks still waiting for a worker: their frames hold nothing of a loop's yet.
+  while (spawn_state_base* s = inject_head_) {
+    inject_head_ = s->live_next;
+    s->live_next = nullptr;
+    s->status.store(task_status::abandoned, std::memory_order_release);
+    s->drop_frame();
+    if (spawn_unref(s)) delete s;
+  }
+  // Each worker destroys its unfinished tasks (on this thread, standing in as that worker).
+  workers_.clear();
+}
+
+void scheduler::run_worker(std::size_t i) { workers_[i]->run_forever(); }
+
+void scheduler::inject(spawn_state_base* s) noexcept {
+  {
+    std::lock_guard lock(inject_mu_);
+    s->live_next = nullptr;
+    if (inject_tail_ != nullptr) {
+      inject_tail_->live_next = s;
+    } else {
+      inject_head_ = s;
+    }
+    inject_tail_ = s;
+    injected_count_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  notify_one();
+}
+
+bool scheduler::take_injected(worker& w) noexcept {
+  if (injected_count_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard lock(inject_mu_);
+  std::size_t taken = 0;
+  std::size_t limit = std::max<std::size_t>(1, steal_queue<spawn_state_base>::capacity / 2);
+  while (inject_head_ != nullptr && taken < limit) {
+    spawn_state_base* s = inject_head_;
+    inject_head_ = s->live_next;
+    s->live_next = nullptr;
+    s->home.store(&w, std::memory_order_relaxed);
+    if (!w.fresh_.push(s)) {  // cannot happen while w's queue has room for a half; be safe anyway
+      s->live_next = inject_head_;
+      inject_head_ = s;
+      break;
+    }
+    ++taken;
+  }
+  if (inject_head_ == nullptr) inject_tail_ = nullptr;
+  injected_count_.fetch_sub(taken, std::memory_order_seq_cst);
+  return taken != 0;
+}
+
+void scheduler::notify_one() noexcept {
+  // Pairs with worker::poll: the work is published before this fence, `idle_` is read after it.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (idle_.load(std::memory_order_relaxed) == 0) return;
+  int none = 0;
+  if (!searching_.compare_exchange_strong(none, 1, std::memory_order_seq_cst)) return;  // one is looking
+  for (auto& w : workers_) {
+    if (w->sleeping_.load(std::memory_order_seq_cst) && !w->notified_.exchange(true)) {
+      w->reactor_->wake();  // it searches on our count, and stops counting when done (run_forever)
+      return;
+    }
+  }
+  searching_.fetch_sub(1, std::memory_order_seq_cst);  // nobody asleep after all
+}
+
+bool scheduler::work_available(const worker* self) const noexcept {
+  if (has_injected()) return true;
+  for (const auto& w : workers_) {
+    if (w.get() != self && !w->fresh_.empty()) return true;
+  }
+  return false;
+}
+
+std::size_t scheduler::live_tasks() const noexcept {
+  std::size_t n = injected_count_.load(std::memory_order_relaxed);
+  for (const auto& w : workers_) n += w->live_tasks();
+  return n;
+}
+
+void scheduler::advance_paused(clock::duration d) noexcept {
+  std::lock_guard lock(pause_mu_);
+  virtual_now_.fetch_add(d.count(), std::memory_order_acq_rel);
+  for (auto& w : workers_) w->reactor_->wake();  // each advances its own wheel when it wakes
+}
+
+bool scheduler::quiet_locked() const noexcept {
+  if (has_injected()) return false;
+  for (const auto& w : workers_) {
+    if (w->has_posted_.load() || !w->fresh_.empty()) return false;
+  }
+  return true;
+}
+
+int scheduler::paused_idle(worker& w, clock::time_point next_due) noexcept {
+  std::lock_guard lock(pause_mu_);
+  w.next_due_ = next_due;
+  if (!w.counted_idle_) {
+    w.counted_idle_ = true;
+    ++paused_idle_;
+  }
+  if (paused_idle_ < workers_.size() || !quiet_locked()) return -1;
+  clock::time_point earliest = clock::time_point::max();
+  for (const auto& other : workers_) earliest = std::min(earliest, other->next_due_);
+  if (earliest == clock::time_point::max()) return -1;  // nothing will ever fire: wait for I/O
+  if (earliest.time_since_epoch().count() > virtual_now_.load(std::memory_order_relaxed)) {
+    virtual_now_.store(earliest.time_since_epoch().count(), std::memory_order_release);
+  }
+  for (auto& other : workers_) {
+    other->counted_idle_ = false;
+    other->next_due_ = clock::time_point::max();
+    if (other.get() != &w) other->reactor_->wake();
+  }
+  paused_idle_ = 0;
+  return 0;
+}
+
+void scheduler::paused_wake(worker& w) noexcept {
+  std::lock_guard lock(pause_mu_);
+  if (w.counted_idle_) {
+    w.counted_idle_ = false;
+    w.next_due_ = clock::time_point::max();
+    --paused_idle_;
+  }
+}
+
+}  // namespace weft::detail
