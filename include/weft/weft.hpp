@@ -17,6 +17,7 @@
 #include "weft/net/udp.hpp"
 #include "weft/net/unix.hpp"
 #include "weft/runtime.hpp"
+#include "weft/sync.hpp"
 #include "weft/spawn.hpp"
 #include "weft/task.hpp"
 #include "weft/task_group.hpp"

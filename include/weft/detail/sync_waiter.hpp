@@ -1,0 +1,112 @@
+// What weft's thread-safe primitives (weft/sync/) share: a small lock, and tasks parked in FIFO order.
+//
+// Protocol:
+// - A primitive guards its state and its waiter lists with one spin_lock.
+// - A task that must wait fills a sync_waiter (its coroutine, context and loop), links it into a list
+//   and arms its cancellation, all under the lock.
+// - Whoever satisfies it — on any thread — unlinks it, records the outcome in the waiter, and wakes it
+//   with `wake`: onto its own loop's run queue, or posted to that loop if it is another thread's. The
+//   task always resumes on the loop it parked on, which keeps its timers and sockets single-threaded.
+// - Cancellation runs on the waiter's loop (the context tree is that loop's): under the lock, a waiter
+//   still linked is unlinked and woken cancelled; one already unlinked has been satisfied and its
+//   wake-up is on its way.
+// - A waiter destroyed while linked (its frame destroyed at shutdown) unlinks itself.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+
+#include "weft/detail/context.hpp"
+#include "weft/detail/promise_base.hpp"
+#include "weft/error.hpp"
+
+namespace weft::detail {
+
+class worker;
+
+/// A test-and-test-and-set lock for critical sections of a few dozen instructions. It yields the CPU
+/// after a short spin, so a holder preempted on an oversubscribed machine does not stall the rest.
+class spin_lock {
+ public:
+  void lock() noexcept {
+    while (locked_.exchange(true, std::memory_order_acquire)) wait_until_free();
+  }
+  bool try_lock() noexcept { return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire); }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  void wait_until_free() noexcept;
+  std::atomic<bool> locked_{false};
+};
+
+enum class wait_outcome : std::uint8_t { waiting, satisfied, closed, cancelled };
+
+struct waiter_list;
+
+struct sync_waiter : cancel_waiter {
+  sync_waiter* prev = nullptr;
+  sync_waiter* next = nullptr;
+  waiter_list* list = nullptr;  // non-null while linked
+  spin_lock* lock = nullptr;    // the primitive's
+  std::coroutine_handle<> handle;
+  context* ctx = nullptr;
+  worker* home = nullptr;
+  wait_outcome outcome = wait_outcome::waiting;
+};
+
+struct waiter_list {
+  sync_waiter* head = nullptr;
+  sync_waiter* tail = nullptr;
+
+  bool empty() const noexcept { return head == nullptr; }
+  void push_back(sync_waiter* w) noexcept;
+  void remove(sync_waiter* w) noexcept;
+  sync_waiter* pop_front() noexcept;
+};
+
+/// Under `lock`: links `w` into `list` for the coroutine `h` of context `ctx` on the current loop, and
+/// arms its cancellation. The caller then suspends.
+void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx) noexcept;
+/// Under the waiter's lock: `w` is unlinked already; records `outcome` and queues it on its loop.
+void wake(sync_waiter* w, wait_outcome outcome) noexcept;
+/// Pops and wakes every waiter of `list` with `outcome`.
+void wake_all(waiter_list* list, wait_outcome outcome) noexcept;
+/// In await_resume: disarms the cancellation that park armed; the waiter is no longer linked.
+inline void resumed(sync_waiter* w) noexcept {
+  if (w->ctx != nullptr) w->ctx->disarm();
+  w->lock = nullptr;
+}
+/// In the awaiter's destructor: unlinks a waiter whose frame is destroyed while it waits.
+void abandon(sync_waiter* w) noexcept;
+
+/// The outcome as the awaiting task sees it.
+inline result<void> outcome_result(wait_outcome o) noexcept {
+  if (o == wait_outcome::cancelled) return fail(errc::operation_canceled);
+  if (o == wait_outcome::closed) return fail(errc::channel_closed);
+  return {};
+}
+
+/// The awaiter of a primitive whose wait yields result<void>. `Owner::suspend(waiter, h, ctx)` takes
+/// the fast path (returning false, the outcome set) or parks the waiter (returning true).
+template <class Owner>
+struct [[nodiscard]] void_wait_awaiter : sync_waiter {
+  explicit void_wait_awaiter(Owner* o) noexcept : owner(o) {}
+  void_wait_awaiter(const void_wait_awaiter&) = delete;
+  void_wait_awaiter& operator=(const void_wait_awaiter&) = delete;
+  ~void_wait_awaiter() { abandon(this); }
+
+  bool await_ready() const noexcept { return false; }
+  template <weft_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    return owner->suspend(this, h, h.promise().ctx);
+  }
+  result<void> await_resume() noexcept {
+    resumed(this);
+    return outcome_result(outcome);
+  }
+
+  Owner* owner;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,42 @@
+// wait_group: waits for a count of things to be done, like Go's sync.WaitGroup; constructed with a
+// count and never added to, it is a latch.
+//
+//     weft::wait_group wg;
+//     for (auto& item : items) {
+//       wg.add();
+//       spawn([&wg, &item]() -> task<void> { co_await process(item); wg.done(); }).detach();
+//     }
+//     co_await wg.wait();
+//
+// Thread-safe: add, done and wait from tasks on any worker or from plain threads (add and done).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+#include "weft/sync/event.hpp"
+
+namespace weft {
+
+class wait_group {
+ public:
+  explicit wait_group(std::size_t count = 0) noexcept : count_(count), zero_(count == 0) {}
+  wait_group(const wait_group&) = delete;
+  wait_group& operator=(const wait_group&) = delete;
+
+  /// Adds `n` to the count.
+  void add(std::size_t n = 1) noexcept;
+  /// Takes one off the count; at zero, every waiting task wakes. Calling it more often than the count
+  /// allows is a bug (std::terminate).
+  void done() noexcept;
+  /// Completes when the count is zero (at once if it is). `errc::operation_canceled` if cancelled first.
+  auto wait() noexcept { return zero_.wait(); }
+  std::size_t count() const noexcept { return count_.load(std::memory_order_acquire); }
+
+ private:
+  detail::spin_lock lock_;
+  std::atomic<std::size_t> count_;  // written under lock_
+  event zero_;
+};
+
+}  // namespace weft

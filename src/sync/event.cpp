@@ -1,0 +1,83 @@
+#include "weft/sync/event.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <mutex>
+
+#include "weft/sync/semaphore.hpp"
+#include "weft/sync/wait_group.hpp"
+
+namespace weft {
+
+void event::set() noexcept {
+  set_.store(true, std::memory_order_release);
+  std::lock_guard guard(lock_);
+  detail::wake_all(&waiters_, detail::wait_outcome::satisfied);
+}
+
+bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx) noexcept {
+  if (ctx->cancelled()) {
+    w->outcome = detail::wait_outcome::cancelled;
+    return false;
+  }
+  std::lock_guard guard(lock_);
+  // Checked under the lock: set() stores the flag before it takes the lock, so it either is seen here
+  // or finds this waiter in the list.
+  if (set_.load(std::memory_order_acquire)) return false;
+  detail::park(w, &lock_, &waiters_, h, ctx);
+  return true;
+}
+
+bool semaphore::try_acquire() noexcept {
+  std::lock_guard guard(lock_);
+  if (permits_ == 0 || !waiters_.empty()) return false;
+  --permits_;
+  return true;
+}
+
+void semaphore::release(std::size_t n) noexcept {
+  std::lock_guard guard(lock_);
+  for (; n > 0 && !waiters_.empty(); --n) detail::wake(waiters_.pop_front(), detail::wait_outcome::satisfied);
+  permits_ += n;
+}
+
+std::size_t semaphore::available() const noexcept {
+  std::lock_guard guard(lock_);
+  return permits_;
+}
+
+bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx) noexcept {
+  if (ctx->cancelled()) {
+    w->outcome = detail::wait_outcome::cancelled;
+    return false;
+  }
+  std::lock_guard guard(lock_);
+  if (permits_ > 0 && waiters_.empty()) {
+    --permits_;
+    return false;
+  }
+  detail::park(w, &lock_, &waiters_, h, ctx);
+  return true;
+}
+
+// Transitions through zero under the lock, so that an add() racing the last done() cannot leave the
+// event set with work outstanding.
+void wait_group::add(std::size_t n) noexcept {
+  if (n == 0) return;
+  std::lock_guard guard(lock_);
+  if (count_.load(std::memory_order_relaxed) == 0) zero_.reset();
+  count_.store(count_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+}
+
+void wait_group::done() noexcept {
+  std::lock_guard guard(lock_);
+  std::size_t before = count_.load(std::memory_order_relaxed);
+  if (before == 0) {
+    std::fputs("weft: wait_group::done() called more often than add()\n", stderr);
+    std::terminate();
+  }
+  count_.store(before - 1, std::memory_order_release);
+  if (before == 1) zero_.set();
+}
+
+}  // namespace weft

@@ -1,0 +1,96 @@
+#include "weft/detail/sync_waiter.hpp"
+
+#include <mutex>
+#include <thread>
+
+#include "runtime/worker.hpp"
+
+namespace weft::detail {
+namespace {
+
+void cancel_parked(cancel_waiter* c) noexcept {
+  auto* w = static_cast<sync_waiter*>(c);
+  std::lock_guard guard(*w->lock);
+  if (w->list == nullptr) return;  // satisfied meanwhile: its wake-up is queued already
+  w->list->remove(w);
+  w->outcome = wait_outcome::cancelled;
+  current_worker()->schedule(w->handle, w->ctx);
+}
+
+}  // namespace
+
+void spin_lock::wait_until_free() noexcept {
+  for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
+    if (spins < 64) {
+      __builtin_ia32_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+void waiter_list::push_back(sync_waiter* w) noexcept {
+  w->list = this;
+  w->next = nullptr;
+  w->prev = tail;
+  if (tail != nullptr) {
+    tail->next = w;
+  } else {
+    head = w;
+  }
+  tail = w;
+}
+
+void waiter_list::remove(sync_waiter* w) noexcept {
+  if (w->prev != nullptr) {
+    w->prev->next = w->next;
+  } else {
+    head = w->next;
+  }
+  if (w->next != nullptr) {
+    w->next->prev = w->prev;
+  } else {
+    tail = w->prev;
+  }
+  w->prev = w->next = nullptr;
+  w->list = nullptr;
+}
+
+sync_waiter* waiter_list::pop_front() noexcept {
+  sync_waiter* w = head;
+  if (w != nullptr) remove(w);
+  return w;
+}
+
+void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx) noexcept {
+  w->lock = lock;
+  w->handle = h;
+  w->ctx = ctx;
+  w->home = current_worker();
+  w->outcome = wait_outcome::waiting;
+  w->on_cancel = &cancel_parked;
+  list->push_back(w);
+  ctx->arm(w);
+}
+
+void wake(sync_waiter* w, wait_outcome outcome) noexcept {
+  w->outcome = outcome;
+  worker* here = current_worker();
+  if (w->home == here) {
+    here->schedule(w->handle, w->ctx);
+  } else {
+    w->home->remote_schedule(w->handle, w->ctx);
+  }
+}
+
+void wake_all(waiter_list* list, wait_outcome outcome) noexcept {
+  while (sync_waiter* w = list->pop_front()) wake(w, outcome);
+}
+
+void abandon(sync_waiter* w) noexcept {
+  if (w->lock == nullptr) return;
+  std::lock_guard guard(*w->lock);
+  if (w->list != nullptr) w->list->remove(w);
+}
+
+}  // namespace weft::detail
