@@ -38,6 +38,11 @@ struct runtime_options {
   /// their own threads, for the runtime's whole life. 0: one per core (std::thread::hardware_concurrency).
   std::size_t workers = 1;
 
+  /// The blocking pool (weft/blocking.hpp): at most this many threads run spawn_blocking calls at
+  /// once; a thread idle for `blocking_keep_alive` exits.
+  std::size_t max_blocking_threads = 64;
+  std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
+
   /// Virtual time: the clock starts paused and, whenever no task is ready to run, jumps straight to the
   /// next timer. Sleeps cost no real time and orders are exact: the manual clock for tests and replays.
   bool start_paused = false;
@@ -59,7 +64,8 @@ class scheduler;
 struct scheduler_deleter {
   void operator()(scheduler* s) const noexcept;
 };
-/// The worker that block_on and runtime::spawn hand tasks to.
+/// The worker that block_on and runtime::spawn hand tasks to: the calling thread's if it is one of
+/// this runtime's, else the first.
 worker* entry_worker(scheduler* s) noexcept;
 void run_until_done(scheduler* s, spawn_state_base* root);
 }  // namespace detail
@@ -96,6 +102,8 @@ class runtime {
 
   /// The number of workers (event loops).
   std::size_t workers() const noexcept;
+  /// True when called from one of this runtime's loops (inside a task or a post it runs).
+  bool is_current() const noexcept;
 
   /// Spawned tasks that have not finished yet.
   std::size_t live_tasks() const noexcept;

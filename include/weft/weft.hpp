@@ -2,6 +2,7 @@
 #pragma once
 
 #include "weft/aggregate_error.hpp"
+#include "weft/blocking.hpp"
 #include "weft/all_settled.hpp"
 #include "weft/error.hpp"
 #include "weft/first_success.hpp"
@@ -16,6 +17,7 @@
 #include "weft/net/tls.hpp"
 #include "weft/net/udp.hpp"
 #include "weft/net/unix.hpp"
+#include "weft/parallel.hpp"
 #include "weft/runtime.hpp"
 #include "weft/sync.hpp"
 #include "weft/spawn.hpp"

@@ -11,7 +11,11 @@ namespace detail {
 
 void scheduler_deleter::operator()(scheduler* s) const noexcept { delete s; }
 
-worker* entry_worker(scheduler* s) noexcept { return &s->at(0); }
+worker* entry_worker(scheduler* s) noexcept {
+  worker* here = current_worker();
+  if (here != nullptr && here->shared() == s && s->threaded()) return here;
+  return &s->at(0);
+}
 
 void run_until_done(scheduler* s, spawn_state_base* root) {
   if (!s->threaded()) {
@@ -51,5 +55,11 @@ void runtime::post(detail::unique_function fn) { sched_->at(0).post(std::move(fn
 std::size_t runtime::live_tasks() const noexcept { return sched_->live_tasks(); }
 
 std::size_t runtime::workers() const noexcept { return sched_->size(); }
+
+bool runtime::is_current() const noexcept {
+  detail::worker* w = detail::current_worker();
+  if (w == nullptr) return false;
+  return sched_->threaded() ? w->shared() == sched_.get() : w == &sched_->at(0);
+}
 
 }  // namespace weft

@@ -2,16 +2,20 @@
 
 #include <algorithm>
 
+#include "runtime/blocking_pool.hpp"
 #include "runtime/worker.hpp"
 
 namespace weft::detail {
 
-scheduler::scheduler(runtime_options options, std::size_t workers) : threaded_(workers > 1) {
+scheduler::scheduler(runtime_options options, std::size_t workers)
+    : blocking_(std::make_unique<blocking_pool>(options.max_blocking_threads, options.blocking_keep_alive)),
+      threaded_(workers > 1) {
   virtual_now_.store(
       std::chrono::duration_cast<clock::duration>(std::chrono::steady_clock::now().time_since_epoch()).count());
   workers_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) {
     workers_.push_back(std::make_unique<worker>(options, threaded_ ? this : nullptr, i, paused_now()));
+    workers_.back()->blocking_ = blocking_.get();
   }
   if (!threaded_) return;
   threads_.reserve(workers);
@@ -32,6 +36,7 @@ void scheduler::stop_threads() noexcept {
 
 scheduler::~scheduler() {
   if (threaded_) stop_threads();
+  blocking_->shutdown();  // running jobs finish (their tasks' frames are still alive)
   // Never-started tasks still waiting for a worker: their frames hold nothing of a loop's yet.
   while (spawn_state_base* s = inject_head_) {
     inject_head_ = s->live_next;

@@ -35,6 +35,7 @@
 namespace weft::detail {
 
 class worker;
+class blocking_pool;
 
 class scheduler {
  public:
@@ -86,6 +87,7 @@ class scheduler {
   void stop_threads() noexcept;
   bool quiet_locked() const noexcept;
 
+  std::unique_ptr<blocking_pool> blocking_;  // declared first: destroyed after the workers
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::thread> threads_;
   bool threaded_;

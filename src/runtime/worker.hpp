@@ -46,6 +46,7 @@ class loop_extension {
 enum class extension_slot { dns, count };
 
 class scheduler;
+class blocking_pool;
 
 class worker {
  public:
@@ -83,6 +84,9 @@ class worker {
   void advance_paused(clock::duration d) noexcept;
   void arm_timer(timer_entry* e, clock::time_point deadline) noexcept;
   void disarm_timer(timer_entry* e) noexcept { wheel_.remove(e); }
+
+  /// The runtime's blocking pool.
+  blocking_pool& blocking() noexcept { return *blocking_; }
 
   /// The loop's reactor, where sockets opened on this loop register.
   reactor& io() noexcept { return *reactor_; }
@@ -126,6 +130,7 @@ class worker {
 
   runtime_options options_;
   scheduler* sched_;
+  blocking_pool* blocking_ = nullptr;  // set by the scheduler
   std::size_t index_;
   run_queue queue_;
   steal_queue<spawn_state_base> fresh_;

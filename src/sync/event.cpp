@@ -10,13 +10,20 @@
 namespace weft {
 
 void event::set() noexcept {
-  set_.store(true, std::memory_order_release);
-  std::lock_guard guard(lock_);
-  detail::wake_all(&waiters_, detail::wait_outcome::satisfied);
+  detail::waiter_list wakes;
+  set_and_collect(wakes);
+  detail::wake_settled(wakes);  // this event may be gone once the first waiter runs
 }
 
-bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx) noexcept {
-  if (ctx->cancelled()) {
+void event::set_and_collect(detail::waiter_list& wakes) noexcept {
+  set_.store(true, std::memory_order_release);
+  std::lock_guard guard(lock_);
+  detail::settle_all(&waiters_, detail::wait_outcome::satisfied, wakes);
+}
+
+bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx,
+                    bool cancellable) noexcept {
+  if (cancellable && ctx->cancelled()) {
     w->outcome = detail::wait_outcome::cancelled;
     return false;
   }
@@ -24,7 +31,7 @@ bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::c
   // Checked under the lock: set() stores the flag before it takes the lock, so it either is seen here
   // or finds this waiter in the list.
   if (set_.load(std::memory_order_acquire)) return false;
-  detail::park(w, &lock_, &waiters_, h, ctx);
+  detail::park(w, &lock_, &waiters_, h, ctx, cancellable);
   return true;
 }
 
@@ -36,9 +43,13 @@ bool semaphore::try_acquire() noexcept {
 }
 
 void semaphore::release(std::size_t n) noexcept {
-  std::lock_guard guard(lock_);
-  for (; n > 0 && !waiters_.empty(); --n) detail::wake(waiters_.pop_front(), detail::wait_outcome::satisfied);
-  permits_ += n;
+  detail::waiter_list wakes;
+  {
+    std::lock_guard guard(lock_);
+    for (; n > 0 && !waiters_.empty(); --n) detail::settle(waiters_.pop_front(), detail::wait_outcome::satisfied, wakes);
+    permits_ += n;
+  }
+  detail::wake_settled(wakes);
 }
 
 std::size_t semaphore::available() const noexcept {
@@ -46,8 +57,9 @@ std::size_t semaphore::available() const noexcept {
   return permits_;
 }
 
-bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx) noexcept {
-  if (ctx->cancelled()) {
+bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx,
+                        bool cancellable) noexcept {
+  if (cancellable && ctx->cancelled()) {
     w->outcome = detail::wait_outcome::cancelled;
     return false;
   }
@@ -56,7 +68,7 @@ bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detai
     --permits_;
     return false;
   }
-  detail::park(w, &lock_, &waiters_, h, ctx);
+  detail::park(w, &lock_, &waiters_, h, ctx, cancellable);
   return true;
 }
 
@@ -70,14 +82,20 @@ void wait_group::add(std::size_t n) noexcept {
 }
 
 void wait_group::done() noexcept {
-  std::lock_guard guard(lock_);
-  std::size_t before = count_.load(std::memory_order_relaxed);
-  if (before == 0) {
-    std::fputs("weft: wait_group::done() called more often than add()\n", stderr);
-    std::terminate();
+  detail::waiter_list wakes;
+  {
+    std::lock_guard guard(lock_);
+    std::size_t before = count_.load(std::memory_order_relaxed);
+    if (before == 0) {
+      std::fputs("weft: wait_group::done() called more often than add()\n", stderr);
+      std::terminate();
+    }
+    count_.store(before - 1, std::memory_order_release);
+    // The flag is set under our lock, so a racing add() cannot reset it first; the waiters wake after
+    // we unlock, since one of them may destroy this group.
+    if (before == 1) zero_.set_and_collect(wakes);
   }
-  count_.store(before - 1, std::memory_order_release);
-  if (before == 1) zero_.set();
+  detail::wake_settled(wakes);
 }
 
 }  // namespace weft

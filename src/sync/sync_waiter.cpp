@@ -62,7 +62,8 @@ sync_waiter* waiter_list::pop_front() noexcept {
   return w;
 }
 
-void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx) noexcept {
+void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx,
+          bool cancellable) noexcept {
   w->lock = lock;
   w->handle = h;
   w->ctx = ctx;
@@ -70,21 +71,26 @@ void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_han
   w->outcome = wait_outcome::waiting;
   w->on_cancel = &cancel_parked;
   list->push_back(w);
-  ctx->arm(w);
-}
-
-void wake(sync_waiter* w, wait_outcome outcome) noexcept {
-  w->outcome = outcome;
-  worker* here = current_worker();
-  if (w->home == here) {
-    here->schedule(w->handle, w->ctx);
+  if (cancellable) {
+    ctx->arm(w);
   } else {
-    w->home->remote_schedule(w->handle, w->ctx);
+    w->ctx = nullptr;  // resumed() then has nothing to disarm
   }
 }
 
-void wake_all(waiter_list* list, wait_outcome outcome) noexcept {
-  while (sync_waiter* w = list->pop_front()) wake(w, outcome);
+void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept {
+  if (worker* here = current_worker(); here == home) {
+    here->schedule(h, ctx);
+  } else {
+    home->remote_schedule(h, ctx);
+  }
+}
+
+void wake_settled(waiter_list& wakes) noexcept {
+  while (sync_waiter* w = wakes.pop_front()) {
+    // Copy out first: once queued, the task may run (on its own thread) and free `w`.
+    wake_on(w->home, w->handle, w->ctx);
+  }
 }
 
 void abandon(sync_waiter* w) noexcept {

@@ -47,4 +47,16 @@ struct promise_base : frame_allocated {
 template <class P>
 concept weft_promise = std::derived_from<P, promise_base>;
 
+/// `co_await current_context()`: the awaiting task's cancellation context, without suspending.
+struct current_context {
+  context* ctx = nullptr;
+  bool await_ready() const noexcept { return false; }
+  template <weft_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    ctx = h.promise().ctx;
+    return false;
+  }
+  context* await_resume() const noexcept { return ctx; }
+};
+
 }  // namespace weft::detail

@@ -4,9 +4,12 @@
 // - A primitive guards its state and its waiter lists with one spin_lock.
 // - A task that must wait fills a sync_waiter (its coroutine, context and loop), links it into a list
 //   and arms its cancellation, all under the lock.
-// - Whoever satisfies it — on any thread — unlinks it, records the outcome in the waiter, and wakes it
-//   with `wake`: onto its own loop's run queue, or posted to that loop if it is another thread's. The
-//   task always resumes on the loop it parked on, which keeps its timers and sockets single-threaded.
+// - Whoever satisfies it — on any thread — unlinks it and records the outcome under the lock (`settle`,
+//   into a local list), then wakes it after unlocking (`wake_settled`): onto its own loop's run queue,
+//   or posted to that loop if it is another thread's. The task always resumes on the loop it parked
+//   on, which keeps its timers and sockets single-threaded. Waking only after unlocking matters: a
+//   woken task may destroy the primitive at once (an event that lived in its frame), so nothing may
+//   touch the primitive after the first wake-up.
 // - Cancellation runs on the waiter's loop (the context tree is that loop's): under the lock, a waiter
 //   still linked is unlinked and woken cancelled; one already unlinked has been satisfied and its
 //   wake-up is on its way.
@@ -55,6 +58,9 @@ struct sync_waiter : cancel_waiter {
   wait_outcome outcome = wait_outcome::waiting;
 };
 
+template <class Owner>
+struct void_wait_awaiter;
+
 struct waiter_list {
   sync_waiter* head = nullptr;
   sync_waiter* tail = nullptr;
@@ -66,12 +72,22 @@ struct waiter_list {
 };
 
 /// Under `lock`: links `w` into `list` for the coroutine `h` of context `ctx` on the current loop, and
-/// arms its cancellation. The caller then suspends.
-void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx) noexcept;
-/// Under the waiter's lock: `w` is unlinked already; records `outcome` and queues it on its loop.
-void wake(sync_waiter* w, wait_outcome outcome) noexcept;
-/// Pops and wakes every waiter of `list` with `outcome`.
-void wake_all(waiter_list* list, wait_outcome outcome) noexcept;
+/// arms its cancellation (unless `cancellable` is false). The caller then suspends.
+void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx,
+          bool cancellable = true) noexcept;
+/// Under the lock: `w` is unlinked already; records `outcome` and adds it to `wakes`.
+inline void settle(sync_waiter* w, wait_outcome outcome, waiter_list& wakes) noexcept {
+  w->outcome = outcome;
+  wakes.push_back(w);
+}
+/// Under the lock: settles every waiter of `list` with `outcome`.
+inline void settle_all(waiter_list* list, wait_outcome outcome, waiter_list& wakes) noexcept {
+  while (sync_waiter* w = list->pop_front()) settle(w, outcome, wakes);
+}
+/// After unlocking: queues every settled waiter on its own loop.
+void wake_settled(waiter_list& wakes) noexcept;
+/// Resumes the coroutine `h` (of context `ctx`) on loop `home`, from any thread.
+void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept;
 /// In await_resume: disarms the cancellation that park armed; the waiter is no longer linked.
 inline void resumed(sync_waiter* w) noexcept {
   if (w->ctx != nullptr) w->ctx->disarm();
@@ -91,7 +107,7 @@ inline result<void> outcome_result(wait_outcome o) noexcept {
 /// the fast path (returning false, the outcome set) or parks the waiter (returning true).
 template <class Owner>
 struct [[nodiscard]] void_wait_awaiter : sync_waiter {
-  explicit void_wait_awaiter(Owner* o) noexcept : owner(o) {}
+  explicit void_wait_awaiter(Owner* o, bool may_cancel = true) noexcept : owner(o), cancellable(may_cancel) {}
   void_wait_awaiter(const void_wait_awaiter&) = delete;
   void_wait_awaiter& operator=(const void_wait_awaiter&) = delete;
   ~void_wait_awaiter() { abandon(this); }
@@ -99,7 +115,7 @@ struct [[nodiscard]] void_wait_awaiter : sync_waiter {
   bool await_ready() const noexcept { return false; }
   template <weft_promise P>
   bool await_suspend(std::coroutine_handle<P> h) noexcept {
-    return owner->suspend(this, h, h.promise().ctx);
+    return owner->suspend(this, h, h.promise().ctx, cancellable);
   }
   result<void> await_resume() noexcept {
     resumed(this);
@@ -107,6 +123,7 @@ struct [[nodiscard]] void_wait_awaiter : sync_waiter {
   }
 
   Owner* owner;
+  bool cancellable;  // false: waits on through cancellation (see parallel.hpp)
 };
 
 }  // namespace weft::detail

@@ -47,12 +47,13 @@ class channel {
 
     explicit state(std::size_t cap) : capacity(cap) {}
 
-    // Under lock: delivers `v` to a waiting receiver or the buffer. False if it has to wait.
-    bool try_put(std::optional<T>& v) {
+    // Under lock: delivers `v` to a waiting receiver (into `wakes`) or the buffer. False if it has
+    // to wait.
+    bool try_put(std::optional<T>& v, detail::waiter_list& wakes) {
       if (detail::sync_waiter* r = receivers.pop_front()) {
         static_cast<waiter*>(r)->value = std::move(v);
         v.reset();
-        detail::wake(r, detail::wait_outcome::satisfied);
+        detail::settle(r, detail::wait_outcome::satisfied, wakes);
         return true;
       }
       if (items.size() < capacity) {
@@ -63,7 +64,7 @@ class channel {
       return false;
     }
     // Under lock: takes the next value into `out`, refilling the buffer from a waiting sender.
-    bool try_take(std::optional<T>& out) {
+    bool try_take(std::optional<T>& out, detail::waiter_list& wakes) {
       if (!items.empty()) {
         out = std::move(items.front());
         items.pop_front();
@@ -71,7 +72,7 @@ class channel {
           auto* sw = static_cast<waiter*>(s);
           items.push_back(std::move(*sw->value));
           sw->value.reset();
-          detail::wake(s, detail::wait_outcome::satisfied);
+          detail::settle(s, detail::wait_outcome::satisfied, wakes);
         }
         return true;
       }
@@ -79,7 +80,7 @@ class channel {
         auto* sw = static_cast<waiter*>(s);
         out = std::move(sw->value);
         sw->value.reset();
-        detail::wake(s, detail::wait_outcome::satisfied);
+        detail::settle(s, detail::wait_outcome::satisfied, wakes);
         return true;
       }
       return false;
@@ -106,14 +107,19 @@ class channel {
         this->outcome = detail::wait_outcome::cancelled;
         return false;
       }
-      std::lock_guard guard(s->lock);
-      if (s->closed) {
-        this->outcome = detail::wait_outcome::closed;
-        return false;
+      detail::waiter_list wakes;
+      bool parked = false;
+      {
+        std::lock_guard guard(s->lock);
+        if (s->closed) {
+          this->outcome = detail::wait_outcome::closed;
+        } else if (!s->try_put(this->value, wakes)) {
+          detail::park(this, &s->lock, &s->senders, h, task_ctx);
+          parked = true;
+        }
       }
-      if (s->try_put(this->value)) return false;
-      detail::park(this, &s->lock, &s->senders, h, task_ctx);
-      return true;
+      detail::wake_settled(wakes);
+      return parked;
     }
     send_result<T> await_resume() {
       detail::resumed(this);
@@ -138,14 +144,20 @@ class channel {
         this->outcome = detail::wait_outcome::cancelled;
         return false;
       }
-      std::lock_guard guard(s->lock);
-      if (s->try_take(this->value)) return false;
-      if (s->closed) {
-        this->outcome = detail::wait_outcome::closed;
-        return false;
+      detail::waiter_list wakes;
+      bool parked = false;
+      {
+        std::lock_guard guard(s->lock);
+        if (s->try_take(this->value, wakes)) {
+        } else if (s->closed) {
+          this->outcome = detail::wait_outcome::closed;
+        } else {
+          detail::park(this, &s->lock, &s->receivers, h, task_ctx);
+          parked = true;
+        }
       }
-      detail::park(this, &s->lock, &s->receivers, h, task_ctx);
-      return true;
+      detail::wake_settled(wakes);
+      return parked;
     }
     result<T> await_resume() {
       detail::resumed(this);
@@ -165,26 +177,46 @@ class channel {
   /// Sends without waiting: std::errc::operation_would_block if full. Callable from any thread.
   send_result<T> try_send(T value) {
     std::optional<T> v(std::move(value));
-    std::lock_guard guard(s_->lock);
-    if (s_->closed) return send_result<T>(make_error_code(errc::channel_closed), std::move(*v));
-    if (s_->try_put(v)) return {};
-    return send_result<T>(std::make_error_code(std::errc::operation_would_block), std::move(*v));
+    detail::waiter_list wakes;
+    std::error_code failed;
+    {
+      std::lock_guard guard(s_->lock);
+      if (s_->closed) {
+        failed = make_error_code(errc::channel_closed);
+      } else if (!s_->try_put(v, wakes)) {
+        failed = std::make_error_code(std::errc::operation_would_block);
+      }
+    }
+    detail::wake_settled(wakes);
+    if (failed) return send_result<T>(failed, std::move(*v));
+    return {};
   }
   /// Receives without waiting: std::errc::operation_would_block if empty. Callable from any thread.
   result<T> try_receive() {
     std::optional<T> out;
-    std::lock_guard guard(s_->lock);
-    if (s_->try_take(out)) return std::move(*out);
-    if (s_->closed) return fail(errc::channel_closed);
+    detail::waiter_list wakes;
+    bool closed;
+    {
+      std::lock_guard guard(s_->lock);
+      s_->try_take(out, wakes);
+      closed = s_->closed;
+    }
+    detail::wake_settled(wakes);
+    if (out) return std::move(*out);
+    if (closed) return fail(errc::channel_closed);
     return fail(std::make_error_code(std::errc::operation_would_block));
   }
 
   /// Closes the channel (idempotent); see above.
   void close() noexcept {
-    std::lock_guard guard(s_->lock);
-    s_->closed = true;
-    detail::wake_all(&s_->receivers, detail::wait_outcome::closed);
-    detail::wake_all(&s_->senders, detail::wait_outcome::closed);
+    detail::waiter_list wakes;
+    {
+      std::lock_guard guard(s_->lock);
+      s_->closed = true;
+      detail::settle_all(&s_->receivers, detail::wait_outcome::closed, wakes);
+      detail::settle_all(&s_->senders, detail::wait_outcome::closed, wakes);
+    }
+    detail::wake_settled(wakes);
   }
   bool is_closed() const noexcept {
     std::lock_guard guard(s_->lock);

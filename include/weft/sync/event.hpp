@@ -14,6 +14,8 @@
 
 namespace weft {
 
+class wait_group;
+
 class event {
  public:
   event() noexcept = default;
@@ -30,10 +32,17 @@ class event {
   /// Completes once the flag is set: at once if it is. `errc::operation_canceled` if the waiting task
   /// is cancelled first.
   detail::void_wait_awaiter<event> wait() noexcept { return detail::void_wait_awaiter<event>(this); }
+  /// As wait(), but cancellation does not cut it short (for waits that guard memory others still use).
+  detail::void_wait_awaiter<event> wait_through_cancel() noexcept {
+    return detail::void_wait_awaiter<event>(this, false);
+  }
 
  private:
   friend struct detail::void_wait_awaiter<event>;
-  bool suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx) noexcept;
+  friend class wait_group;
+  /// set(), leaving the waiters in `wakes` to be woken by the caller once it holds no lock.
+  void set_and_collect(detail::waiter_list& wakes) noexcept;
+  bool suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx, bool cancellable) noexcept;
 
   detail::spin_lock lock_;
   detail::waiter_list waiters_;

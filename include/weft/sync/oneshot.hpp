@@ -63,15 +63,17 @@ class oneshot_sender {
     if (s_ == nullptr) return send_result<T>(make_error_code(errc::channel_closed), std::move(value));
     detail::oneshot_state<T>* s = std::exchange(s_, nullptr);
     bool delivered = false;
+    detail::waiter_list wakes;
     {
       std::lock_guard guard(s->lock);
       s->sender_gone = true;
       if (!s->receiver_gone) {
         s->value.emplace(std::move(value));
         delivered = true;
-        if (detail::sync_waiter* w = s->waiter.pop_front()) detail::wake(w, detail::wait_outcome::satisfied);
+        detail::settle_all(&s->waiter, detail::wait_outcome::satisfied, wakes);
       }
     }
+    detail::wake_settled(wakes);
     if (delivered) {
       detail::oneshot_state<T>::unref(s);
       return {};
@@ -87,11 +89,13 @@ class oneshot_sender {
   void release() noexcept {
     if (s_ == nullptr) return;
     detail::oneshot_state<T>* s = std::exchange(s_, nullptr);
+    detail::waiter_list wakes;
     {
       std::lock_guard guard(s->lock);
       s->sender_gone = true;
-      if (detail::sync_waiter* w = s->waiter.pop_front()) detail::wake(w, detail::wait_outcome::closed);
+      detail::settle_all(&s->waiter, detail::wait_outcome::closed, wakes);
     }
+    detail::wake_settled(wakes);
     detail::oneshot_state<T>::unref(s);
   }
   detail::oneshot_state<T>* s_;

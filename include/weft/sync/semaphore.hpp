@@ -41,7 +41,7 @@ class semaphore {
 
  private:
   friend struct detail::void_wait_awaiter<semaphore>;
-  bool suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx) noexcept;
+  bool suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx, bool cancellable) noexcept;
 
   mutable detail::spin_lock lock_;
   detail::waiter_list waiters_;

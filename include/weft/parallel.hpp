@@ -1,0 +1,177 @@
+// Data parallelism on the compute pool: one worker per core, work stealing, grain chosen for you.
+//
+//     std::vector<double> xs = ...;
+//     weft::parallel_for(xs, [](double& x) { x = std::sqrt(x); });                 // plain code: blocks
+//     double sum = weft::parallel_reduce(xs, 0.0, std::plus<>{});
+//     co_await weft::parallel_for_async(0, rows, [&](std::size_t y) { render(y); });   // from a task
+//
+// The range is cut into chunks (8 per compute worker, so that stealing can even out uneven work);
+// chunks are tasks on the compute pool (see weft/blocking.hpp and src/parallel/compute_pool.hpp), and
+// idle workers steal them. The calling thread waits; the _async forms suspend the calling task instead,
+// so its loop goes on serving other tasks.
+//
+// Exceptions: the first one thrown by `fn` is rethrown to the caller once every chunk has stopped;
+// chunks not yet started are skipped. Cancellation (the _async forms): chunks not yet started are
+// skipped, the await waits for running ones (they use the caller's `fn`), then throws
+// std::system_error(errc::operation_canceled).
+//
+// Called from a compute-pool worker itself (parallel code nested in parallel code), the blocking forms
+// run the range on the calling thread: waiting there could leave every worker waiting.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <utility>
+#include <vector>
+
+#include "weft/sync/event.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+namespace detail {
+
+/// One parallel call, shared by its chunks and its caller.
+struct parallel_job {
+  using chunk_fn = void (*)(const void* body, std::size_t chunk, std::size_t begin, std::size_t end);
+
+  std::size_t count = 0;
+  std::size_t chunk_size = 1;
+  std::size_t chunks = 0;
+  chunk_fn run = nullptr;
+  const void* body = nullptr;
+  const context* caller = nullptr;  // _async: the awaiting task's, read between chunks
+  std::atomic<std::size_t> remaining{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;  // written once, by the chunk that set `failed`
+  std::atomic<std::uint32_t> finished{0};
+  event done;
+};
+
+/// Sets `count`, the chunking and `remaining` for a range of `count` items.
+void parallel_plan(parallel_job& job, std::size_t count);
+/// Runs every chunk of `job` on the compute pool and waits (this thread blocks).
+void parallel_run(const std::shared_ptr<parallel_job>& job);
+/// Runs every chunk of `job` on the compute pool; the awaiting task resumes when all are done.
+task<void> parallel_run_async(std::shared_ptr<parallel_job> job);
+
+template <class Body>
+void run_chunk(const void* body, std::size_t chunk, std::size_t begin, std::size_t end) {
+  (*static_cast<const Body*>(body))(chunk, begin, end);
+}
+
+template <class Body>
+std::shared_ptr<parallel_job> make_job(std::size_t count, const Body& body) {
+  auto job = std::make_shared<parallel_job>();
+  parallel_plan(*job, count);
+  job->run = &run_chunk<Body>;
+  job->body = &body;
+  return job;
+}
+
+template <class R>
+concept indexable_range = std::ranges::random_access_range<R> && std::ranges::sized_range<R>;
+
+}  // namespace detail
+
+/// Calls `fn(i)` for every i in [first, last), in parallel. Blocks until all calls are done.
+template <class F>
+void parallel_for(std::size_t first, std::size_t last, F&& fn) {
+  if (last <= first) return;
+  auto body = [&fn, first](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = first + b; i < first + e; ++i) fn(i);
+  };
+  detail::parallel_run(detail::make_job(last - first, body));
+}
+
+/// Calls `fn(element)` for every element of a random-access range, in parallel. Blocks.
+template <detail::indexable_range R, class F>
+void parallel_for(R&& range, F&& fn) {
+  auto it = std::ranges::begin(range);
+  auto body = [&fn, it](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) fn(it[static_cast<std::ptrdiff_t>(i)]);
+  };
+  detail::parallel_run(detail::make_job(std::ranges::size(range), body));
+}
+
+/// out[i] = fn(in[i]) for every element, in parallel; `out` is a random-access iterator with room for
+/// size(in) elements. Blocks.
+template <detail::indexable_range R, std::random_access_iterator Out, class F>
+void parallel_transform(R&& in, Out out, F&& fn) {
+  auto it = std::ranges::begin(in);
+  auto body = [&fn, it, out](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      auto k = static_cast<std::ptrdiff_t>(i);
+      out[k] = fn(it[k]);
+    }
+  };
+  detail::parallel_run(detail::make_job(std::ranges::size(in), body));
+}
+
+/// Folds `map(element)` over the range with `reduce`, starting from `init`, in parallel: each chunk
+/// folds its part, then the chunks' results are folded in order. `reduce` must be associative.
+/// Blocks.
+template <detail::indexable_range R, class T, class Reduce, class Map = std::identity>
+T parallel_reduce(R&& range, T init, Reduce reduce, Map map = {}) {
+  auto it = std::ranges::begin(range);
+  std::size_t n = std::ranges::size(range);
+  if (n == 0) return init;
+  std::vector<std::optional<T>> partial;
+  auto body = [&, it](std::size_t chunk, std::size_t b, std::size_t e) {
+    T acc = map(it[static_cast<std::ptrdiff_t>(b)]);
+    for (std::size_t i = b + 1; i < e; ++i) acc = reduce(std::move(acc), map(it[static_cast<std::ptrdiff_t>(i)]));
+    partial[chunk].emplace(std::move(acc));
+  };
+  auto job = detail::make_job(n, body);
+  partial.resize(job->chunks);
+  detail::parallel_run(job);
+  for (auto& p : partial) init = reduce(std::move(init), std::move(*p));
+  return init;
+}
+
+/// parallel_for(first, last, fn) from a task: suspends it instead of blocking its loop.
+template <class F>
+task<void> parallel_for_async(std::size_t first, std::size_t last, F fn) {
+  if (last <= first) co_return;
+  auto body = [&fn, first](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = first + b; i < first + e; ++i) fn(i);
+  };
+  co_await detail::parallel_run_async(detail::make_job(last - first, body));
+}
+
+/// parallel_for(range, fn) from a task. The range must outlive the await.
+template <detail::indexable_range R, class F>
+task<void> parallel_for_async(R& range, F fn) {
+  auto it = std::ranges::begin(range);
+  auto body = [&fn, it](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) fn(it[static_cast<std::ptrdiff_t>(i)]);
+  };
+  co_await detail::parallel_run_async(detail::make_job(std::ranges::size(range), body));
+}
+
+/// parallel_reduce from a task. The range must outlive the await.
+template <detail::indexable_range R, class T, class Reduce, class Map = std::identity>
+task<T> parallel_reduce_async(R& range, T init, Reduce reduce, Map map = {}) {
+  auto it = std::ranges::begin(range);
+  std::size_t n = std::ranges::size(range);
+  if (n == 0) co_return init;
+  std::vector<std::optional<T>> partial;
+  auto body = [&, it](std::size_t chunk, std::size_t b, std::size_t e) {
+    T acc = map(it[static_cast<std::ptrdiff_t>(b)]);
+    for (std::size_t i = b + 1; i < e; ++i) acc = reduce(std::move(acc), map(it[static_cast<std::ptrdiff_t>(i)]));
+    partial[chunk].emplace(std::move(acc));
+  };
+  auto job = detail::make_job(n, body);
+  partial.resize(job->chunks);
+  co_await detail::parallel_run_async(job);
+  for (auto& p : partial) init = reduce(std::move(init), std::move(*p));
+  co_return init;
+}
+
+}  // namespace weft

@@ -1,0 +1,88 @@
+// The part of weft/parallel.hpp that does not depend on the body's type.
+#include <algorithm>
+#include <system_error>
+
+#include "parallel/compute_pool.hpp"
+#include "weft/error.hpp"
+#include "weft/parallel.hpp"
+
+namespace weft::detail {
+namespace {
+
+constexpr std::size_t chunks_per_worker = 8;
+
+void finish_chunk(const std::shared_ptr<parallel_job>& job) {
+  if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  job->finished.store(1, std::memory_order_release);
+  job->finished.notify_all();
+  job->done.set();
+}
+
+void run_one(parallel_job& job, std::size_t chunk) {
+  bool skip = job.failed.load(std::memory_order_relaxed) || (job.caller != nullptr && job.caller->cancelled());
+  if (skip) return;
+  std::size_t begin = chunk * job.chunk_size;
+  std::size_t end = std::min(job.count, begin + job.chunk_size);
+  try {
+    job.run(job.body, chunk, begin, end);
+  } catch (...) {
+    if (!job.failed.exchange(true, std::memory_order_acq_rel)) job.error = std::current_exception();
+  }
+}
+
+// A chunk as a compute-pool task. The shared_ptr keeps the job (not the caller's body) alive until
+// the last chunk has signalled.
+task<void> chunk_task(std::shared_ptr<parallel_job> job, std::size_t chunk) {
+  run_one(*job, chunk);
+  finish_chunk(job);
+  co_return;
+}
+
+void start_chunks(const std::shared_ptr<parallel_job>& job) {
+  for (std::size_t c = 0; c < job->chunks; ++c) compute_spawn(chunk_task(job, c));
+}
+
+void rethrow_failure(parallel_job& job) {
+  if (job.failed.load(std::memory_order_acquire)) std::rethrow_exception(job.error);
+}
+
+}  // namespace
+
+void parallel_plan(parallel_job& job, std::size_t count) {
+  job.count = count;
+  if (count == 0) {
+    job.chunks = 0;
+    return;
+  }
+  std::size_t target = std::max<std::size_t>(1, compute_workers() * chunks_per_worker);
+  job.chunks = std::min(count, target);
+  job.chunk_size = (count + job.chunks - 1) / job.chunks;
+  job.chunks = (count + job.chunk_size - 1) / job.chunk_size;
+  job.remaining.store(job.chunks, std::memory_order_relaxed);
+}
+
+void parallel_run(const std::shared_ptr<parallel_job>& job) {
+  if (job->chunks == 0) return;
+  if (on_compute_pool()) {
+    // Nested inside parallel work: waiting here could leave every worker waiting. Run it inline.
+    for (std::size_t c = 0; c < job->chunks; ++c) run_one(*job, c);
+    rethrow_failure(*job);
+    return;
+  }
+  start_chunks(job);
+  while (job->finished.load(std::memory_order_acquire) == 0) job->finished.wait(0, std::memory_order_acquire);
+  rethrow_failure(*job);
+}
+
+task<void> parallel_run_async(std::shared_ptr<parallel_job> job) {
+  if (job->chunks == 0) co_return;
+  job->caller = co_await current_context();
+  start_chunks(job);
+  co_await job->done.wait_through_cancel();  // the chunks use the caller's body until they end
+  rethrow_failure(*job);
+  if (job->caller->cancelled()) {
+    throw std::system_error(make_error_code(errc::operation_canceled), "parallel work cancelled");
+  }
+}
+
+}  // namespace weft::detail

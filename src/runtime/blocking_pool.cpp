@@ -1,0 +1,96 @@
+#include "runtime/blocking_pool.hpp"
+
+#include <thread>
+#include <utility>
+
+#include "runtime/worker.hpp"
+
+namespace weft::detail {
+
+void blocking_pool::shutdown() noexcept {
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  work_cv_.notify_all();
+  exit_cv_.wait(lock, [this] { return threads_ == 0; });
+}
+
+void blocking_pool::link(blocking_job* job) noexcept {
+  job->prev = tail_;
+  job->next = nullptr;
+  if (tail_ != nullptr) {
+    tail_->next = job;
+  } else {
+    head_ = job;
+  }
+  tail_ = job;
+}
+
+void blocking_pool::unlink(blocking_job* job) noexcept {
+  if (job->prev != nullptr) {
+    job->prev->next = job->next;
+  } else {
+    head_ = job->next;
+  }
+  if (job->next != nullptr) {
+    job->next->prev = job->prev;
+  } else {
+    tail_ = job->prev;
+  }
+  job->prev = job->next = nullptr;
+}
+
+void blocking_pool::submit(blocking_job* job) {
+  std::lock_guard lock(mu_);
+  job->stage = blocking_stage::queued;
+  link(job);
+  ++queued_;
+  // Idle threads that were notified may not have woken yet: start a thread while queued jobs
+  // outnumber the idle ones.
+  if (queued_ > idle_ && threads_ < max_threads_) {
+    std::thread(&blocking_pool::thread_main, this).detach();  // may throw: the job stays queued
+    ++threads_;
+  }
+  if (idle_ > 0) work_cv_.notify_one();
+}
+
+bool blocking_pool::cancel(blocking_job* job) noexcept {
+  std::lock_guard lock(mu_);
+  if (job->stage != blocking_stage::queued) return false;
+  unlink(job);
+  --queued_;
+  job->stage = blocking_stage::cancelled;
+  return true;
+}
+
+std::size_t blocking_pool::threads() const noexcept {
+  std::lock_guard lock(mu_);
+  return threads_;
+}
+
+void blocking_pool::thread_main() noexcept {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (blocking_job* job = head_; job != nullptr && !stopping_) {
+      unlink(job);
+      --queued_;
+      job->stage = blocking_stage::running;
+      lock.unlock();
+      job->invoke(job);
+      lock.lock();
+      job->stage = blocking_stage::done;
+      worker* home = job->home;
+      // Last touch of the job: once woken, its task may free it.
+      home->remote_schedule(job->handle, job->ctx);
+      continue;
+    }
+    if (stopping_) break;
+    ++idle_;
+    bool woken = work_cv_.wait_for(lock, keep_alive_, [this] { return head_ != nullptr || stopping_; });
+    --idle_;
+    if (!woken) break;  // idle for keep_alive: let the thread go
+  }
+  --threads_;
+  exit_cv_.notify_all();
+}
+
+}  // namespace weft::detail
