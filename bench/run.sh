@@ -47,4 +47,5 @@ if "weft" in rows and "asio" in rows:
     wr = statistics.median(v[1] for v in rows["weft"]); ar = statistics.median(v[1] for v in rows["asio"])
     print(f"  ratios weft/asio: last wake {w/a:.2f}x, peak RSS {wr/ar:.2f}x")
 PY
+bench/parallel/run.sh "$build"
 bench/http/run.sh "$build"

@@ -1,6 +1,7 @@
-// The smallest weft HTTP server: every request gets 200, text/plain, "Hello, World!". One thread.
+// The smallest weft HTTP server: every request gets 200, text/plain, "Hello, World!".
 //
 //     hello_server 8080        then: curl http://127.0.0.1:8080/
+//     hello_server 8080 2      the same on two threads (one event loop each, sharing the port)
 #include <weft/weft.hpp>
 
 #include <cstdio>
@@ -23,9 +24,11 @@ weft::task<int> serve(std::uint16_t port) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: hello_server PORT\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: hello_server PORT [THREADS]\n");
     return 2;
   }
-  return weft::run(serve(static_cast<std::uint16_t>(std::atoi(argv[1]))));
+  weft::runtime_options options;
+  if (argc == 3) options.workers = static_cast<std::size_t>(std::atoi(argv[2]));
+  return weft::run(serve(static_cast<std::uint16_t>(std::atoi(argv[1]))), options);
 }

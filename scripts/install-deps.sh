@@ -19,6 +19,7 @@ packages=(
 )
 if [[ ${1:-} == bench ]]; then
   packages+=(wrk nginx-light golang-go)    # bench/http: load generator; nginx and Go net/http as peers
+  packages+=(libtbb-dev)                   # bench/parallel: oneTBB parallel_for as a peer (OpenMP comes with g++)
 fi
 
 missing=()

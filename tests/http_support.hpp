@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "test_support.hpp"
+
 namespace weft::test {
 
 class http_fixture {
@@ -22,7 +24,7 @@ class http_fixture {
     std::promise<std::uint16_t> ready;
     auto port = ready.get_future();
     thread_ = std::thread([this, &ready, routes = std::move(routes), options]() mutable {
-      runtime rt;
+      runtime rt(test::options());
       rt_ = &rt;
       rt.block_on([&]() -> task<void> {
         http::server srv(std::move(routes), options);

@@ -159,7 +159,7 @@ def main():
     ref = subprocess.Popen(["/usr/bin/python3", "-m", "gunicorn", "-k", "gthread", "--threads", "8", "-b",
                             f"127.0.0.1:{py_port}", "httpbin:app"], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ours = subprocess.Popen([weft, "serve", "--port", str(weft_port)], stdout=subprocess.DEVNULL,
+    ours = subprocess.Popen([weft, "serve", "--port", str(weft_port)] + sys.argv[2:], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     failures = []
     try:

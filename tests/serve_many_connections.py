@@ -24,8 +24,9 @@ if hard < n + 100:
     sys.exit(f"RLIMIT_NOFILE hard limit {hard} is below {n + 100}")
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
+extra = sys.argv[3:]  # more options for weft serve (--threads N)
 server = subprocess.Popen([weft, "serve", "--port", "0", "--max-connections", str(n + 10),
-                           "--keep-alive-timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           "--keep-alive-timeout", "60"] + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 try:
     port = int(re.search(r"127\.0\.0\.1:(\d+)", server.stdout.readline()).group(1))
     sel = selectors.DefaultSelector()

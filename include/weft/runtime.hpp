@@ -67,6 +67,8 @@ struct scheduler_deleter {
 /// The worker that block_on and runtime::spawn hand tasks to: the calling thread's if it is one of
 /// this runtime's, else the first.
 worker* entry_worker(scheduler* s) noexcept;
+/// Worker `index` (bounds-checked: std::out_of_range).
+worker* worker_at(scheduler* s, std::size_t index);
 void run_until_done(scheduler* s, spawn_state_base* root);
 }  // namespace detail
 
@@ -94,6 +96,13 @@ class runtime {
   template <class F>
   join_handle<detail::spawn_value_t<F>> spawn(F&& f) {
     return detail::spawn_on(detail::entry_worker(sched_.get()), {}, nullptr, std::forward<F>(f));
+  }
+
+  /// Starts a task on worker `index` (0 <= index < workers()), where it runs from start to end: it is
+  /// never stolen. The thread-per-core style: one accept loop per core, say. Safe from any thread.
+  template <class F>
+  join_handle<detail::spawn_value_t<F>> spawn_on(std::size_t index, F&& f) {
+    return detail::spawn_on(detail::worker_at(sched_.get(), index), {}, nullptr, std::forward<F>(f), true);
   }
 
   /// Queues `fn` to run on a loop's thread (the first worker's), between tasks. Safe to call from any

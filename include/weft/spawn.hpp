@@ -119,9 +119,10 @@ struct spawn_traits<F> {
 template <class F>
 using spawn_value_t = typename spawn_traits<std::decay_t<F>>::value_type;
 
-/// Spawns on loop `w`; `group` is the owning task_group or null.
+/// Spawns on loop `w`; `group` is the owning task_group or null; `pinned`: never stolen from `w`.
 template <class F>
-join_handle<spawn_value_t<F>> spawn_on(worker* w, std::string_view name, task_group* group, F&& f) {
+join_handle<spawn_value_t<F>> spawn_on(worker* w, std::string_view name, task_group* group, F&& f,
+                                       bool pinned = false) {
   using T = spawn_value_t<F>;
   spawn_state_base* s;
   std::coroutine_handle<task_promise<T>> frame;
@@ -134,7 +135,7 @@ join_handle<spawn_value_t<F>> spawn_on(worker* w, std::string_view name, task_gr
     frame = st->t.handle();
     s = st;
   }
-  spawn_start(w, s, frame, frame.promise(), name, group);
+  spawn_start(w, s, frame, frame.promise(), name, group, pinned);
   return join_handle<T>(s);
 }
 

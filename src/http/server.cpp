@@ -9,9 +9,16 @@
 //
 // Shared state (`detail::server_state`) is reference-counted: each connection task holds it, so a runtime
 // shutdown that destroys frames in any order never leaves a connection pointing at a dead server.
+//
+// Several workers: serve() runs one shard per worker, each with its own listener on the same port
+// (SO_REUSEPORT: the kernel spreads connections over them), its own accept loop pinned to that worker,
+// and its own connections, which never leave it. What the shards share is read-only (routes, options)
+// or atomic (the connection count, `stopping`); shutdown() reaches each shard's listener and idle
+// connections by posting to the shard's worker.
 #include "weft/http/server.hpp"
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
@@ -23,6 +30,8 @@
 
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/worker.hpp"
 #include "weft/net/tcp.hpp"
 #include "weft/net/tls.hpp"
 #include "weft/task_group.hpp"
@@ -64,27 +73,48 @@ void log_accept_error(const std::error_code& ec) {
 
 }  // namespace
 
+/// One accept loop and its connections, all on one worker (its fields are that worker's only).
+struct shard {
+  net::tcp_listener listener;
+  connection* connections = nullptr;
+  // Set when it starts serving. seq_cst with `stopping`: shutdown() either sees it set (and stops
+  // the shard on its worker) or the shard sees `stopping` when it starts (and stops itself).
+  std::atomic<weft::detail::worker*> home{nullptr};
+
+  /// Stops accepting and closes the idle connections: on `home`'s thread.
+  void stop() noexcept {
+    listener.close();
+    for (connection* c = connections; c != nullptr; c = c->next) {
+      if (c->idle) c->socket->close();
+    }
+  }
+};
+
 struct detail::server_state {
   router routes;
   server_options options;
-  net::tcp_listener listener;
-  connection* connections = nullptr;
-  std::size_t count = 0;
-  bool stopping = false;
-  bool accept_error_logged = false;
+  std::vector<std::unique_ptr<shard>> shards = [] {
+    std::vector<std::unique_ptr<shard>> v;
+    v.push_back(std::make_unique<shard>());
+    return v;
+  }();
+  std::atomic<std::size_t> count{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> accept_error_logged{false};
 
-  void link(connection* c) noexcept {
-    c->next = connections;
-    if (connections != nullptr) connections->prev = c;
-    connections = c;
-    ++count;
+  void link(shard& sh, connection* c) noexcept {
+    c->next = sh.connections;
+    if (sh.connections != nullptr) sh.connections->prev = c;
+    sh.connections = c;
+    count.fetch_add(1, std::memory_order_relaxed);
   }
-  void unlink(connection* c) noexcept {
+  void unlink(shard& sh, connection* c) noexcept {
     if (c->prev != nullptr) c->prev->next = c->next;
-    else connections = c->next;
+    else sh.connections = c->next;
     if (c->next != nullptr) c->next->prev = c->prev;
-    --count;
+    count.fetch_sub(1, std::memory_order_relaxed);
   }
+  bool is_stopping() const noexcept { return stopping.load(std::memory_order_acquire); }
 };
 
 namespace {
@@ -337,7 +367,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         char* buf = loop_read_buffer();
         result<std::size_t> n;
         if (!parser.in_message()) {
-          if (st.stopping) co_return false;
+          if (st.is_stopping()) co_return false;
           // Between requests: read only what is already there; if nothing is, the burst is over.
           n = io.try_read(std::span<char>(buf, read_buffer_size));
           if (!n && n.error() == std::errc::operation_would_block) co_return true;
@@ -405,7 +435,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
       }
     }
     // Known only now: whether the message ended cleanly (llhttp decides keep-alive at its end).
-    bool keep_alive = parser.message_done() && parser.keep_alive() && !body.broken() && !st.stopping;
+    bool keep_alive = parser.message_done() && parser.keep_alive() && !body.broken() && !st.is_stopping();
     // (After refusing a 100-continue body, the client may still send it: closing is the safe answer.)
     bool head_only = std::string_view(req.method) == "HEAD";
     bool chunked = detail::write_response(resp, keep_alive, head_only, out);
@@ -437,7 +467,7 @@ template <class Transport>
 task<void> serve_bursts(detail::server_state& st, connection& conn, Transport io) {
   for (;;) {
     bool open = co_await serve_burst(st, conn, io);
-    if (!open || st.stopping) co_return;
+    if (!open || st.is_stopping()) co_return;
     conn.idle = true;
     auto ready = co_await io.wait_idle(st.options.keep_alive_timeout);
     conn.idle = false;
@@ -446,16 +476,17 @@ task<void> serve_bursts(detail::server_state& st, connection& conn, Transport io
 }
 
 /// A connection's task, for its whole life.
-task<void> serve_connection(state_ptr st, net::tcp_stream stream) {
+task<void> serve_connection(state_ptr st, shard& sh, net::tcp_stream stream) {
   connection conn;
   conn.socket = &stream;
   conn.idle = false;  // busy: its first burst comes first
-  st->link(&conn);
+  st->link(sh, &conn);
   struct unlink_on_exit {
     detail::server_state* s;
+    shard* sh;
     connection* c;
-    ~unlink_on_exit() { s->unlink(c); }
-  } guard{st.get(), &conn};
+    ~unlink_on_exit() { s->unlink(*sh, c); }
+  } guard{st.get(), &sh, &conn};
   (void)stream.set_nodelay(true);
   if (auto peer = stream.remote_endpoint()) conn.remote = *peer;
 
@@ -478,41 +509,26 @@ server::server(router routes, server_options options) : s_(std::make_shared<deta
 
 server::~server() = default;
 
-result<void> server::listen(const net::endpoint& at) {
-  auto l = net::tcp_listener::bind(at);
-  if (!l) return fail(l.error());
-  s_->listener = std::move(*l);
-  return {};
+namespace {
+
+/// True when the calling task runs on a runtime of several workers.
+std::size_t current_workers() noexcept {
+  weft::detail::worker* w = weft::detail::current_worker();
+  return w != nullptr && w->shared() != nullptr ? w->shared()->size() : 1;
 }
 
-net::endpoint server::local_endpoint() const {
-  auto ep = s_->listener.local_endpoint();
-  return ep ? *ep : net::endpoint{};
-}
-
-std::size_t server::connections() const noexcept { return s_->count; }
-
-void server::shutdown() noexcept {
-  detail::server_state& st = *s_;
-  if (st.stopping) return;
-  st.stopping = true;
-  st.listener.close();
-  for (connection* c = st.connections; c != nullptr; c = c->next) {
-    if (c->idle) c->socket->close();
-  }
-}
-
-task<void> server::serve() {
-  state_ptr st = s_;
+/// One shard's accept loop, on its own worker, until shutdown; then its connections drain.
+task<void> serve_shard(state_ptr st, shard& sh) {
+  sh.home.store(weft::detail::current_worker(), std::memory_order_seq_cst);
+  if (st->stopping.load(std::memory_order_seq_cst)) sh.stop();  // shutdown() came before this shard started
   task_group group(task_group::policy::collect_all);
-  while (!st->stopping) {
-    auto accepted = co_await st->listener.accept();
+  while (!st->is_stopping()) {
+    auto accepted = co_await sh.listener.accept();
     if (!accepted) {
       std::error_code ec = accepted.error();
-      if (ec == errc::closed || ec == errc::operation_canceled || st->stopping) break;
+      if (ec == errc::closed || ec == errc::operation_canceled || st->is_stopping()) break;
       if (out_of_descriptors(ec)) {
-        if (!st->accept_error_logged) {
-          st->accept_error_logged = true;
+        if (!st->accept_error_logged.exchange(true)) {
           (st->options.on_accept_error != nullptr ? st->options.on_accept_error : &log_accept_error)(ec);
         }
         auto slept = co_await sleep_for(accept_backoff);
@@ -520,19 +536,79 @@ task<void> server::serve() {
       }
       continue;
     }
-    if (st->count >= st->options.max_connections) {
+    if (st->count.load(std::memory_order_relaxed) >= st->options.max_connections) {
       group.spawn(reject_busy(std::move(*accepted))).detach();
       continue;
     }
-    group.spawn(serve_connection(st, std::move(*accepted))).detach();
+    group.spawn(serve_connection(st, sh, std::move(*accepted))).detach();
   }
-  st->stopping = true;
-  st->listener.close();
-  for (connection* c = st->connections; c != nullptr; c = c->next) {
-    if (c->idle) c->socket->close();
-  }
+  st->stopping.store(true, std::memory_order_release);
+  sh.stop();
   auto drained = co_await timeout(st->options.shutdown_grace, group.join());
   (void)drained;  // timed out: the group was cancelled, and every connection has ended now
+}
+
+}  // namespace
+
+result<void> server::listen(const net::endpoint& at) {
+  // With several workers, one listener per worker on the same port (the first binds it, maybe to port
+  // 0, and lets the others in). The shards are fixed from here on: shutdown() may read them from any
+  // thread.
+  std::size_t n = current_workers();
+  net::listen_options lo;
+  lo.reuse_port = n > 1;
+  auto first = net::tcp_listener::bind(at, lo);
+  if (!first) return fail(first.error());
+  auto bound = first->local_endpoint();
+  if (!bound) return fail(bound.error());
+  std::vector<std::unique_ptr<shard>> shards;
+  shards.push_back(std::make_unique<shard>());
+  shards.back()->listener = std::move(*first);
+  for (std::size_t i = 1; i < n; ++i) {
+    auto l = net::tcp_listener::bind(*bound, lo);
+    if (!l) return fail(l.error());
+    shards.push_back(std::make_unique<shard>());
+    shards.back()->listener = std::move(*l);
+  }
+  s_->shards = std::move(shards);
+  return {};
+}
+
+net::endpoint server::local_endpoint() const {
+  auto ep = s_->shards.front()->listener.local_endpoint();
+  return ep ? *ep : net::endpoint{};
+}
+
+std::size_t server::connections() const noexcept { return s_->count.load(std::memory_order_relaxed); }
+
+void server::shutdown() noexcept {
+  state_ptr st = s_;
+  if (st->stopping.exchange(true)) return;
+  weft::detail::worker* here = weft::detail::current_worker();
+  for (auto& sh : st->shards) {
+    weft::detail::worker* home = sh->home.load(std::memory_order_seq_cst);
+    if (home == nullptr) continue;  // not serving yet: it stops itself when it starts
+    if (home == here) {
+      sh->stop();
+    } else {
+      shard* target = sh.get();
+      home->post([st, target] { target->stop(); });
+    }
+  }
+}
+
+task<void> server::serve() {
+  state_ptr st = s_;
+  if (st->shards.size() == 1) {
+    co_await serve_shard(st, *st->shards.front());
+    co_return;
+  }
+  weft::detail::scheduler* sched = weft::detail::current_worker()->shared();
+  std::vector<join_handle<void>> running;
+  for (std::size_t i = 0; i < st->shards.size(); ++i) {
+    running.push_back(weft::detail::spawn_on(&sched->at(i), {}, nullptr, serve_shard(st, *st->shards[i]), true));
+  }
+  for (auto& r : running) co_await std::move(r);
 }
 
 }  // namespace weft::http

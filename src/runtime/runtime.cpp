@@ -1,5 +1,6 @@
 #include "weft/runtime.hpp"
 
+#include <stdexcept>
 #include <thread>
 
 #include "runtime/scheduler.hpp"
@@ -15,6 +16,11 @@ worker* entry_worker(scheduler* s) noexcept {
   worker* here = current_worker();
   if (here != nullptr && here->shared() == s && s->threaded()) return here;
   return &s->at(0);
+}
+
+worker* worker_at(scheduler* s, std::size_t index) {
+  if (index >= s->size()) throw std::out_of_range("weft::runtime::spawn_on: no such worker");
+  return &s->at(index);
 }
 
 void run_until_done(scheduler* s, spawn_state_base* root) {

@@ -86,7 +86,7 @@ struct cancel_on_home {
 }  // namespace
 
 void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, promise_base& p,
-                 std::string_view name, task_group* group) {
+                 std::string_view name, task_group* group, bool pinned) {
   s->frame = frame;
   s->promise = &p;
   if (!name.empty()) {
@@ -111,6 +111,20 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
   }
   s->shared = true;
   s->home.store(w, std::memory_order_relaxed);
+  if (pinned) {
+    // Started as far as cancellation is concerned: a cancel is posted to `w`, after this post.
+    s->started.store(true, std::memory_order_seq_cst);
+    if (current_worker() == w) {
+      w->adopt(s);
+      w->schedule(frame, &s->ctx);
+    } else {
+      w->post([w, s] {
+        w->adopt(s);
+        w->schedule(s->frame, &s->ctx);
+      });
+    }
+    return;
+  }
   if (current_worker() == w) {
     w->push_fresh(s);
   } else {

@@ -25,6 +25,7 @@ struct serve_config {
   double shutdown_grace_s = 10;
   std::string tls_cert;
   std::string tls_key;
+  std::size_t threads = 1;
 };
 
 weft::clock::duration seconds(double s) {
@@ -97,7 +98,9 @@ int serve(const serve_config& cfg) {
 
   raise_descriptor_limit();
   signal_watcher signals;
-  weft::runtime rt;
+  weft::runtime_options rt_options;
+  rt_options.workers = cfg.threads;
+  weft::runtime rt(rt_options);
   return rt.block_on([&]() -> weft::task<int> {
     weft::http::server server(weft::tool::httpbin_routes(), options);
     if (auto r = server.listen({*addr, cfg.port}); !r) {
@@ -105,7 +108,8 @@ int serve(const serve_config& cfg) {
                    r.error().message().c_str());
       co_return 1;
     }
-    std::printf("weft serve: listening on %s://%s/\n", scheme, server.local_endpoint().to_string().c_str());
+    std::printf("weft serve: listening on %s://%s/ (%zu %s)\n", scheme, server.local_endpoint().to_string().c_str(),
+                rt.workers(), rt.workers() == 1 ? "thread" : "threads");
     std::fflush(stdout);
     signals.start(rt, server);
     co_await server.serve();
@@ -134,6 +138,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--keep-alive-timeout", cfg.keep_alive_timeout_s, "Seconds an idle connection stays open")
       ->capture_default_str();
   serve_cmd->add_option("--max-connections", cfg.server.max_connections, "Open connections at most (beyond: 503)")
+      ->capture_default_str();
+  serve_cmd->add_option("-t,--threads", cfg.threads,
+                        "Event loops, one per thread, sharing the port (0: one per core)")
       ->capture_default_str();
   serve_cmd->add_option("--tls-cert", cfg.tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)");
   serve_cmd->add_option("--tls-key", cfg.tls_key, "PEM private key for --tls-cert");

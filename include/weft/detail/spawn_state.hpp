@@ -89,9 +89,10 @@ inline bool spawn_unref(spawn_state_base* s) noexcept {
   return r == 0;
 }
 
-/// Registers the state with `w`, wires the root frame's promise to it and queues the frame.
+/// Registers the state with `w`, wires the root frame's promise to it and queues the frame. `pinned`:
+/// it runs on `w` and is never stolen (queued there from any thread).
 void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, promise_base& p,
-                 std::string_view name, task_group* group);
+                 std::string_view name, task_group* group, bool pinned = false);
 /// The join_handle was dropped: the task goes on, detached.
 void spawn_release_handle(spawn_state_base* s) noexcept;
 /// The part of a join_handle's awaiter that the runtime touches.

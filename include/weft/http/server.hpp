@@ -10,7 +10,12 @@
 //
 // Each connection is a task. It parses requests with llhttp in strict mode and answers them in order:
 // pipelined requests already in the buffer are answered together, with one write. Handlers run one at
-// a time per connection, on the server's loop.
+// a time per connection, on the loop that accepted it.
+//
+// On a runtime of several workers (runtime_options::workers), listen() opens one listener per worker on
+// the same port (SO_REUSEPORT) and serve() runs an accept loop on each: the kernel spreads connections
+// over the workers, and each connection stays on its worker. Handlers then run on several threads at
+// once and must be thread-safe; max_connections counts all workers' connections together.
 //
 // Limits (server_options) and what breaking one gives: a request line over max_request_line → 414;
 // header fields over max_header_bytes → 431; a body over max_body_bytes → 413; headers not complete
@@ -70,7 +75,8 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Binds and listens (call inside a runtime). Errors: the kernel's (address in use, ...).
+  /// Binds and listens (call inside a runtime: on one of several workers, it listens once per worker).
+  /// Errors: the kernel's (address in use, ...).
   result<void> listen(const net::endpoint& at);
   /// Where the server listens (useful after binding port 0).
   net::endpoint local_endpoint() const;
