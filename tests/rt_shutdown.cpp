@@ -27,7 +27,7 @@ task<void> sleeper(tracked t, clock::duration d) {
 TEST(rt_shutdown, destroys_pending_tasks_and_their_timers) {
   int alive = 0;
   {
-    runtime rt(test::paused());
+    runtime rt(test::paused_while_held());
     auto body = [&]() -> task<void> {
       for (int i = 0; i < 100; ++i) spawn(sleeper(tracked(alive), 1h)).detach();
       auto keep = spawn([t = tracked(alive)]() -> task<int> {
@@ -57,7 +57,7 @@ TEST(rt_shutdown, handle_outliving_runtime_reports_abandoned) {
 }
 
 TEST(rt_shutdown, runtime_can_block_on_repeatedly) {
-  runtime rt(test::paused());
+  runtime rt(test::paused_while_held());
   auto bg = rt.spawn([]() -> task<int> {
     co_await sleep_for(10ms);
     co_return 3;
@@ -75,7 +75,7 @@ TEST(rt_shutdown, runtime_can_block_on_repeatedly) {
 // Shutdown while combinators and timeouts are mid-await: the child frames must die before the
 // contexts their awaits point at (ASan checks this).
 TEST(rt_shutdown, pending_combinators_and_timeouts_are_released) {
-  runtime rt(test::paused());
+  runtime rt(test::paused_while_held());
   auto pending = [](clock::duration d) -> task<int> {
     co_await sleep_for(d);
     co_return 1;
@@ -98,7 +98,7 @@ TEST(rt_shutdown, pending_combinators_and_timeouts_are_released) {
 TEST(rt_shutdown, group_child_handle_outliving_its_group) {
   join_handle<int> escaped;
   {
-    runtime rt(test::paused());
+    runtime rt(test::paused_while_held());
     auto body = [&]() -> task<void> {
       spawn([&]() -> task<void> {
         task_group g;

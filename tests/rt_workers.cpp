@@ -176,7 +176,8 @@ TEST(rt_workers, sockets_move_between_workers) {
           co_await sleep_for(1ms);
         }
         std::string msg = "message " + std::to_string(i);
-        if (!co_await c->write_all(msg)) co_return false;
+        auto sent = co_await c->write_all(msg);  // bound first: g++ 12 miscompiles co_await in a condition
+        if (!sent) co_return false;
         std::string got(msg.size(), '\0');
         auto r = co_await c->read_exact(std::span<char>(got));
         co_return r.has_value() && got == msg;

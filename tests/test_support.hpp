@@ -32,6 +32,10 @@ inline runtime_options paused() {
   return o;
 }
 
+/// Paused on one loop; real time on several workers. For tests that look at tasks still pending after
+/// block_on returns: several workers keep running then, and paused time would jump to every deadline.
+inline runtime_options paused_while_held() { return multi_worker() ? options() : paused(); }
+
 /// Runs `t` on a fresh paused runtime.
 template <class T>
 T run_paused(task<T> t) {
