@@ -26,7 +26,9 @@ std::vector<double> load() {
 }  // namespace
 
 int main() {
-  weft::runtime rt({.workers = 0});  // one event loop per core
+  weft::runtime_options options;
+  options.workers = 0;  // one event loop per core
+  weft::runtime rt(options);
   rt.block_on([]() -> weft::task<void> {
     weft::channel<std::string> lines(64);  // bounded: producers wait when it is full
     auto reader = weft::spawn([lines]() mutable -> weft::task<void> {

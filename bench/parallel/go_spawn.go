@@ -11,18 +11,30 @@ import (
 	"time"
 )
 
+// Each of p spawners starts m goroutines in batches of 1,000 that it waits for (as parallel_bench does).
 func spawn(p, m int) {
-	var wg sync.WaitGroup
-	wg.Add(p * m)
+	const batch = 1000
+	var all sync.WaitGroup
+	all.Add(p)
 	start := time.Now()
 	for i := 0; i < p; i++ {
 		go func() {
-			for j := 0; j < m; j++ {
-				go wg.Done()
+			var wg sync.WaitGroup
+			for j := 0; j < m; j += batch {
+				n := batch
+				if m-j < n {
+					n = m - j
+				}
+				wg.Add(n)
+				for k := 0; k < n; k++ {
+					go wg.Done()
+				}
+				wg.Wait()
 			}
+			all.Done()
 		}()
 	}
-	wg.Wait()
+	all.Wait()
 	ns := float64(time.Since(start).Nanoseconds())
 	fmt.Printf("spawn go workers=%d tasks=%d ns_per_task=%.1f\n", runtime.GOMAXPROCS(0), p*m, ns/float64(p*m))
 }

@@ -1,8 +1,9 @@
 // The parallel runtime's costs, printed one line per measurement for bench/parallel/run.sh:
 //
-//   spawn W P M      P spawner tasks on W workers each spawn M trivial tasks; ns per spawned task
+//   spawn W P M      P spawner tasks on W workers each spawn M trivial tasks, in batches of 1,000 that
+//                    they wait for (as a server spawns per request); ns per spawned task
 //   pingpong W N     two tasks bounce a value over two rendezvous channels N times; ns per round trip
-//   pfor KERNEL      one kernel on weft::parallel_for, oneTBB parallel_for, OpenMP and one thread;
+//   pfor KERNEL      one kernel on weft::parallel_for, oneTBB parallel_for, OpenMP (guided) and one thread;
 //                    KERNEL is mandelbrot (uneven rows) or sqrt (16M even, cheap elements)
 #include <omp.h>
 #include <tbb/blocked_range.h>
@@ -27,8 +28,10 @@ double ns_since(steady::time_point start) {
   return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - start).count());
 }
 
-weft::task<void> bump(std::atomic<long>& done, long total, weft::event& all) {
-  if (done.fetch_add(1, std::memory_order_relaxed) + 1 == total) all.set();
+constexpr long spawn_batch = 1000;
+
+weft::task<void> bump(weft::wait_group& batch) {
+  batch.done();
   co_return;
 }
 
@@ -36,18 +39,23 @@ int spawn_bench(std::size_t workers, long spawners, long per_spawner) {
   weft::runtime_options o;
   o.workers = workers;
   weft::runtime rt(o);
-  std::atomic<long> done = 0;
   long total = spawners * per_spawner;
-  weft::event all;
   auto body = [&]() -> weft::task<double> {
     auto start = steady::now();
+    std::vector<weft::join_handle<void>> hs;
     for (long p = 0; p < spawners; ++p) {
-      weft::spawn([&, per_spawner]() -> weft::task<void> {
-        for (long m = 0; m < per_spawner; ++m) weft::spawn(bump(done, total, all)).detach();
-        co_return;
-      }).detach();
+      hs.push_back(weft::spawn([per_spawner]() -> weft::task<void> {
+        weft::wait_group batch;
+        for (long m = 0; m < per_spawner; m += spawn_batch) {
+          long n = std::min(spawn_batch, per_spawner - m);
+          batch.add(static_cast<std::size_t>(n));
+          for (long k = 0; k < n; ++k) weft::spawn(bump(batch)).detach();
+          auto all = co_await batch.wait();
+          if (!all) std::abort();
+        }
+      }));
     }
-    co_await all.wait();
+    for (auto& h : hs) co_await std::move(h);
     co_return ns_since(start);
   };
   double ns = rt.block_on(body());
@@ -149,7 +157,7 @@ int pfor_bench(const char* name) {
     });
     time("openmp", [&] {
       long long m = static_cast<long long>(n);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(guided)
       for (long long i = 0; i < m; ++i) k.item(static_cast<std::size_t>(i));
     });
     time("serial", [&] {

@@ -5,10 +5,11 @@
 //     double sum = weft::parallel_reduce(xs, 0.0, std::plus<>{});
 //     co_await weft::parallel_for_async(0, rows, [&](std::size_t y) { render(y); });   // from a task
 //
-// The range is cut into chunks (8 per compute worker, so that stealing can even out uneven work);
-// chunks are tasks on the compute pool (see weft/blocking.hpp and src/parallel/compute_pool.hpp), and
-// idle workers steal them. The calling thread waits; the _async forms suspend the calling task instead,
-// so its loop goes on serving other tasks.
+// The range is cut into chunks (32 per compute worker, so that uneven work evens out). One runner task
+// per compute worker goes to the compute pool (src/parallel/compute_pool.hpp), where idle workers steal
+// them, and each runner claims chunk after chunk until none is left. A plain call's thread waits (it
+// does not join in: with one runner per core that would put one thread too many on the cores); the
+// _async forms suspend the calling task instead, so its loop goes on serving other tasks.
 //
 // Exceptions: the first one thrown by `fn` is rethrown to the caller once every chunk has stopped;
 // chunks not yet started are skipped. Cancellation (the _async forms): chunks not yet started are
@@ -44,6 +45,8 @@ struct parallel_job {
   std::size_t count = 0;
   std::size_t chunk_size = 1;
   std::size_t chunks = 0;
+  std::size_t runners = 0;
+  std::atomic<std::size_t> next_chunk{0};
   chunk_fn run = nullptr;
   const void* body = nullptr;
   const context* caller = nullptr;  // _async: the awaiting task's, read between chunks
@@ -54,7 +57,7 @@ struct parallel_job {
   event done;
 };
 
-/// Sets `count`, the chunking and `remaining` for a range of `count` items.
+/// Sets `count`, the chunking, the runners and `remaining` (the runners) for `count` items.
 void parallel_plan(parallel_job& job, std::size_t count);
 /// Runs every chunk of `job` on the compute pool and waits (this thread blocks).
 void parallel_run(const std::shared_ptr<parallel_job>& job);

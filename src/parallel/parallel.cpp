@@ -9,9 +9,9 @@
 namespace weft::detail {
 namespace {
 
-constexpr std::size_t chunks_per_worker = 8;
+constexpr std::size_t chunks_per_worker = 32;
 
-void finish_chunk(const std::shared_ptr<parallel_job>& job) {
+void finish_runner(const std::shared_ptr<parallel_job>& job) {
   if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   job->finished.store(1, std::memory_order_release);
   job->finished.notify_all();
@@ -30,16 +30,25 @@ void run_one(parallel_job& job, std::size_t chunk) {
   }
 }
 
-// A chunk as a compute-pool task. The shared_ptr keeps the job (not the caller's body) alive until
-// the last chunk has signalled.
-task<void> chunk_task(std::shared_ptr<parallel_job> job, std::size_t chunk) {
-  run_one(*job, chunk);
-  finish_chunk(job);
+/// Claims and runs chunks until none is left.
+void run_chunks(parallel_job& job) {
+  for (;;) {
+    std::size_t c = job.next_chunk.fetch_add(1, std::memory_order_relaxed);
+    if (c >= job.chunks) return;
+    run_one(job, c);
+  }
+}
+
+// A runner as a compute-pool task. The shared_ptr keeps the job (not the caller's body) alive until
+// the last runner has signalled.
+task<void> runner_task(std::shared_ptr<parallel_job> job) {
+  run_chunks(*job);
+  finish_runner(job);
   co_return;
 }
 
-void start_chunks(const std::shared_ptr<parallel_job>& job) {
-  for (std::size_t c = 0; c < job->chunks; ++c) compute_spawn(chunk_task(job, c));
+void start_runners(const std::shared_ptr<parallel_job>& job) {
+  for (std::size_t r = 0; r < job->runners; ++r) compute_spawn(runner_task(job));
 }
 
 void rethrow_failure(parallel_job& job) {
@@ -58,18 +67,19 @@ void parallel_plan(parallel_job& job, std::size_t count) {
   job.chunks = std::min(count, target);
   job.chunk_size = (count + job.chunks - 1) / job.chunks;
   job.chunks = (count + job.chunk_size - 1) / job.chunk_size;
-  job.remaining.store(job.chunks, std::memory_order_relaxed);
+  job.runners = std::min(job.chunks, compute_workers());
+  job.remaining.store(job.runners, std::memory_order_relaxed);
 }
 
 void parallel_run(const std::shared_ptr<parallel_job>& job) {
   if (job->chunks == 0) return;
   if (on_compute_pool()) {
     // Nested inside parallel work: waiting here could leave every worker waiting. Run it inline.
-    for (std::size_t c = 0; c < job->chunks; ++c) run_one(*job, c);
+    run_chunks(*job);
     rethrow_failure(*job);
     return;
   }
-  start_chunks(job);
+  start_runners(job);
   while (job->finished.load(std::memory_order_acquire) == 0) job->finished.wait(0, std::memory_order_acquire);
   rethrow_failure(*job);
 }
@@ -77,7 +87,7 @@ void parallel_run(const std::shared_ptr<parallel_job>& job) {
 task<void> parallel_run_async(std::shared_ptr<parallel_job> job) {
   if (job->chunks == 0) co_return;
   job->caller = co_await current_context();
-  start_chunks(job);
+  start_runners(job);
   co_await job->done.wait_through_cancel();  // the chunks use the caller's body until they end
   rethrow_failure(*job);
   if (job->caller->cancelled()) {

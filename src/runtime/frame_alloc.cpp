@@ -1,6 +1,8 @@
 #include "weft/detail/frame_alloc.hpp"
 
+#include <atomic>
 #include <new>
+#include <thread>
 
 namespace weft::detail {
 
@@ -12,11 +14,70 @@ std::size_t block_size(std::size_t size) noexcept {
   std::size_t c = (size + frame_granule - 1) / frame_granule - 1;
   return c < frame_classes ? (c + 1) * frame_granule : size;
 }
+
+// The depot: where full per-thread lists go, whole, for any thread to take. With several workers a
+// frame is often allocated on one thread (the spawner) and freed on another (the thief that ran it);
+// without the depot the spawner would keep missing its cache and the thief would keep filling its own.
+// Lists move in and out whole (one pointer each way), under a per-class lock taken once per
+// frame_max_cached frames. Trivially destructible on purpose: threads may free frames during exit.
+constexpr unsigned depot_lists = 64;  // per class: up to 64 * frame_max_cached blocks parked
+struct depot_class {
+  std::atomic<bool> locked;
+  unsigned count;
+  frame_free_list lists[depot_lists];
+
+  void lock() noexcept {
+    while (locked.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+  }
+  void unlock() noexcept { locked.store(false, std::memory_order_release); }
+};
+depot_class depot[frame_classes];
+
+std::size_t class_of(std::size_t size) noexcept { return (size + frame_granule - 1) / frame_granule - 1; }
 }  // namespace
 
 thread_local frame_free_list frame_lists[frame_classes];
 
-void* frame_alloc_slow(std::size_t size) { return ::operator new(block_size(size)); }
-void frame_free_slow(void* p, std::size_t) noexcept { ::operator delete(p); }
+void* frame_alloc_slow(std::size_t size) {
+#if WEFT_FRAME_CACHE
+  std::size_t c = class_of(size);
+  if (c < frame_classes) {
+    depot_class& d = depot[c];
+    d.lock();
+    if (d.count > 0) frame_lists[c] = d.lists[--d.count];
+    d.unlock();
+    frame_free_list& l = frame_lists[c];
+    if (frame_free_block* b = l.head) {
+      l.head = b->next;
+      --l.count;
+      return b;
+    }
+  }
+#endif
+  return ::operator new(block_size(size));
+}
+
+void frame_free_slow(void* p, std::size_t size) noexcept {
+#if WEFT_FRAME_CACHE
+  std::size_t c = class_of(size);
+  if (c < frame_classes) {
+    // This thread's list is full: park it whole in the depot and start a new one with `p`.
+    depot_class& d = depot[c];
+    d.lock();
+    bool parked = d.count < depot_lists;
+    if (parked) d.lists[d.count++] = frame_lists[c];
+    d.unlock();
+    if (parked) {
+      auto* b = static_cast<frame_free_block*>(p);
+      b->next = nullptr;
+      frame_lists[c] = {b, 1};
+      return;
+    }
+  }
+#else
+  (void)size;
+#endif
+  ::operator delete(p);
+}
 
 }  // namespace weft::detail

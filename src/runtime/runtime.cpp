@@ -32,7 +32,7 @@ void run_until_done(scheduler* s, spawn_state_base* root) {
     throw std::logic_error("weft: block_on called from inside the same runtime");
   }
   // The workers run it; wait for spawn_done's status store (it notifies when it sees sync_external).
-  std::uint8_t before = root->sync.fetch_or(sync_external, std::memory_order_acq_rel);
+  std::uint32_t before = root->word.fetch_or(sync_external, std::memory_order_acq_rel);
   if ((before & sync_done) != 0) return;
   while (root->load_status() == task_status::running) root->status.wait(task_status::running);
 }

@@ -38,54 +38,60 @@ scheduler::~scheduler() {
   if (threaded_) stop_threads();
   blocking_->shutdown();  // running jobs finish (their tasks' frames are still alive)
   // Never-started tasks still waiting for a worker: their frames hold nothing of a loop's yet.
-  while (spawn_state_base* s = inject_head_) {
-    inject_head_ = s->live_next;
-    s->live_next = nullptr;
-    s->status.store(task_status::abandoned, std::memory_order_release);
-    s->drop_frame();
-    if (spawn_unref(s)) delete s;
+  for (inject_chunk& c : injected_) {
+    while (spawn_state_base* s = c.head) {
+      c.head = s->live_next;
+      s->live_next = nullptr;
+      s->status.store(task_status::abandoned, std::memory_order_release);
+      s->drop_frame();
+      if (spawn_unref(s)) delete s;
+    }
   }
+  injected_.clear();
   // Each worker destroys its unfinished tasks (on this thread, standing in as that worker).
   workers_.clear();
 }
 
 void scheduler::run_worker(std::size_t i) { workers_[i]->run_forever(); }
 
-void scheduler::inject(spawn_state_base* s) noexcept {
+void scheduler::inject_batch(spawn_state_base* const* items, std::size_t n) noexcept {
+  if (n == 0) return;
+  for (std::size_t i = 0; i < n; ++i) items[i]->live_next = i + 1 < n ? items[i + 1] : nullptr;
   {
-    std::lock_guard lock(inject_mu_);
-    s->live_next = nullptr;
-    if (inject_tail_ != nullptr) {
-      inject_tail_->live_next = s;
-    } else {
-      inject_head_ = s;
-    }
-    inject_tail_ = s;
-    injected_count_.fetch_add(1, std::memory_order_seq_cst);
+    std::lock_guard lock(inject_lock_);
+    injected_.push_back({items[0], n});  // bad_alloc here would terminate: noexcept, as a lost task would be worse
+    injected_count_.fetch_add(n, std::memory_order_seq_cst);
   }
   notify_one();
 }
 
 bool scheduler::take_injected(worker& w) noexcept {
   if (injected_count_.load(std::memory_order_relaxed) == 0) return false;
-  std::lock_guard lock(inject_mu_);
-  std::size_t taken = 0;
-  std::size_t limit = std::max<std::size_t>(1, steal_queue<spawn_state_base>::capacity / 2);
-  while (inject_head_ != nullptr && taken < limit) {
-    spawn_state_base* s = inject_head_;
-    inject_head_ = s->live_next;
+  inject_chunk c{nullptr, 0};
+  {
+    std::lock_guard lock(inject_lock_);
+    if (injected_.empty()) return false;
+    c = injected_.front();
+    injected_.pop_front();
+    injected_count_.fetch_sub(c.count, std::memory_order_seq_cst);
+  }
+  // Outside the lock: walk the chunk into w's queue; what does not fit goes back as a chunk.
+  while (spawn_state_base* s = c.head) {
+    spawn_state_base* next = s->live_next;
     s->live_next = nullptr;
     s->home.store(&w, std::memory_order_relaxed);
-    if (!w.fresh_.push(s)) {  // cannot happen while w's queue has room for a half; be safe anyway
-      s->live_next = inject_head_;
-      inject_head_ = s;
+    if (!w.fresh_.push(s)) {
+      s->live_next = next;
+      std::size_t rest = 0;
+      for (spawn_state_base* r = s; r != nullptr; r = r->live_next) ++rest;
+      std::lock_guard lock(inject_lock_);
+      injected_.push_front({s, rest});
+      injected_count_.fetch_add(rest, std::memory_order_seq_cst);
       break;
     }
-    ++taken;
+    c.head = next;
   }
-  if (inject_head_ == nullptr) inject_tail_ = nullptr;
-  injected_count_.fetch_sub(taken, std::memory_order_seq_cst);
-  return taken != 0;
+  return true;
 }
 
 void scheduler::notify_one() noexcept {
@@ -109,6 +115,11 @@ bool scheduler::work_available(const worker* self) const noexcept {
     if (w.get() != self && !w->fresh_.empty()) return true;
   }
   return false;
+}
+
+bool scheduler::others_busy(const worker* self) const noexcept {
+  (void)self;  // self is awake (it is asking), so "others busy" means fewer idle than the rest
+  return static_cast<std::size_t>(idle_.load(std::memory_order_relaxed)) + 1 < workers_.size();
 }
 
 std::size_t scheduler::live_tasks() const noexcept {

@@ -23,10 +23,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "weft/detail/sync_waiter.hpp"
 
 #include "weft/detail/spawn_state.hpp"
 #include "weft/runtime.hpp"
@@ -52,7 +55,9 @@ class scheduler {
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
   /// Queues a task that has not started, from any thread, and wakes a worker for it.
-  void inject(spawn_state_base* s) noexcept;
+  void inject(spawn_state_base* s) noexcept { inject_batch(&s, 1); }
+  /// Queues `n` tasks at once (one lock), then wakes a worker.
+  void inject_batch(spawn_state_base* const* items, std::size_t n) noexcept;
   /// Moves up to half a queue's worth of injected tasks into `w`'s queue; false if there were none.
   bool take_injected(worker& w) noexcept;
   bool has_injected() const noexcept { return injected_count_.load(std::memory_order_seq_cst) != 0; }
@@ -60,6 +65,9 @@ class scheduler {
   void notify_one() noexcept;
   /// True if any worker but `self` has tasks that could be stolen, or the injection queue has some.
   bool work_available(const worker* self) const noexcept;
+
+  /// True if some worker other than `self` is awake (not counted idle).
+  bool others_busy(const worker* self) const noexcept;
 
   // The idle and searching counts (see the protocol above).
   void enter_idle() noexcept { idle_.fetch_add(1, std::memory_order_seq_cst); }
@@ -93,9 +101,14 @@ class scheduler {
   bool threaded_;
   std::atomic<bool> stopping_{false};
 
-  mutable std::mutex inject_mu_;
-  spawn_state_base* inject_head_ = nullptr;  // guarded by inject_mu_, linked through live_next
-  spawn_state_base* inject_tail_ = nullptr;
+  // The injection queue: chunks of tasks linked through live_next, as they were injected (a spilled
+  // half of a worker's queue is one chunk), so that both ends take the lock for O(1) work.
+  struct inject_chunk {
+    spawn_state_base* head;
+    std::size_t count;
+  };
+  mutable spin_lock inject_lock_;
+  std::deque<inject_chunk> injected_;  // guarded by inject_lock_
   std::atomic<std::size_t> injected_count_{0};
 
   std::atomic<int> idle_{0};

@@ -2,9 +2,10 @@
 //
 // Two paths: a single-loop runtime's states are touched by one thread and use plain fields; a shared
 // state (several workers) may be finished on one thread while another joins it, drops its handle or
-// cancels it. There, `sync` decides who acts: spawn_done sets sync_done, a joiner sets sync_joiner, a
-// dropped handle sets sync_handle_gone, each with one fetch_or, and whoever sets its bit second does
-// the work that needs both (waking the joiner, reporting an exception nobody will see).
+// cancels it. There, `word` decides who acts: spawn_done sets sync_done, a joiner sets sync_joiner, a
+// dropped handle sets sync_handle_gone, each with one atomic add (which drops the task's or the
+// handle's reference in the same instruction), and whoever sets its bit second does the work that
+// needs both (waking the joiner, reporting an exception nobody will see).
 #include <cstring>
 #include <system_error>
 
@@ -15,9 +16,11 @@
 namespace weft::detail {
 namespace {
 
+/// Reports the task's exception if nobody saw it; `w` null: the current loop (looked up only then).
 void report_unseen(worker* w, spawn_state_base* s) noexcept {
   if (s->group == nullptr && !s->outcome_seen && s->promise->exception) {
     s->outcome_seen = true;
+    if (w == nullptr) w = current_worker();
     if (w != nullptr) w->report_exception(s->ctx.name(), s->promise->exception);
   }
 }
@@ -46,7 +49,8 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   }
 
   s->status.store(task_status::done, std::memory_order_release);
-  std::uint8_t before = s->sync.fetch_or(sync_done, std::memory_order_acq_rel);
+  // Sets sync_done and drops the task's reference, in one instruction.
+  std::uint32_t before = spawn_word_add(s, sync_done - ref_one);
   if ((before & sync_joiner) != 0) {
     // The joiner disarms its own cancellation hook when it resumes (its context is its loop's).
     std::coroutine_handle<> j = std::exchange(s->joiner, {});
@@ -61,7 +65,7 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   }
   if ((before & sync_handle_gone) != 0) report_unseen(w, s);
   if ((before & sync_external) != 0) s->status.notify_all();  // block_on's thread
-  if (spawn_unref(s)) w->bury(s);
+  if (refs_of(before) == 1) w->bury(s);
   return next;
 }
 
@@ -99,11 +103,12 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
   p.on_done_arg = s;
   scheduler* sched = w->shared();
   if (sched == nullptr || group != nullptr) {
-    // One loop, or a group child: it runs where it was spawned, from now on. (Group children stay
-    // with their group, whose bookkeeping is its loop's.)
-    s->shared = sched != nullptr;
-    s->home.store(w, std::memory_order_relaxed);
-    s->started.store(true, std::memory_order_relaxed);
+    // One loop, or a group child: it runs where it was spawned, from now on (adopt sets `home`).
+    // Group children stay with their group, whose bookkeeping is its loop's.
+    if (sched != nullptr) {
+      s->shared = true;
+      s->started.store(true, std::memory_order_relaxed);
+    }
     w->adopt(s);
     if (group != nullptr) group_child_started(group, s);
     w->schedule(frame, &s->ctx);
@@ -135,13 +140,14 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
 void spawn_release_handle(spawn_state_base* s) noexcept {
   if (!s->shared) {
     s->handle_alive = false;
-    if (s->status.load(std::memory_order_relaxed) == task_status::done) report_unseen(current_worker(), s);
+    if (s->status.load(std::memory_order_relaxed) == task_status::done) report_unseen(nullptr, s);
     if (spawn_unref(s)) delete s;
     return;
   }
-  std::uint8_t before = s->sync.fetch_or(sync_handle_gone, std::memory_order_acq_rel);
-  if ((before & sync_done) != 0) report_unseen(current_worker(), s);
-  if (spawn_unref(s)) delete s;
+  // Sets sync_handle_gone and drops the handle's reference, in one instruction.
+  std::uint32_t before = spawn_word_add(s, sync_handle_gone - ref_one);
+  if ((before & sync_done) != 0) report_unseen(nullptr, s);
+  if (refs_of(before) == 1) delete s;
 }
 
 bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
@@ -149,7 +155,7 @@ bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
   w->ctx = joiner_ctx;
   s->joiner = w->waiting;
   s->joiner_ctx = joiner_ctx;
-  s->joiner_home = current_worker();
+  if (s->shared) s->joiner_home = current_worker();
   w->on_cancel = &cancel_joined;
   if (joiner_ctx->cancelled()) {
     spawn_request_cancel(s);
@@ -157,7 +163,7 @@ bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
     joiner_ctx->arm(w);
   }
   if (!s->shared) return true;
-  std::uint8_t before = s->sync.fetch_or(sync_joiner, std::memory_order_acq_rel);
+  std::uint32_t before = s->word.fetch_or(sync_joiner, std::memory_order_acq_rel);
   if ((before & sync_done) != 0) {
     // Finished meanwhile, on another thread: go on without suspending.
     s->joiner = {};
@@ -166,16 +172,12 @@ bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
   return true;
 }
 
-void spawn_join_resumed(join_waiter* w) noexcept {
-  if (w->ctx != nullptr) w->ctx->disarm();
-}
-
 void spawn_join_abandon(join_waiter* w) noexcept {
   // Only at runtime shutdown (the joiner's frame is destroyed while it waits): no thread races us.
   spawn_state_base* s = w->s;
   if (s->joiner == w->waiting) {
     s->joiner = {};
-    s->sync.fetch_and(static_cast<std::uint8_t>(~sync_joiner), std::memory_order_relaxed);
+    s->word.fetch_and(~sync_joiner, std::memory_order_relaxed);
     s->joiner_ctx->disarm();
   }
 }
@@ -195,7 +197,7 @@ void spawn_request_cancel(spawn_state_base* s) noexcept {
     return;
   }
   // Its tree belongs to its loop: walk it there. The reference keeps the state alive until then.
-  s->refs.fetch_add(1, std::memory_order_relaxed);
+  s->word.fetch_add(ref_one, std::memory_order_relaxed);
   home->post(cancel_on_home{s});
 }
 

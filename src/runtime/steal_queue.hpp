@@ -28,6 +28,20 @@ class steal_queue {
     return true;
   }
 
+  /// Owner only: claims up to `max` of the oldest items into `out` with one CAS; returns how many.
+  std::uint32_t pop_batch(T** out, std::uint32_t max) noexcept {
+    std::uint32_t head = head_.load(std::memory_order_acquire);
+    for (;;) {
+      std::uint32_t available = tail_.load(std::memory_order_relaxed) - head;
+      std::uint32_t n = available < max ? available : max;
+      if (n == 0) return 0;
+      for (std::uint32_t i = 0; i < n; ++i) out[i] = slots_[(head + i) & mask].load(std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(head, head + n, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        return n;
+      }
+    }
+  }
+
   /// Owner only: the oldest item, or null.
   T* pop() noexcept {
     std::uint32_t head = head_.load(std::memory_order_acquire);

@@ -117,15 +117,16 @@ void worker::push_fresh(spawn_state_base* s) noexcept {
     // Full: hand the older half, then this one, to the injection queue, where any worker finds them.
     std::array<spawn_state_base*, steal_queue<spawn_state_base>::capacity / 2 + 1> half;
     std::uint32_t n = fresh_.steal_half(half.data());
-    for (std::uint32_t i = 0; i < n; ++i) sched_->inject(half[i]);
-    if (!fresh_.push(s)) sched_->inject(s);
+    sched_->inject_batch(half.data(), n);
+    if (fresh_.push(s)) return;  // inject_batch has notified
+    sched_->inject(s);
+    return;
   }
   sched_->notify_one();
 }
 
 void worker::start_fresh(spawn_state_base* s) {
-  s->home.store(this, std::memory_order_relaxed);
-  adopt(s);
+  adopt(s);  // sets `home`
   // seq_cst, paired with the flag in spawn_request_cancel: a cancel that saw `started` false has set
   // the flag before this store, so the task sees it at its first await.
   s->started.store(true, std::memory_order_seq_cst);
@@ -135,14 +136,19 @@ void worker::start_fresh(spawn_state_base* s) {
 int worker::run_ready() {
   int ran = 0;
   runnable r;
-  for (; ran < task_budget; ++ran) {
+  while (ran < task_budget) {
     if (queue_.pop(r)) {
       resume(r);
-    } else if (spawn_state_base* s = fresh_.pop()) {
-      start_fresh(s);
-    } else {
-      break;
+      ++ran;
+      continue;
     }
+    // Fresh tasks a few at a time: one CAS claims the batch (thieves cannot take those any more, so
+    // the batch stays small).
+    std::array<spawn_state_base*, fresh_batch> batch;
+    std::uint32_t n = fresh_.pop_batch(batch.data(), fresh_batch);
+    if (n == 0) break;
+    for (std::uint32_t i = 0; i < n; ++i) start_fresh(batch[i]);
+    ran += static_cast<int>(n);
   }
   return ran;
 }
@@ -176,6 +182,19 @@ bool worker::find_work(bool counted) {
   return found;
 }
 
+bool worker::spin_for_work() {
+  // Work often turns up within microseconds (a spawner refilling its queue, a reply on its way): look
+  // again for a short while before paying for a sleep and a wake-up. Only while some other worker is
+  // busy: a runtime with nothing to do goes to sleep at once.
+  if (!sched_->others_busy(this)) return false;
+  for (int round = 0; round < spin_rounds; ++round) {
+    for (int i = 0; i < 32; ++i) __builtin_ia32_pause();
+    if (has_posted_.load(std::memory_order_relaxed)) return true;
+    if (sched_->work_available(this) && find_work(false)) return true;
+  }
+  return false;
+}
+
 void worker::run_forever() {
   worker* previous = std::exchange(this_thread_worker, this);
   running_ = true;
@@ -189,6 +208,7 @@ void worker::run_forever() {
     bool counted = notified_.load(std::memory_order_relaxed) && notified_.exchange(false);
     bool idle = ran == 0 && queue_.empty() && fresh_.empty();
     if ((counted || idle) && find_work(counted)) continue;
+    if (idle && spin_for_work()) continue;
     poll(idle);
   }
   running_ = false;
@@ -336,7 +356,7 @@ void worker::unhook_group_children(const task_group* group) noexcept {
 }
 
 void worker::adopt(spawn_state_base* s) noexcept {
-  s->home = this;
+  s->home.store(this, std::memory_order_relaxed);
   s->live_prev = nullptr;
   s->live_next = live_;
   if (live_ != nullptr) live_->live_prev = s;

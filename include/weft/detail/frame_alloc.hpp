@@ -1,8 +1,10 @@
 // Recycling allocator for coroutine frames and spawn states.
 //
 // Each thread keeps free lists by 16-byte size class (up to 4 KiB); a block freed on one thread goes to
-// that thread's lists. Spawn, wake and complete therefore never reach malloc in steady state. Sanitizer
-// builds bypass the cache so that use-after-free of a frame is still caught.
+// that thread's lists, and a full list moves whole to a shared depot where any thread can take it (see
+// frame_alloc.cpp). Spawn, wake and complete therefore never reach malloc in steady state, also when
+// tasks are spawned on one worker and run on another. Sanitizer builds bypass the cache so that
+// use-after-free of a frame is still caught.
 #pragma once
 
 #include <cstddef>
@@ -34,7 +36,7 @@ struct frame_free_list {
 };
 inline constexpr std::size_t frame_granule = 16;
 inline constexpr std::size_t frame_classes = 256;       // sizes up to 4 KiB are cached (an HTTP request's frame is ~2 KiB)
-inline constexpr std::size_t frame_max_cached = 4096;   // per class; bounds what a burst leaves behind
+inline constexpr std::size_t frame_max_cached = 2048;   // per class and thread; then the list goes to the depot
 // Trivially constructible, so thread_local access needs no guard.
 extern thread_local frame_free_list frame_lists[frame_classes];
 

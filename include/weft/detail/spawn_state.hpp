@@ -14,8 +14,10 @@
 // Threads (runtimes with several workers, `shared` states): a task that has not started yet may be
 // stolen by another worker; from its first resume to its end it stays on one worker (`home`), so its
 // timers, sockets and cancellation tree are touched by one thread only. What other threads touch is
-// atomic: `refs`, `status`, `started`, and `sync`, the handshake between the task finishing and a
-// joiner or the handle's owner letting go (whichever comes second acts: see src/runtime/spawn.cpp).
+// atomic: `status`, `started`, and `word`, which holds the reference count and the handshake bits
+// between the task finishing and a joiner or the handle's owner letting go (whichever comes second
+// acts: see src/runtime/spawn.cpp). One word, so that finishing and letting go cost one atomic
+// read-modify-write each.
 // A single-loop runtime's states are not shared and take the plain paths.
 #pragma once
 
@@ -45,11 +47,13 @@ void schedule(std::coroutine_handle<> h, context* ctx) noexcept;
 
 enum class task_status : std::uint8_t { running, done, abandoned };
 
-/// Bits of spawn_state_base::sync.
-inline constexpr std::uint8_t sync_done = 1;          // the task finished (spawn_done ran)
-inline constexpr std::uint8_t sync_joiner = 2;        // a joiner is parked (joiner fields are set)
-inline constexpr std::uint8_t sync_handle_gone = 4;   // the join_handle was dropped
-inline constexpr std::uint8_t sync_external = 8;      // a thread outside the runtime waits (block_on)
+/// spawn_state_base::word: handshake bits below, the reference count above (in units of ref_one).
+inline constexpr std::uint32_t sync_done = 1;          // the task finished (spawn_done ran)
+inline constexpr std::uint32_t sync_joiner = 2;        // a joiner is parked (joiner fields are set)
+inline constexpr std::uint32_t sync_handle_gone = 4;   // the join_handle was dropped
+inline constexpr std::uint32_t sync_external = 8;      // a thread outside the runtime waits (block_on)
+inline constexpr std::uint32_t ref_one = 16;
+inline constexpr std::uint32_t refs_of(std::uint32_t word) noexcept { return word / ref_one; }
 
 struct spawn_state_base {
   spawn_state_base() noexcept = default;
@@ -72,21 +76,26 @@ struct spawn_state_base {
   worker* joiner_home = nullptr;
   task_group* group = nullptr;
   std::unique_ptr<char[]> name;  // only for named tasks: 8 bytes, not a std::string's 32
-  std::atomic<std::uint32_t> refs{2};
+  std::atomic<std::uint32_t> word{2 * ref_one};  // two references: the task's and the handle's
   std::atomic<task_status> status{task_status::running};
-  std::atomic<std::uint8_t> sync{0};
   std::atomic<bool> started{false};
   bool shared = false;  // spawned on a runtime with several workers
   bool handle_alive = true;
   bool outcome_seen = false;
 };
 
-/// Drops one reference; true if it was the last. Shared states count atomically.
+/// Adds `delta` (wrapping: to subtract, add the two's complement) to the word and returns its old
+/// value. Shared states do it atomically; a one-loop runtime's with a plain load and store.
+inline std::uint32_t spawn_word_add(spawn_state_base* s, std::uint32_t delta) noexcept {
+  if (s->shared) return s->word.fetch_add(delta, std::memory_order_acq_rel);
+  std::uint32_t old = s->word.load(std::memory_order_relaxed);
+  s->word.store(old + delta, std::memory_order_relaxed);
+  return old;
+}
+
+/// Drops one reference; true if it was the last.
 inline bool spawn_unref(spawn_state_base* s) noexcept {
-  if (s->shared) return s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1;
-  std::uint32_t r = s->refs.load(std::memory_order_relaxed) - 1;  // one thread: no locked instruction
-  s->refs.store(r, std::memory_order_relaxed);
-  return r == 0;
+  return refs_of(spawn_word_add(s, 0u - ref_one)) == 1;
 }
 
 /// Registers the state with `w`, wires the root frame's promise to it and queues the frame. `pinned`:
@@ -105,7 +114,9 @@ struct join_waiter : cancel_waiter {
 /// Returns false if the task finished meanwhile (the joiner goes on without suspending).
 bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept;
 /// The joiner resumed: forget its cancellation hook.
-void spawn_join_resumed(join_waiter* w) noexcept;
+inline void spawn_join_resumed(join_waiter* w) noexcept {
+  if (w->ctx != nullptr) w->ctx->disarm();
+}
 /// join_handle::cancel(): cancels the task from any thread.
 void spawn_request_cancel(spawn_state_base* s) noexcept;
 /// Called from a join awaiter's destructor: forget a joiner that no longer waits.
