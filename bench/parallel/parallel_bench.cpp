@@ -7,6 +7,7 @@
 //                    KERNEL is mandelbrot (uneven rows) or sqrt (16M even, cheap elements)
 #include <omp.h>
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <weft/weft.hpp>
 
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -140,6 +142,10 @@ struct sqrt_kernel {
 
 template <class K>
 int pfor_bench(const char* name) {
+  // oneTBB's thread count from TBB_NUM_THREADS, as OMP_NUM_THREADS and WEFT_COMPUTE_THREADS set the others.
+  std::size_t tbb_threads = std::thread::hardware_concurrency();
+  if (const char* env = std::getenv("TBB_NUM_THREADS")) tbb_threads = std::strtoul(env, nullptr, 10);
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, tbb_threads);
   K k;
   std::size_t n = k.items();
   auto time = [&](const char* who, auto&& run) {

@@ -23,8 +23,8 @@ for ((i = 0; i < reps; i++)); do
 done
 echo "== parallel_for: weft, oneTBB, OpenMP (dynamic) and one thread, 3 interleaved runs each per process"
 for ((i = 0; i < reps; i++)); do
-  OMP_NUM_THREADS=$workers WEFT_COMPUTE_THREADS=$workers "$bin" pfor mandelbrot >>"$out"
-  OMP_NUM_THREADS=$workers WEFT_COMPUTE_THREADS=$workers "$bin" pfor sqrt >>"$out"
+  OMP_NUM_THREADS=$workers TBB_NUM_THREADS=$workers WEFT_COMPUTE_THREADS=$workers "$bin" pfor mandelbrot >>"$out"
+  OMP_NUM_THREADS=$workers TBB_NUM_THREADS=$workers WEFT_COMPUTE_THREADS=$workers "$bin" pfor sqrt >>"$out"
 done
 
 python3 - "$out" <<'PY'
