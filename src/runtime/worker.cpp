@@ -185,14 +185,17 @@ bool worker::find_work(bool counted) {
 bool worker::spin_for_work() {
   // Work often turns up within microseconds (a spawner refilling its queue, a reply on its way): look
   // again for a short while before paying for a sleep and a wake-up. Only while some other worker is
-  // busy: a runtime with nothing to do goes to sleep at once.
+  // busy: a runtime with nothing to do goes to sleep at once. Bounded by time, not by iterations,
+  // since a pause instruction takes 10 cycles on some processors and 140 on others.
   if (!sched_->others_busy(this)) return false;
-  for (int round = 0; round < spin_rounds; ++round) {
-    for (int i = 0; i < 32; ++i) __builtin_ia32_pause();
-    if (has_posted_.load(std::memory_order_relaxed)) return true;
+  auto until = std::chrono::steady_clock::now() + spin_time;
+  for (unsigned i = 1;; ++i) {
+    __builtin_ia32_pause();
+    if (has_posted_.load(std::memory_order_relaxed)) return true;  // a wake-up for us: the cheap check, every time
+    if (i % 64 != 0) continue;
     if (sched_->work_available(this) && find_work(false)) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
   }
-  return false;
 }
 
 void worker::run_forever() {

@@ -111,7 +111,7 @@ class worker {
  private:
   static constexpr int task_budget = 128;
   static constexpr std::uint32_t fresh_batch = 8;
-  static constexpr int spin_rounds = 64;  // of 32 pauses: ~20 µs on current x86
+  static constexpr std::chrono::microseconds spin_time{20};
 
   friend class scheduler;
 

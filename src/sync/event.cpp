@@ -72,28 +72,27 @@ bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detai
   return true;
 }
 
-// Transitions through zero under the lock, so that an add() racing the last done() cannot leave the
-// event set with work outstanding.
+// Counting is one atomic add; only a change to or from zero takes the lock, and then re-reads the
+// count under it, so that an add() racing the last done() leaves the event as the final count says.
 void wait_group::add(std::size_t n) noexcept {
   if (n == 0) return;
+  if (count_.fetch_add(n, std::memory_order_acq_rel) != 0) return;
   std::lock_guard guard(lock_);
-  if (count_.load(std::memory_order_relaxed) == 0) zero_.reset();
-  count_.store(count_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+  if (count_.load(std::memory_order_acquire) != 0) zero_.reset();
 }
 
 void wait_group::done() noexcept {
+  std::size_t before = count_.fetch_sub(1, std::memory_order_acq_rel);
+  if (before == 0) {
+    std::fputs("weft: wait_group::done() called more often than add()\n", stderr);
+    std::terminate();
+  }
+  if (before != 1) return;
   detail::waiter_list wakes;
   {
     std::lock_guard guard(lock_);
-    std::size_t before = count_.load(std::memory_order_relaxed);
-    if (before == 0) {
-      std::fputs("weft: wait_group::done() called more often than add()\n", stderr);
-      std::terminate();
-    }
-    count_.store(before - 1, std::memory_order_release);
-    // The flag is set under our lock, so a racing add() cannot reset it first; the waiters wake after
-    // we unlock, since one of them may destroy this group.
-    if (before == 1) zero_.set_and_collect(wakes);
+    // Woken only after we unlock: a waiter may destroy this group at once.
+    if (count_.load(std::memory_order_acquire) == 0) zero_.set_and_collect(wakes);
   }
   detail::wake_settled(wakes);
 }

@@ -8,7 +8,9 @@
 //     }
 //     co_await wg.wait();
 //
-// Thread-safe: add, done and wait from tasks on any worker or from plain threads (add and done).
+// Thread-safe: add, done and wait from tasks on any worker or from plain threads (add and done). As
+// with Go's WaitGroup, an add() that takes the count up from zero must happen before the wait() it is
+// meant for; add and done otherwise cost one atomic instruction each.
 #pragma once
 
 #include <atomic>
@@ -34,8 +36,8 @@ class wait_group {
   std::size_t count() const noexcept { return count_.load(std::memory_order_acquire); }
 
  private:
-  detail::spin_lock lock_;
-  std::atomic<std::size_t> count_;  // written under lock_
+  detail::spin_lock lock_;          // taken only when the count reaches or leaves zero
+  std::atomic<std::size_t> count_;
   event zero_;
 };
 
