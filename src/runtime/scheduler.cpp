@@ -117,9 +117,12 @@ bool scheduler::work_available(const worker* self) const noexcept {
   return false;
 }
 
-bool scheduler::others_busy(const worker* self) const noexcept {
-  (void)self;  // self is awake (it is asking), so "others busy" means fewer idle than the rest
-  return static_cast<std::size_t>(idle_.load(std::memory_order_relaxed)) + 1 < workers_.size();
+bool scheduler::start_spinning() noexcept {
+  int spinning = spinning_.fetch_add(1, std::memory_order_relaxed);
+  int awake = static_cast<int>(workers_.size()) - idle_.load(std::memory_order_relaxed);
+  if (awake > 1 && spinning < std::max(2, awake / 2)) return true;
+  spinning_.fetch_sub(1, std::memory_order_relaxed);
+  return false;
 }
 
 std::size_t scheduler::live_tasks() const noexcept {

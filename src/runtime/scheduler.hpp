@@ -66,8 +66,12 @@ class scheduler {
   /// True if any worker but `self` has tasks that could be stolen, or the injection queue has some.
   bool work_available(const worker* self) const noexcept;
 
-  /// True if some worker other than `self` is awake (not counted idle).
-  bool others_busy(const worker* self) const noexcept;
+  /// A worker out of work asks to spin a while before sleeping: yes while another worker is awake and
+  /// fewer than half the awake workers (at least two) spin, so that spinners help a busy runtime
+  /// without crowding it (Go limits its spinning threads the same way). Pair a true answer with
+  /// stop_spinning().
+  bool start_spinning() noexcept;
+  void stop_spinning() noexcept { spinning_.fetch_sub(1, std::memory_order_relaxed); }
 
   // The idle and searching counts (see the protocol above).
   void enter_idle() noexcept { idle_.fetch_add(1, std::memory_order_seq_cst); }
@@ -113,6 +117,7 @@ class scheduler {
 
   std::atomic<int> idle_{0};
   std::atomic<int> searching_{0};
+  std::atomic<int> spinning_{0};
 
   std::mutex pause_mu_;
   std::size_t paused_idle_ = 0;  // guarded by pause_mu_

@@ -163,15 +163,32 @@ bool worker::find_work(bool counted) {
     steal_seed_ = steal_seed_ * 1664525u + 1013904223u;
     std::size_t first = (steal_seed_ >> 8) % n;
     std::array<spawn_state_base*, steal_queue<spawn_state_base>::capacity / 2 + 1> stolen;
-    for (std::size_t k = 0; k < n && !found; ++k) {
-      worker& victim = sched_->at((first + k) % n);
-      if (&victim == this) continue;
+    worker* lone = nullptr;  // an awake worker with a single fresh task: see below
+    auto steal_from = [&](worker& victim) {
       std::uint32_t got = victim.fresh_.steal_half(stolen.data());
       for (std::uint32_t i = 0; i < got; ++i) {
         stolen[i]->home.store(this, std::memory_order_relaxed);
         if (!fresh_.push(stolen[i])) sched_->inject(stolen[i]);
       }
-      found = got != 0;
+      return got != 0;
+    };
+    for (std::size_t k = 0; k < n && !found; ++k) {
+      worker& victim = sched_->at((first + k) % n);
+      if (&victim == this) continue;
+      // A single task just spawned by a worker that is awake is most likely about to run there (its
+      // spawner awaits it, or sends it a message): taking it would split a conversation across two
+      // threads for good, since started tasks stay put. Leave it a moment first, as Go does with its
+      // runnext slot.
+      if (victim.fresh_.size() == 1 && !victim.sleeping_.load(std::memory_order_relaxed)) {
+        lone = &victim;
+        continue;
+      }
+      found = steal_from(victim);
+    }
+    if (!found && lone != nullptr) {
+      auto until = std::chrono::steady_clock::now() + lone_grace;
+      while (std::chrono::steady_clock::now() < until && !lone->fresh_.empty()) __builtin_ia32_pause();
+      found = steal_from(*lone);
     }
   }
   if (counted) {
@@ -185,17 +202,26 @@ bool worker::find_work(bool counted) {
 bool worker::spin_for_work() {
   // Work often turns up within microseconds (a spawner refilling its queue, a reply on its way): look
   // again for a short while before paying for a sleep and a wake-up. Only while some other worker is
-  // busy: a runtime with nothing to do goes to sleep at once. Bounded by time, not by iterations,
+  // busy, and only as many as scheduler::start_spinning allows. Bounded by time, not by iterations,
   // since a pause instruction takes 10 cycles on some processors and 140 on others.
-  if (!sched_->others_busy(this)) return false;
+  if (!sched_->start_spinning()) return false;
   auto until = std::chrono::steady_clock::now() + spin_time;
+  bool found = false;
   for (unsigned i = 1;; ++i) {
     __builtin_ia32_pause();
-    if (has_posted_.load(std::memory_order_relaxed)) return true;  // a wake-up for us: the cheap check, every time
+    if (has_posted_.load(std::memory_order_relaxed)) {  // a wake-up for us: the cheap check, every time
+      found = true;
+      break;
+    }
     if (i % 64 != 0) continue;
-    if (sched_->work_available(this) && find_work(false)) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
+    if (sched_->work_available(this) && find_work(false)) {
+      found = true;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= until) break;
   }
+  sched_->stop_spinning();
+  return found;
 }
 
 void worker::run_forever() {

@@ -112,6 +112,7 @@ class worker {
   static constexpr int task_budget = 128;
   static constexpr std::uint32_t fresh_batch = 8;
   static constexpr std::chrono::microseconds spin_time{20};
+  static constexpr std::chrono::microseconds lone_grace{3};  // see find_work
 
   friend class scheduler;
 
