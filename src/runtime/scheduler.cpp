@@ -98,8 +98,10 @@ void scheduler::notify_one() noexcept {
   // Pairs with worker::poll: the work is published before this fence, `idle_` is read after it.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (idle_.load(std::memory_order_relaxed) == 0) return;
+  // Look before the CAS: a locked instruction would take the line from every core that reads it.
+  if (searching_.load(std::memory_order_relaxed) != 0) return;  // one is looking
   int none = 0;
-  if (!searching_.compare_exchange_strong(none, 1, std::memory_order_seq_cst)) return;  // one is looking
+  if (!searching_.compare_exchange_strong(none, 1, std::memory_order_seq_cst)) return;
   for (auto& w : workers_) {
     if (w->sleeping_.load(std::memory_order_seq_cst) && !w->notified_.exchange(true)) {
       w->reactor_->wake();  // it searches on our count, and stops counting when done (run_forever)
@@ -118,11 +120,13 @@ bool scheduler::work_available(const worker* self) const noexcept {
 }
 
 bool scheduler::start_spinning() noexcept {
-  int spinning = spinning_.fetch_add(1, std::memory_order_relaxed);
-  int awake = static_cast<int>(workers_.size()) - idle_.load(std::memory_order_relaxed);
-  if (awake > 1 && spinning < std::max(2, awake / 2)) return true;
-  spinning_.fetch_sub(1, std::memory_order_relaxed);
-  return false;
+  int spinning = spinning_.load(std::memory_order_relaxed);
+  for (;;) {
+    int awake = static_cast<int>(workers_.size()) - idle_.load(std::memory_order_relaxed);
+    if (awake <= 1 || spinning >= std::max(2, awake / 2)) return false;
+    // A CAS only once the limit allows it: a locked instruction takes the line from every reader.
+    if (spinning_.compare_exchange_weak(spinning, spinning + 1, std::memory_order_relaxed)) return true;
+  }
 }
 
 std::size_t scheduler::live_tasks() const noexcept {
