@@ -81,6 +81,38 @@ std::shared_ptr<parallel_job> make_job(std::size_t count, const Body& body) {
 template <class R>
 concept indexable_range = std::ranges::random_access_range<R> && std::ranges::sized_range<R>;
 
+/// parallel_reduce's state, shared by its blocking and awaitable forms: each chunk folds its part into
+/// its own slot; combine() folds the slots in order.
+template <class R, class T, class Reduce, class Map>
+struct reduction {
+  reduction(R& range, Reduce& reduce, Map& map) : it(std::ranges::begin(range)), reduce_(reduce), map_(map) {
+    job = make_job(std::ranges::size(range), body);
+    partial.resize(job->chunks);
+  }
+  reduction(const reduction&) = delete;
+  reduction& operator=(const reduction&) = delete;
+
+  T combine(T init) {
+    for (auto& p : partial) init = reduce_(std::move(init), std::move(*p));
+    return init;
+  }
+
+  std::ranges::iterator_t<R> it;
+  Reduce& reduce_;
+  Map& map_;
+  std::vector<std::optional<T>> partial;
+  struct chunk_body {
+    reduction* self;
+    void operator()(std::size_t chunk, std::size_t b, std::size_t e) const {
+      auto at = [&](std::size_t i) { return self->map_(self->it[static_cast<std::ptrdiff_t>(i)]); };
+      T acc = at(b);
+      for (std::size_t i = b + 1; i < e; ++i) acc = self->reduce_(std::move(acc), at(i));
+      self->partial[chunk].emplace(std::move(acc));
+    }
+  } body{this};
+  std::shared_ptr<parallel_job> job;
+};
+
 }  // namespace detail
 
 /// Calls `fn(i)` for every i in [first, last), in parallel. Blocks until all calls are done.
@@ -122,20 +154,10 @@ void parallel_transform(R&& in, Out out, F&& fn) {
 /// Blocks.
 template <detail::indexable_range R, class T, class Reduce, class Map = std::identity>
 T parallel_reduce(R&& range, T init, Reduce reduce, Map map = {}) {
-  auto it = std::ranges::begin(range);
-  std::size_t n = std::ranges::size(range);
-  if (n == 0) return init;
-  std::vector<std::optional<T>> partial;
-  auto body = [&, it](std::size_t chunk, std::size_t b, std::size_t e) {
-    T acc = map(it[static_cast<std::ptrdiff_t>(b)]);
-    for (std::size_t i = b + 1; i < e; ++i) acc = reduce(std::move(acc), map(it[static_cast<std::ptrdiff_t>(i)]));
-    partial[chunk].emplace(std::move(acc));
-  };
-  auto job = detail::make_job(n, body);
-  partial.resize(job->chunks);
-  detail::parallel_run(job);
-  for (auto& p : partial) init = reduce(std::move(init), std::move(*p));
-  return init;
+  if (std::ranges::size(range) == 0) return init;
+  detail::reduction<R, T, Reduce, Map> r(range, reduce, map);
+  detail::parallel_run(r.job);
+  return r.combine(std::move(init));
 }
 
 /// parallel_for(first, last, fn) from a task: suspends it instead of blocking its loop.
@@ -161,20 +183,10 @@ task<void> parallel_for_async(R& range, F fn) {
 /// parallel_reduce from a task. The range must outlive the await.
 template <detail::indexable_range R, class T, class Reduce, class Map = std::identity>
 task<T> parallel_reduce_async(R& range, T init, Reduce reduce, Map map = {}) {
-  auto it = std::ranges::begin(range);
-  std::size_t n = std::ranges::size(range);
-  if (n == 0) co_return init;
-  std::vector<std::optional<T>> partial;
-  auto body = [&, it](std::size_t chunk, std::size_t b, std::size_t e) {
-    T acc = map(it[static_cast<std::ptrdiff_t>(b)]);
-    for (std::size_t i = b + 1; i < e; ++i) acc = reduce(std::move(acc), map(it[static_cast<std::ptrdiff_t>(i)]));
-    partial[chunk].emplace(std::move(acc));
-  };
-  auto job = detail::make_job(n, body);
-  partial.resize(job->chunks);
-  co_await detail::parallel_run_async(job);
-  for (auto& p : partial) init = reduce(std::move(init), std::move(*p));
-  co_return init;
+  if (std::ranges::size(range) == 0) co_return init;
+  detail::reduction<R&, T, Reduce, Map> r(range, reduce, map);
+  co_await detail::parallel_run_async(r.job);
+  co_return r.combine(std::move(init));
 }
 
 }  // namespace weft

@@ -14,35 +14,10 @@ void blocking_pool::shutdown() noexcept {
   exit_cv_.wait(lock, [this] { return threads_ == 0; });
 }
 
-void blocking_pool::link(blocking_job* job) noexcept {
-  job->prev = tail_;
-  job->next = nullptr;
-  if (tail_ != nullptr) {
-    tail_->next = job;
-  } else {
-    head_ = job;
-  }
-  tail_ = job;
-}
-
-void blocking_pool::unlink(blocking_job* job) noexcept {
-  if (job->prev != nullptr) {
-    job->prev->next = job->next;
-  } else {
-    head_ = job->next;
-  }
-  if (job->next != nullptr) {
-    job->next->prev = job->prev;
-  } else {
-    tail_ = job->prev;
-  }
-  job->prev = job->next = nullptr;
-}
-
 void blocking_pool::submit(blocking_job* job) {
   std::lock_guard lock(mu_);
   job->stage = blocking_stage::queued;
-  link(job);
+  queue_.push_back(job);
   ++queued_;
   // Idle threads that were notified may not have woken yet: start a thread while queued jobs
   // outnumber the idle ones.
@@ -56,7 +31,7 @@ void blocking_pool::submit(blocking_job* job) {
 bool blocking_pool::cancel(blocking_job* job) noexcept {
   std::lock_guard lock(mu_);
   if (job->stage != blocking_stage::queued) return false;
-  unlink(job);
+  queue_.remove(job);
   --queued_;
   job->stage = blocking_stage::cancelled;
   return true;
@@ -70,8 +45,8 @@ std::size_t blocking_pool::threads() const noexcept {
 void blocking_pool::thread_main() noexcept {
   std::unique_lock lock(mu_);
   for (;;) {
-    if (blocking_job* job = head_; job != nullptr && !stopping_) {
-      unlink(job);
+    if (blocking_job* job = queue_.head; job != nullptr && !stopping_) {
+      queue_.remove(job);
       --queued_;
       job->stage = blocking_stage::running;
       lock.unlock();
@@ -85,7 +60,7 @@ void blocking_pool::thread_main() noexcept {
     }
     if (stopping_) break;
     ++idle_;
-    bool woken = work_cv_.wait_for(lock, keep_alive_, [this] { return head_ != nullptr || stopping_; });
+    bool woken = work_cv_.wait_for(lock, keep_alive_, [this] { return !queue_.empty() || stopping_; });
     --idle_;
     if (!woken) break;  // idle for keep_alive: let the thread go
   }

@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "weft/blocking.hpp"
+#include "weft/detail/intrusive_list.hpp"
 
 namespace weft::detail {
 
@@ -40,14 +41,11 @@ class blocking_pool {
 
  private:
   void thread_main() noexcept;
-  void link(blocking_job* job) noexcept;
-  void unlink(blocking_job* job) noexcept;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable exit_cv_;
-  blocking_job* head_ = nullptr;
-  blocking_job* tail_ = nullptr;
+  intrusive_list<blocking_job> queue_;
   std::size_t queued_ = 0;
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;

@@ -35,7 +35,17 @@ void scheduler::stop_threads() noexcept {
 }
 
 scheduler::~scheduler() {
-  if (threaded_) stop_threads();
+  if (threaded_) {
+    stop_threads();
+    // Work posted between workers that they had no turn left to run: sockets closed on one worker
+    // but registered on another, cancellations, moves. Run it now, each as its worker, so that
+    // nothing it would free or close leaks. Posts may post again: a few rounds, until quiet.
+    for (int round = 0; round < 8; ++round) {
+      bool ran = false;
+      for (auto& w : workers_) ran = w->run_leftover_posts() || ran;
+      if (!ran) break;
+    }
+  }
   blocking_->shutdown();  // running jobs finish (their tasks' frames are still alive)
   // Never-started tasks still waiting for a worker: their frames hold nothing of a loop's yet.
   for (inject_chunk& c : injected_) {

@@ -283,6 +283,14 @@ void worker::resume(const runnable& r) {
   if (!graveyard_.empty()) free_buried();
 }
 
+bool worker::run_leftover_posts() {
+  if (!has_posted_.load()) return false;
+  worker* previous = std::exchange(this_thread_worker, this);
+  run_posted();  // woken coroutines land in the run queue, which the destructor drops
+  this_thread_worker = previous;
+  return true;
+}
+
 void worker::run_posted() {
   {
     std::lock_guard lock(post_mu_);

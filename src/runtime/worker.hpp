@@ -67,6 +67,8 @@ class worker {
   void run_until_done(spawn_state_base* root);
   /// A worker thread's body: runs turns until the scheduler stops.
   void run_forever();
+  /// After the threads stopped: runs what was posted to this worker and never ran. True if any.
+  bool run_leftover_posts();
 
   /// The shared scheduler, or null for a single loop.
   scheduler* shared() const noexcept { return sched_; }

@@ -29,39 +29,6 @@ void spin_lock::wait_until_free() noexcept {
   }
 }
 
-void waiter_list::push_back(sync_waiter* w) noexcept {
-  w->list = this;
-  w->next = nullptr;
-  w->prev = tail;
-  if (tail != nullptr) {
-    tail->next = w;
-  } else {
-    head = w;
-  }
-  tail = w;
-}
-
-void waiter_list::remove(sync_waiter* w) noexcept {
-  if (w->prev != nullptr) {
-    w->prev->next = w->next;
-  } else {
-    head = w->next;
-  }
-  if (w->next != nullptr) {
-    w->next->prev = w->prev;
-  } else {
-    tail = w->prev;
-  }
-  w->prev = w->next = nullptr;
-  w->list = nullptr;
-}
-
-sync_waiter* waiter_list::pop_front() noexcept {
-  sync_waiter* w = head;
-  if (w != nullptr) remove(w);
-  return w;
-}
-
 void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx,
           bool cancellable) noexcept {
   w->lock = lock;

@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "weft/detail/context.hpp"
+#include "weft/detail/intrusive_list.hpp"
 #include "weft/detail/promise_base.hpp"
 #include "weft/error.hpp"
 
@@ -61,14 +62,24 @@ struct sync_waiter : cancel_waiter {
 template <class Owner>
 struct void_wait_awaiter;
 
+/// Waiters in arrival order; each knows the list it is on (`sync_waiter::list`) while linked.
 struct waiter_list {
-  sync_waiter* head = nullptr;
-  sync_waiter* tail = nullptr;
+  intrusive_list<sync_waiter> items;
 
-  bool empty() const noexcept { return head == nullptr; }
-  void push_back(sync_waiter* w) noexcept;
-  void remove(sync_waiter* w) noexcept;
-  sync_waiter* pop_front() noexcept;
+  bool empty() const noexcept { return items.empty(); }
+  void push_back(sync_waiter* w) noexcept {
+    w->list = this;
+    items.push_back(w);
+  }
+  void remove(sync_waiter* w) noexcept {
+    items.remove(w);
+    w->list = nullptr;
+  }
+  sync_waiter* pop_front() noexcept {
+    sync_waiter* w = items.head;
+    if (w != nullptr) remove(w);
+    return w;
+  }
 };
 
 /// Under `lock`: links `w` into `list` for the coroutine `h` of context `ctx` on the current loop, and
