@@ -34,13 +34,16 @@ sanitize: deps
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -E '^compile_|^install_consumer$$'
 
-# The whole test suite under ThreadSanitizer (clang 14): posts from other threads, servers on threads
-# of their own in the HTTP tests.
+# The whole test suite under ThreadSanitizer (clang 14): the parallel runtime, its queues and sync
+# primitives, posts from other threads, servers on threads of their own in the HTTP tests.
 tsan: deps
 	cmake -S . -B $(TSAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DWEFT_SANITIZE=thread
 	cmake --build $(TSAN)
 	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -E '^compile_|^install_consumer$$'
+	# The parallel runtime's own suites again, ten times each: races show up in some interleavings only.
+	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) --repeat until-fail:10 \
+	  -R '^(rt_workers|sync_primitives|parallel_work|.*_workers4)$$'
 
 # The request-parser fuzz target under libFuzzer + ASan/UBSan (clang 14), for FUZZ_SECONDS, starting
 # from a copy of tests/fuzz/corpus (libFuzzer adds what it finds to its first corpus directory).

@@ -54,7 +54,7 @@ TEST(task_group, first_failure_cancels_the_rest_and_is_rethrown) {
     task_group g;
     g.spawn(record_after(1h, 1, done));
     g.spawn(throw_after(10ms, "first"));
-    g.spawn(throw_after(10ms, "second"));  // fails in the same tick, after the first
+    g.spawn(throw_after(11ms, "second"));  // fails a tick later, after the cancellation
     g.spawn(record_after(5ms, 2, done));
     try {
       co_await g.join();

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -42,6 +43,12 @@ struct runtime_options {
   /// once; a thread idle for `blocking_keep_alive` exits.
   std::size_t max_blocking_threads = 64;
   std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
+
+  /// Debugging: when nonzero, each loop runs its ready tasks in a pseudo-random order drawn from this
+  /// seed instead of first-come first-served, to expose code that silently relies on an order weft
+  /// does not promise. A failing seed reproduces (on one loop). The environment variable
+  /// WEFT_SHUFFLE_SEED sets it for every runtime that leaves it zero.
+  std::uint64_t shuffle_seed = 0;
 
   /// Virtual time: the clock starts paused and, whenever no task is ready to run, jumps straight to the
   /// next timer. Sleeps cost no real time and orders are exact: the manual clock for tests and replays.

@@ -5,6 +5,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <memory>
+#include <utility>
 
 #include "weft/detail/context.hpp"
 
@@ -29,6 +30,10 @@ class run_queue {
     return true;
   }
   std::size_t size() const noexcept { return tail_ - head_; }
+  /// Swaps the front with the k-th runnable (k < size()): the shuffling debug mode's one tool.
+  void swap_front(std::size_t k) noexcept {
+    std::swap(buf_[head_ & (capacity_ - 1)], buf_[(head_ + k) & (capacity_ - 1)]);
+  }
   bool empty() const noexcept { return head_ == tail_; }
   void clear() noexcept { head_ = tail_ = 0; }
 

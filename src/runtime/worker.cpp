@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -64,6 +65,10 @@ worker::worker(runtime_options options, scheduler* sched, std::size_t index, clo
       virtual_now_(origin_),
       loop_now_(origin_) {
   steal_seed_ = static_cast<std::uint32_t>(index) * 2654435761u + 1;
+  if (options_.shuffle_seed == 0) {
+    if (const char* env = std::getenv("WEFT_SHUFFLE_SEED")) options_.shuffle_seed = std::strtoull(env, nullptr, 10);
+  }
+  shuffle_state_ = options_.shuffle_seed == 0 ? 0 : options_.shuffle_seed * 0x9E3779B97F4A7C15ull + index + 1;
   if (!options_.on_unhandled_exception) options_.on_unhandled_exception = default_exception_report;
   if (!options_.on_slow_task) options_.on_slow_task = default_slow_report;
 }
@@ -137,7 +142,7 @@ int worker::run_ready() {
   int ran = 0;
   runnable r;
   while (ran < task_budget) {
-    if (queue_.pop(r)) {
+    if (pop_ready(r)) {
       resume(r);
       ++ran;
       continue;
@@ -259,9 +264,20 @@ void worker::run_until_done(spawn_state_base* root) {
   this_thread_worker = previous;
 }
 
+bool worker::pop_ready(runnable& r) noexcept {
+  if (shuffle_state_ != 0 && queue_.size() > 1) {
+    // xorshift64: the debug shuffle's pick among the ready tasks.
+    shuffle_state_ ^= shuffle_state_ << 13;
+    shuffle_state_ ^= shuffle_state_ >> 7;
+    shuffle_state_ ^= shuffle_state_ << 17;
+    queue_.swap_front(shuffle_state_ % queue_.size());
+  }
+  return queue_.pop(r);
+}
+
 void worker::turn(const spawn_state_base* root) {
   runnable r;
-  for (int budget = task_budget; budget > 0 && queue_.pop(r); --budget) resume(r);
+  for (int budget = task_budget; budget > 0 && pop_ready(r); --budget) resume(r);
   if (root->status != task_status::running) return;  // done: don't wait for events nobody needs
   if (has_posted_.load(std::memory_order_relaxed)) run_posted();
   poll(queue_.empty());

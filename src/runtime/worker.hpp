@@ -128,6 +128,8 @@ class worker {
   /// Briefly polls for work before the worker sleeps; true if it found some.
   bool spin_for_work();
   void resume(const runnable& r);
+  /// The next ready coroutine: the oldest, or a random one in the shuffling debug mode.
+  bool pop_ready(runnable& r) noexcept;
   void run_posted();
   void poll(bool idle);
   void free_buried() noexcept;
@@ -157,6 +159,7 @@ class worker {
   // Paused runtimes with several workers (guarded by the scheduler's pause_mu_).
   bool counted_idle_ = false;
   std::uint32_t steal_seed_ = 1;
+  std::uint64_t shuffle_state_ = 0;  // nonzero: runtime_options::shuffle_seed's debug mode
   clock::time_point next_due_ = clock::time_point::max();
 
   spawn_state_base* live_ = nullptr;
