@@ -3,7 +3,7 @@
 # OpenMP (parallel_for). Prints medians of WEFT_BENCH_REPS runs and the ratios the issue asks for.
 # Usage: bench/parallel/run.sh BUILD_DIR
 set -euo pipefail
-build=${1:?usage: bench/parallel/run.sh BUILD_DIR}
+build=$(cd "${1:?usage: bench/parallel/run.sh BUILD_DIR}" && pwd)
 reps=${WEFT_BENCH_REPS:-5}
 workers=${WEFT_PARALLEL_WORKERS:-2}
 bin="$build/bench/parallel/parallel_bench"
