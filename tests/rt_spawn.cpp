@@ -123,7 +123,7 @@ TEST(rt_spawn, spawn_outside_runtime_throws) {
 }
 
 TEST(rt_spawn, runtime_spawn_before_block_on) {
-  runtime rt(test::paused());
+  runtime rt(test::paused_while_held());
   auto h = rt.spawn(value_after(3ms, 11));
   EXPECT_EQ(rt.live_tasks(), 1u);
   auto body = [](join_handle<int> joined) -> task<int> { co_return co_await std::move(joined); };

@@ -8,6 +8,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace weft::test {
@@ -41,6 +42,13 @@ inline runtime_options paused() {
 /// Paused on one loop; real time on several workers. For tests that look at tasks still pending after
 /// block_on returns: several workers keep running then, and paused time would jump to every deadline.
 inline runtime_options paused_while_held() { return multi_worker() ? options() : paused(); }
+
+/// live_tasks() once it settles: on several workers a task that has just finished may still be on its
+/// way out (its worker is releasing it) when block_on returns.
+inline std::size_t settled_live_tasks(const runtime& rt) {
+  for (int i = 0; i < 2000 && rt.live_tasks() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return rt.live_tasks();
+}
 
 /// Runs `t` on a fresh paused runtime.
 template <class T>

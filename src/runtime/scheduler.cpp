@@ -83,8 +83,10 @@ bool scheduler::take_injected(worker& w) noexcept {
     if (injected_.empty()) return false;
     c = injected_.front();
     injected_.pop_front();
-    injected_count_.fetch_sub(c.count, std::memory_order_seq_cst);
   }
+  // injected_count_ drops only once the tasks sit in w's queue: live_tasks() may count a task twice
+  // for a moment, never zero times.
+  std::size_t moved = c.count;
   // Outside the lock: walk the chunk into w's queue; what does not fit goes back as a chunk.
   while (spawn_state_base* s = c.head) {
     spawn_state_base* next = s->live_next;
@@ -96,11 +98,12 @@ bool scheduler::take_injected(worker& w) noexcept {
       for (spawn_state_base* r = s; r != nullptr; r = r->live_next) ++rest;
       std::lock_guard lock(inject_lock_);
       injected_.push_front({s, rest});
-      injected_count_.fetch_add(rest, std::memory_order_seq_cst);
+      moved -= rest;
       break;
     }
     c.head = next;
   }
+  injected_count_.fetch_sub(moved, std::memory_order_seq_cst);
   return true;
 }
 

@@ -152,7 +152,11 @@ int worker::run_ready() {
     std::array<spawn_state_base*, fresh_batch> batch;
     std::uint32_t n = fresh_.pop_batch(batch.data(), fresh_batch);
     if (n == 0) break;
-    for (std::uint32_t i = 0; i < n; ++i) start_fresh(batch[i]);
+    in_hand_.store(n, std::memory_order_relaxed);  // counted by live_tasks() until each is adopted
+    for (std::uint32_t i = 0; i < n; ++i) {
+      in_hand_.store(n - i - 1, std::memory_order_relaxed);
+      start_fresh(batch[i]);
+    }
     ran += static_cast<int>(n);
   }
   return ran;

@@ -102,7 +102,9 @@ class worker {
   void adopt(spawn_state_base* s) noexcept;
   void forget(spawn_state_base* s) noexcept;
   void bury(spawn_state_base* s) { graveyard_.push_back(s); }
-  std::size_t live_tasks() const noexcept { return live_count_.load(std::memory_order_relaxed) + fresh_.size(); }
+  std::size_t live_tasks() const noexcept {
+    return live_count_.load(std::memory_order_relaxed) + fresh_.size() + in_hand_.load(std::memory_order_relaxed);
+  }
   /// Detaches the unfinished children of `group` (of every group, if null) from it: they run on
   /// as plain detached tasks.
   void unhook_group_children(const task_group* group) noexcept;
@@ -164,6 +166,7 @@ class worker {
 
   spawn_state_base* live_ = nullptr;
   std::atomic<std::size_t> live_count_{0};  // written by the loop, read by runtime::live_tasks()
+  std::atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
   std::vector<spawn_state_base*> graveyard_;
   bool shutting_down_ = false;
   bool running_ = false;
