@@ -76,7 +76,7 @@ class join_handle {
       return detail::spawn_join_suspend(this, h.promise().ctx);
     }
     T await_resume() {
-      if (waiting) detail::spawn_join_resumed(this);
+      if (waiting && s->shared) detail::spawn_join_resumed(this);  // one loop: spawn_done disarmed it
       waiting = {};  // resumed: nothing for the destructor to undo
       if (s->load_status() == detail::task_status::abandoned) detail::throw_abandoned();
       s->outcome_seen = true;
