@@ -49,8 +49,13 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   }
 
   s->status.store(task_status::done, std::memory_order_release);
-  // Sets sync_done and drops the task's reference, in one instruction.
-  std::uint32_t before = spawn_word_add(s, sync_done - ref_one);
+  // Sets sync_done, and drops the task's reference at once when there is nothing more to do here.
+  constexpr std::uint32_t more = sync_joiner | sync_handle_gone | sync_external;
+  std::uint32_t before = spawn_word_mark(s, sync_done, more);
+  if ((before & more) == 0) {
+    if (refs_of(before) == 1) w->bury(s);
+    return next;
+  }
   if ((before & sync_joiner) != 0) {
     // The joiner disarms its own cancellation hook when it resumes (its context is its loop's).
     std::coroutine_handle<> j = std::exchange(s->joiner, {});
@@ -65,7 +70,7 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   }
   if ((before & sync_handle_gone) != 0) report_unseen(w, s);
   if ((before & sync_external) != 0) s->status.notify_all();  // block_on's thread
-  if (refs_of(before) == 1) w->bury(s);
+  if (spawn_unref(s)) w->bury(s);
   return next;
 }
 
@@ -144,10 +149,15 @@ void spawn_release_handle(spawn_state_base* s) noexcept {
     if (spawn_unref(s)) delete s;
     return;
   }
-  // Sets sync_handle_gone and drops the handle's reference, in one instruction.
-  std::uint32_t before = spawn_word_add(s, sync_handle_gone - ref_one);
-  if ((before & sync_done) != 0) report_unseen(nullptr, s);
-  if (refs_of(before) == 1) delete s;
+  // Sets sync_handle_gone, and drops the handle's reference at once unless the task has finished
+  // (then its outcome may still need reporting, below).
+  std::uint32_t before = spawn_word_mark(s, sync_handle_gone, sync_done);
+  if ((before & sync_done) == 0) {
+    if (refs_of(before) == 1) delete s;
+    return;
+  }
+  report_unseen(nullptr, s);
+  if (spawn_unref(s)) delete s;
 }
 
 bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {

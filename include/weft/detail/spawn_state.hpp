@@ -93,6 +93,20 @@ inline std::uint32_t spawn_word_add(spawn_state_base* s, std::uint32_t delta) no
   return old;
 }
 
+/// Shared states: sets `bit`, and drops the caller's reference in the same instruction unless one of
+/// `keep_if` is already set (then the caller goes on using the state and drops it with spawn_unref).
+/// Returns the old word; the reference was dropped iff `(old & keep_if) == 0`. Dropping it only when
+/// the caller is done with the state matters: another holder (a cancellation posted to the task's
+/// loop) may free it the moment the count reaches zero.
+inline std::uint32_t spawn_word_mark(spawn_state_base* s, std::uint32_t bit, std::uint32_t keep_if) noexcept {
+  std::uint32_t old = s->word.load(std::memory_order_relaxed);
+  for (;;) {
+    std::uint32_t next = old | bit;
+    if ((old & keep_if) == 0) next -= ref_one;
+    if (s->word.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed)) return old;
+  }
+}
+
 /// Drops one reference; true if it was the last.
 inline bool spawn_unref(spawn_state_base* s) noexcept {
   return refs_of(spawn_word_add(s, 0u - ref_one)) == 1;
