@@ -81,6 +81,22 @@ std::shared_ptr<parallel_job> make_job(std::size_t count, const Body& body) {
 template <class R>
 concept indexable_range = std::ranges::random_access_range<R> && std::ranges::sized_range<R>;
 
+/// The chunk body of parallel_for over indices: fn(first + i) for the chunk's i.
+template <class F>
+auto each_index(F& fn, std::size_t first) {
+  return [&fn, first](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = first + b; i < first + e; ++i) fn(i);
+  };
+}
+
+/// The chunk body of parallel_for over a range: fn(it[i]) for the chunk's i.
+template <class F, class It>
+auto each_element(F& fn, It it) {
+  return [&fn, it](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) fn(it[static_cast<std::ptrdiff_t>(i)]);
+  };
+}
+
 /// parallel_reduce's state, shared by its blocking and awaitable forms: each chunk folds its part into
 /// its own slot; combine() folds the slots in order.
 template <class R, class T, class Reduce, class Map>
@@ -119,9 +135,7 @@ struct reduction {
 template <class F>
 void parallel_for(std::size_t first, std::size_t last, F&& fn) {
   if (last <= first) return;
-  auto body = [&fn, first](std::size_t, std::size_t b, std::size_t e) {
-    for (std::size_t i = first + b; i < first + e; ++i) fn(i);
-  };
+  auto body = detail::each_index(fn, first);
   detail::parallel_run(detail::make_job(last - first, body));
 }
 
@@ -129,9 +143,7 @@ void parallel_for(std::size_t first, std::size_t last, F&& fn) {
 template <detail::indexable_range R, class F>
 void parallel_for(R&& range, F&& fn) {
   auto it = std::ranges::begin(range);
-  auto body = [&fn, it](std::size_t, std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) fn(it[static_cast<std::ptrdiff_t>(i)]);
-  };
+  auto body = detail::each_element(fn, it);
   detail::parallel_run(detail::make_job(std::ranges::size(range), body));
 }
 
@@ -164,9 +176,7 @@ T parallel_reduce(R&& range, T init, Reduce reduce, Map map = {}) {
 template <class F>
 task<void> parallel_for_async(std::size_t first, std::size_t last, F fn) {
   if (last <= first) co_return;
-  auto body = [&fn, first](std::size_t, std::size_t b, std::size_t e) {
-    for (std::size_t i = first + b; i < first + e; ++i) fn(i);
-  };
+  auto body = detail::each_index(fn, first);
   co_await detail::parallel_run_async(detail::make_job(last - first, body));
 }
 
@@ -174,9 +184,7 @@ task<void> parallel_for_async(std::size_t first, std::size_t last, F fn) {
 template <detail::indexable_range R, class F>
 task<void> parallel_for_async(R& range, F fn) {
   auto it = std::ranges::begin(range);
-  auto body = [&fn, it](std::size_t, std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) fn(it[static_cast<std::ptrdiff_t>(i)]);
-  };
+  auto body = detail::each_element(fn, it);
   co_await detail::parallel_run_async(detail::make_job(std::ranges::size(range), body));
 }
 
