@@ -26,7 +26,8 @@ namespace weft {
   X(host_not_found, "host not found")                                       \
   X(dns_failure, "DNS lookup failed")                                       \
   X(tls_handshake_failed, "TLS handshake failed")                           \
-  X(tls_error, "TLS error")
+  X(tls_error, "TLS error")                                                 \
+  X(too_large, "more data than the given limit")
 
 /// The error codes weft produces itself. Codes from the operating system keep their own category.
 enum class errc : int {

@@ -18,6 +18,7 @@
 #include "weft/net/udp.hpp"
 #include "weft/net/unix.hpp"
 #include "weft/parallel.hpp"
+#include "weft/process.hpp"
 #include "weft/runtime.hpp"
 #include "weft/sync.hpp"
 #include "weft/spawn.hpp"

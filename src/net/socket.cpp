@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <mutex>
 #include <new>
 #include <utility>
 
@@ -16,6 +18,11 @@ namespace weft::net {
 using weft::detail::io_dir;
 
 namespace detail {
+
+void ignore_sigpipe_once() noexcept {
+  static std::once_flag once;
+  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
 
 std::int64_t deadline_after(clock::duration timeout) noexcept {
   if (timeout <= clock::duration::zero()) return 0;
@@ -84,7 +91,7 @@ read_op::read_op(io_state* state, std::span<char> buf, clock::duration timeout) 
 bool receive(io_state* io, char* data, std::size_t size, std::size_t& got, std::error_code& error) noexcept {
   if (!io->read_ready) return false;
   for (;;) {
-    ssize_t n = ::recv(io->fd, data, size, 0);
+    ssize_t n = io->is_pipe ? ::read(io->fd, data, size) : ::recv(io->fd, data, size, 0);
     if (n >= 0) {
       got = static_cast<std::size_t>(n);
       if (got > 0 && got < size && !io->peer_closed) io->read_ready = false;
@@ -152,7 +159,9 @@ bool write_op::attempt(io_op* op) noexcept {
     // MSG_NOSIGNAL: a peer that went away gives EPIPE, not a process-killing SIGPIPE. One part goes
     // through send(), which the kernel handles with less work than sendmsg().
     ssize_t n;
-    if (n_iov == 1) {
+    if (op->io->is_pipe) {
+      n = ::writev(op->io->fd, iov, static_cast<int>(n_iov));  // SIGPIPE is ignored (ignore_sigpipe_once)
+    } else if (n_iov == 1) {
       n = ::send(op->io->fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL);
     } else {
       msghdr msg{};
@@ -213,11 +222,12 @@ result<detail::io_state*> basic_socket::register_fd(int fd) noexcept {
     return fail(errc::not_in_runtime);
   }
   // Registered with a reactor only when an operation first has to wait (see io_state).
-  auto* io = new (std::nothrow) detail::io_state{fd, nullptr, {nullptr, nullptr}, false};
+  auto* io = new (std::nothrow) detail::io_state{};
   if (io == nullptr) {
     ::close(fd);
     return fail(std::make_error_code(std::errc::not_enough_memory));
   }
+  io->fd = fd;
   return io;
 }
 

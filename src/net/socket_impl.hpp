@@ -33,6 +33,9 @@ bool attempt_syscall(io_op* op, Call call) noexcept {
   }
 }
 
+/// Sets SIGPIPE to be ignored, once per process: a write to a socket or pipe whose reader is gone then
+/// fails with EPIPE instead of killing the process. Children get the default back (weft/process).
+void ignore_sigpipe_once() noexcept;
 /// An io_op deadline (weft::clock nanoseconds) `timeout` from now; 0 for no timeout.
 std::int64_t deadline_after(clock::duration timeout) noexcept;
 /// getsockname / getpeername as an endpoint.

@@ -10,9 +10,9 @@
 #include <openssl/x509v3.h>
 
 #include <cerrno>
-#include <csignal>
-#include <mutex>
 #include <utility>
+
+#include "net/socket_impl.hpp"
 
 namespace weft::net {
 namespace {
@@ -28,15 +28,10 @@ std::string take_openssl_errors() {
   return out;
 }
 
-void ignore_sigpipe_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
-}
-
 /// A context with what clients and servers share: TLS 1.2 or later, an unexpected EOF read as end of
 /// stream, SIGPIPE ignored. Null if OpenSSL cannot make one.
 SSL_CTX* new_context(const SSL_METHOD* method) {
-  ignore_sigpipe_once();
+  detail::ignore_sigpipe_once();
   SSL_CTX* ctx = SSL_CTX_new(method);
   if (ctx == nullptr) return nullptr;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);

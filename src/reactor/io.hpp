@@ -24,6 +24,8 @@ struct io_state {
   // The peer has closed or reset (an edge carried RDHUP, HUP or ERR). Sticky: from then on a short read
   // does not mean drained, because the end of stream or the error raises no further edge.
   bool peer_closed = false;
+  // A pipe, not a socket: reads and writes use read()/writev() (recv() and send() need a socket).
+  bool is_pipe = false;
 };
 
 /// The backend saw `io` become ready (or fail) in direction `d`: retry the parked op, if any.
