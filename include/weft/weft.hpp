@@ -20,6 +20,7 @@
 #include "weft/parallel.hpp"
 #include "weft/process.hpp"
 #include "weft/runtime.hpp"
+#include "weft/signal.hpp"
 #include "weft/sync.hpp"
 #include "weft/spawn.hpp"
 #include "weft/task.hpp"

@@ -7,10 +7,8 @@
 
 #include <csignal>
 #include <cstdio>
-#include <pthread.h>
 #include <sys/resource.h>
 #include <string>
-#include <thread>
 
 #include "httpbin.hpp"
 
@@ -32,38 +30,19 @@ weft::clock::duration seconds(double s) {
   return std::chrono::duration_cast<weft::clock::duration>(std::chrono::duration<double>(s));
 }
 
-/// Blocks SIGINT and SIGTERM in every thread and waits for them on one of its own, which asks the
-/// server (on its loop) to shut down gracefully.
-class signal_watcher {
- public:
-  signal_watcher() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  void start(weft::runtime& rt, weft::http::server& server) {
-    thread_ = std::thread([this, &rt, &server] {
-      int sig = 0;
-      sigwait(&set_, &sig);
-      if (stopping_) return;
-      std::fprintf(stderr, "weft serve: %s, shutting down\n", sig == SIGINT ? "interrupted" : "terminated");
-      rt.post([&server] { server.shutdown(); });
-    });
-  }
-  ~signal_watcher() {
-    if (thread_.joinable()) {
-      stopping_ = true;
-      pthread_kill(thread_.native_handle(), SIGTERM);  // wake sigwait
-      thread_.join();
-    }
-  }
-
- private:
-  sigset_t set_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-};
+/// Shuts `server` down gracefully on the first SIGINT or SIGTERM, and stops the process at once on a
+/// second (for a user who will not wait for the grace period).
+weft::task<void> shut_down_on_signal(weft::signal_set& signals, weft::http::server& server) {
+  auto sig = co_await signals.next();
+  if (!sig) co_return;  // cancelled: the server ended by itself
+  std::fprintf(stderr, "weft serve: %s, shutting down (again to stop at once)\n",
+               *sig == SIGINT ? "interrupted" : "terminated");
+  server.shutdown();
+  sig = co_await signals.next();
+  if (!sig) co_return;
+  std::fprintf(stderr, "weft serve: stopping now\n");
+  std::_Exit(128 + *sig);
+}
 
 /// Lets this process open as many descriptors as its hard limit allows (as Go does at start): a server
 /// with 10,000 clients needs more than the usual soft limit of 1,024.
@@ -97,7 +76,7 @@ int serve(const serve_config& cfg) {
   const char* scheme = options.tls ? "https" : "http";
 
   raise_descriptor_limit();
-  signal_watcher signals;
+  weft::signal_set signals{SIGINT, SIGTERM};
   weft::runtime_options rt_options;
   rt_options.workers = cfg.threads;
   weft::runtime rt(rt_options);
@@ -111,8 +90,10 @@ int serve(const serve_config& cfg) {
     std::printf("weft serve: listening on %s://%s/ (%zu %s)\n", scheme, server.local_endpoint().to_string().c_str(),
                 rt.workers(), rt.workers() == 1 ? "thread" : "threads");
     std::fflush(stdout);
-    signals.start(rt, server);
+    auto watcher = weft::spawn(shut_down_on_signal(signals, server));
     co_await server.serve();
+    watcher.cancel();
+    co_await std::move(watcher);
     co_return 0;
   }());
 }
