@@ -27,7 +27,8 @@ namespace weft {
   X(dns_failure, "DNS lookup failed")                                       \
   X(tls_handshake_failed, "TLS handshake failed")                           \
   X(tls_error, "TLS error")                                                 \
-  X(too_large, "more data than the given limit")
+  X(too_large, "more data than the given limit")                           \
+  X(bad_response, "the server's response is not valid HTTP")
 
 /// The error codes weft produces itself. Codes from the operating system keep their own category.
 enum class errc : int {

@@ -6,6 +6,7 @@
 #include "weft/all_settled.hpp"
 #include "weft/error.hpp"
 #include "weft/first_success.hpp"
+#include "weft/http/client.hpp"
 #include "weft/http/headers.hpp"
 #include "weft/http/message.hpp"
 #include "weft/http/router.hpp"

@@ -13,7 +13,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +44,12 @@ class headers {
     std::string_view name;
     std::string_view value;
   };
+
+  headers() = default;
+  /// Fields in order: `http::headers{{"Accept", "*/*"}, {"request-id", "7"}}`.
+  headers(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+    for (const auto& [name, value] : fields) add(name, value);
+  }
 
   /// Appends a field (names keep the case given; lookups ignore it).
   void add(std::string_view name, std::string_view value);

@@ -1,0 +1,117 @@
+// An HTTP/1.1 client: connection pools per origin with keep-alive, timeouts, and errors as values.
+//
+//     weft::http::client http;
+//     auto r = co_await http.get("http://127.0.0.1:8080/delay/1", {{"request-id", "7"}});
+//     if (!r) std::printf("failed: %s\n", r.error().message().c_str());  // refused, reset, timed out, ...
+//     else std::printf("%d %s\n", r->status, r->body.c_str());
+//
+// Requests to one origin (scheme, host, port) share its pool: a connection whose response has been
+// read completely goes back to the pool and carries a later request, until the server closes it,
+// says `Connection: close`, or its idle time (the server's `Keep-Alive: timeout=N`, at most
+// client_options::idle_timeout) runs out. At most max_connections_per_host requests to one origin are
+// in flight; the others wait their turn. A request on a pooled connection that the server had closed
+// meanwhile (nothing received) is sent again once on a fresh one if its method is idempotent.
+//
+// https:// URLs go through TLS (weft/net/tls.hpp), verifying the server's certificate and name against
+// the system's trust store, or client_options::tls.
+//
+// Errors: the kernel's (`std::errc::connection_refused`, `std::errc::connection_reset`),
+// `errc::host_not_found`, `errc::timed_out`, `errc::tls_handshake_failed`, `errc::bad_response` (not
+// HTTP, or bad framing: a bad chunk size, conflicting lengths), `errc::end_of_stream` (the server closed
+// before the response ended), `errc::too_large` (past the client's limits), `errc::invalid_argument`
+// (a URL weft cannot use), `errc::operation_canceled`. Nothing throws on a bad server.
+//
+// A client may be shared by tasks on every worker of a runtime (its pools are locked); it must outlive
+// the requests made through it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "weft/error.hpp"
+#include "weft/http/headers.hpp"
+#include "weft/net/tls.hpp"
+#include "weft/task.hpp"
+#include "weft/time.hpp"
+
+namespace weft::http {
+
+/// An absolute http:// or https:// URL, split.
+struct url {
+  std::string scheme;  ///< "http" or "https"
+  std::string host;    ///< a name or an address (an IPv6 one without its brackets)
+  std::uint16_t port = 0;
+  std::string target;  ///< path and query, at least "/"
+
+  /// Parses "http://host[:port][/path][?query]". `errc::invalid_argument` for anything else.
+  static result<url> parse(std::string_view text);
+  /// "scheme://host:port": the key of a connection pool.
+  std::string origin() const;
+  /// The Host header's value: the host, with the port unless it is the scheme's default.
+  std::string host_header() const;
+};
+
+struct client_options {
+  /// Requests in flight to one origin at most (each on a connection of its own); the rest wait.
+  std::size_t max_connections_per_host = 256;
+  /// Resolving the name and connecting (and the TLS handshake).
+  clock::duration connect_timeout = std::chrono::seconds(10);
+  /// From the request sent to the response's header section received; and between two reads of its body.
+  clock::duration response_timeout = std::chrono::seconds(30);
+  /// The whole request, waiting for a connection included. Zero: none.
+  clock::duration total_timeout = clock::duration::zero();
+  /// How long an idle connection stays in the pool (a server's shorter Keep-Alive timeout wins).
+  clock::duration idle_timeout = std::chrono::seconds(30);
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 64 * 1024 * 1024;
+  /// For https://; default: verify against the system's trust store.
+  std::optional<net::tls_context> tls;
+};
+
+/// A request to send: the method, an absolute URL, header fields and a body.
+struct client_request {
+  std::string method = "GET";
+  std::string url;
+  http::headers headers;  ///< Host and Content-Length are added; others as given
+  std::string body;
+};
+
+/// A complete response.
+struct client_response {
+  int status = 0;
+  int version_minor = 1;  ///< HTTP/1.<minor>
+  http::headers headers;
+  std::string body;  ///< decoded: a chunked body arrives de-chunked
+};
+
+class client {
+ public:
+  explicit client(client_options options = {});
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Sends `req` and reads the whole response (see the top of this header for pooling and errors).
+  task<result<client_response>> send(client_request req);
+  /// GET `url` with `headers` added.
+  task<result<client_response>> get(std::string url, http::headers headers = {});
+  /// POST `body` to `url`, with `headers` added (say the Content-Type there).
+  task<result<client_response>> post(std::string url, std::string body, http::headers headers = {});
+
+  /// Connections open now, idle in the pools or in use.
+  std::size_t open_connections() const noexcept;
+  /// Closes every idle connection (those in use close when their request ends).
+  void close_idle() noexcept;
+
+  struct state;
+
+ private:
+  std::shared_ptr<state> s_;
+};
+
+}  // namespace weft::http

@@ -1,0 +1,375 @@
+// The HTTP client: URL parsing, per-origin pools, and one request/response exchange on a connection.
+//
+// Idle connections are kept per worker (the loop that last used them): a socket then never has its
+// readiness tracked by one loop while another reads it, and taking one needs only the pool's lock,
+// never a registration move. The per-origin limit (a semaphore) is shared by all workers.
+#include "weft/http/client.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "http/response_parser.hpp"
+#include "runtime/worker.hpp"
+#include "weft/net/tcp.hpp"
+#include "weft/sync/semaphore.hpp"
+#include "weft/timeout.hpp"
+
+namespace weft::http {
+
+// ---------------------------------------------------------------------------------------------- url
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+result<url> url::parse(std::string_view text) {
+  url u;
+  auto sep = text.find("://");
+  if (sep == std::string_view::npos) return fail(errc::invalid_argument);
+  u.scheme = lower(text.substr(0, sep));
+  if (u.scheme == "http") {
+    u.port = 80;
+  } else if (u.scheme == "https") {
+    u.port = 443;
+  } else {
+    return fail(errc::invalid_argument);
+  }
+  std::string_view rest = text.substr(sep + 3);
+  std::size_t auth_end = std::min(rest.find_first_of("/?#"), rest.size());
+  std::string_view authority = rest.substr(0, auth_end);
+  if (authority.find('@') != std::string_view::npos) return fail(errc::invalid_argument);  // no credentials in URLs
+  std::string_view port_text;
+  if (authority.starts_with('[')) {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return fail(errc::invalid_argument);
+    u.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return fail(errc::invalid_argument);
+      port_text = after.substr(1);
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    u.host = lower(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (u.host.empty()) return fail(errc::invalid_argument);
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+      return fail(errc::invalid_argument);
+    }
+    u.port = static_cast<std::uint16_t>(port);
+  }
+  std::string_view target = rest.substr(auth_end);
+  target = target.substr(0, target.find('#'));
+  for (char c : target) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return fail(errc::invalid_argument);  // would break the request line
+  }
+  u.target = target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
+  return u;
+}
+
+std::string url::origin() const { return scheme + "://" + host + ":" + std::to_string(port); }
+
+std::string url::host_header() const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != (scheme == "https" ? 443 : 80)) h += ":" + std::to_string(port);
+  return h;
+}
+
+// ----------------------------------------------------------------------------------------- the pool
+
+namespace {
+
+struct connection {
+  explicit connection(std::atomic<std::size_t>& count) noexcept : open(count) { open.fetch_add(1, std::memory_order_relaxed); }
+  ~connection() { open.fetch_sub(1, std::memory_order_relaxed); }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  std::atomic<std::size_t>& open;
+  net::tcp_stream tcp;
+  std::optional<net::tls_stream> tls;
+  clock::time_point idle_until;
+  std::array<char, 16 * 1024> buffer;
+};
+
+using connection_ptr = std::unique_ptr<connection>;
+
+struct origin_pool {
+  explicit origin_pool(std::size_t limit) : slots(limit) {}
+  semaphore slots;
+  // Idle connections by the worker that last used them (see the top of this file).
+  std::vector<std::pair<const void*, std::vector<connection_ptr>>> idle;
+
+  std::vector<connection_ptr>& idle_of(const void* worker) {
+    for (auto& [w, list] : idle) {
+      if (w == worker) return list;
+    }
+    return idle.emplace_back(worker, std::vector<connection_ptr>{}).second;
+  }
+};
+
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS" ||
+         method == "TRACE";
+}
+
+/// How long the server keeps an idle connection, from `Keep-Alive: timeout=N`, if it says.
+std::optional<clock::duration> keep_alive_timeout(const http::headers& h) {
+  auto v = h.get("Keep-Alive");
+  if (!v) return std::nullopt;
+  auto at = v->find("timeout=");
+  if (at == std::string_view::npos) return std::nullopt;
+  unsigned seconds = 0;
+  const char* first = v->data() + at + 8;
+  if (std::from_chars(first, v->data() + v->size(), seconds).ec != std::errc()) return std::nullopt;
+  return std::chrono::seconds(seconds);
+}
+
+struct permit {
+  semaphore* slots;
+  ~permit() { slots->release(); }
+};
+
+}  // namespace
+
+struct client::state {
+  explicit state(client_options o) : options(std::move(o)) {}
+  ~state() { close_idle(); }
+
+  client_options options;
+  std::atomic<std::size_t> open{0};
+  std::mutex lock;  // guards pools and tls
+  std::unordered_map<std::string, std::unique_ptr<origin_pool>> pools;
+  std::optional<net::tls_context> tls;
+
+  origin_pool& pool_for(const std::string& origin) {
+    std::lock_guard guard(lock);
+    auto& p = pools[origin];
+    if (!p) p = std::make_unique<origin_pool>(options.max_connections_per_host);
+    return *p;
+  }
+
+  /// An idle connection of this worker that has not outstayed its welcome, or null.
+  connection_ptr take_idle(origin_pool& pool) {
+    connection_ptr c;
+    std::vector<connection_ptr> expired;  // closed after unlocking
+    {
+      std::lock_guard guard(lock);
+      auto& list = pool.idle_of(weft::detail::current_worker());
+      clock::time_point now = clock::now();
+      while (!list.empty()) {
+        connection_ptr last = std::move(list.back());
+        list.pop_back();
+        if (last->idle_until > now) {
+          c = std::move(last);
+          break;
+        }
+        expired.push_back(std::move(last));
+      }
+    }
+    return c;
+  }
+
+  void put_idle(origin_pool& pool, connection_ptr c) {
+    std::lock_guard guard(lock);
+    pool.idle_of(weft::detail::current_worker()).push_back(std::move(c));
+  }
+
+  result<net::tls_context> tls_context() {
+    std::lock_guard guard(lock);
+    if (!tls) {
+      if (options.tls) {
+        tls = options.tls;
+      } else {
+        auto made = net::tls_context::client();
+        if (!made) return fail(made.error());
+        tls = std::move(*made);
+      }
+    }
+    return *tls;
+  }
+
+  void close_idle() noexcept {
+    std::vector<connection_ptr> all;
+    {
+      std::lock_guard guard(lock);
+      for (auto& [origin, pool] : pools) {
+        for (auto& [worker, list] : pool->idle) {
+          for (auto& c : list) all.push_back(std::move(c));
+          list.clear();
+        }
+      }
+    }
+  }
+};
+
+namespace {
+
+using state = client::state;
+
+task<result<connection_ptr>> connect(state& s, const url& u) {
+  auto tcp = co_await net::tcp_stream::connect(u.host, u.port, s.options.connect_timeout);
+  if (!tcp) co_return fail(tcp.error());
+  (void)tcp->set_nodelay(true);  // a request goes out in one write: never wait for an ACK
+  auto c = std::make_unique<connection>(s.open);
+  if (u.scheme == "https") {
+    auto ctx = s.tls_context();
+    if (!ctx) co_return fail(ctx.error());
+    auto t = co_await net::tls_stream::connect(std::move(*tcp), *ctx, u.host, s.options.connect_timeout);
+    if (!t) co_return fail(t.error());
+    c->tls = std::move(*t);
+  } else {
+    c->tcp = std::move(*tcp);
+  }
+  co_return c;
+}
+
+task<result<std::size_t>> read_some(connection& c, std::span<char> buf, clock::duration timeout) {
+  if (c.tls) co_return co_await c.tls->read_some(buf, timeout);
+  co_return co_await c.tcp.read_some(buf, timeout);
+}
+
+task<result<void>> write_request(connection& c, std::string_view head, std::string_view body) {
+  std::array<std::string_view, 2> parts{head, body};
+  if (c.tls) co_return co_await c.tls->write_all(std::span<const std::string_view>(parts));
+  co_return co_await c.tcp.write_all(std::span<const std::string_view>(parts));
+}
+
+std::string request_head(const client_request& req, const url& u) {
+  std::string head;
+  head.reserve(128 + req.headers.bytes() + 4 * req.headers.size());
+  head.append(req.method).append(" ").append(u.target).append(" HTTP/1.1\r\nHost: ").append(u.host_header());
+  head.append("\r\n");
+  bool has_agent = false;
+  bool has_accept = false;
+  for (auto [name, value] : req.headers) {
+    if (iequals(name, "host") || iequals(name, "content-length")) continue;
+    has_agent = has_agent || iequals(name, "user-agent");
+    has_accept = has_accept || iequals(name, "accept");
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (!has_agent) head.append("User-Agent: weft\r\n");
+  if (!has_accept) head.append("Accept: */*\r\n");
+  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+    head.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+  }
+  head.append("\r\n");
+  return head;
+}
+
+/// Sends the request on `c` and reads the response into `res`. Returns whether `c` may carry another
+/// request. `received` says whether any byte of a response came (before that, a reused connection
+/// may simply have been closed by the server while idle).
+task<result<bool>> exchange(state& s, connection& c, std::string_view head, const client_request& req,
+                            client_response& res, bool& received) {
+  if (auto w = co_await write_request(c, head, req.body); !w) co_return fail(w.error());
+  detail::response_parser parser;
+  parser.start(res, req.method == "HEAD", s.options.max_header_bytes, s.options.max_body_bytes);
+  for (;;) {
+    auto n = co_await read_some(c, std::span(c.buffer), s.options.response_timeout);
+    if (!n) co_return fail(n.error());
+    if (*n == 0) {
+      if (parser.finish() == detail::response_parser::state::complete) co_return false;
+      co_return fail(parser.error());
+    }
+    received = true;
+    std::size_t consumed = 0;
+    auto st = parser.feed(c.buffer.data(), *n, consumed);
+    if (st == detail::response_parser::state::complete) {
+      // Bytes after the response we asked for: the server is confused; do not trust the connection.
+      co_return parser.keep_alive() && consumed == *n;
+    }
+    if (st == detail::response_parser::state::failed) co_return fail(parser.error());
+  }
+}
+
+task<result<client_response>> send_on_pool(std::shared_ptr<state> sp, client_request req) {
+  state& s = *sp;
+  auto u = url::parse(req.url);
+  if (!u) co_return fail(u.error());
+  origin_pool& pool = s.pool_for(u->origin());
+  if (auto a = co_await pool.slots.acquire(); !a) co_return fail(a.error());
+  permit held{&pool.slots};
+  std::string head = request_head(req, *u);
+  for (int attempt = 0;; ++attempt) {
+    connection_ptr c = s.take_idle(pool);
+    bool reused = c != nullptr;
+    if (!c) {
+      auto fresh = co_await connect(s, *u);
+      if (!fresh) co_return fail(fresh.error());
+      c = std::move(*fresh);
+    }
+    client_response res;
+    bool received = false;
+    auto keep = co_await exchange(s, *c, head, req, res, received);
+    if (keep) {
+      // llhttp's verdict covers `Connection: close` and HTTP/1.0 without keep-alive.
+      if (*keep) {
+        clock::duration idle = s.options.idle_timeout;
+        // Leave a server's own idle timeout a margin: reusing a connection as it closes costs a retry.
+        if (auto server_says = keep_alive_timeout(res.headers)) idle = std::min(idle, *server_says * 9 / 10);
+        c->idle_until = clock::now() + idle;
+        s.put_idle(pool, std::move(c));
+      }
+      co_return res;
+    }
+    std::error_code ec = keep.error();
+    bool stale = reused && !received && ec != errc::operation_canceled && ec != errc::timed_out;
+    if (stale && attempt == 0 && idempotent(req.method)) continue;  // the server closed it while idle
+    co_return fail(ec);
+  }
+}
+
+}  // namespace
+
+client::client(client_options options) : s_(std::make_shared<state>(std::move(options))) {}
+
+client::~client() = default;
+
+task<result<client_response>> client::send(client_request req) {
+  std::shared_ptr<state> s = s_;
+  if (s->options.total_timeout > clock::duration::zero()) {
+    co_return co_await weft::timeout(s->options.total_timeout, send_on_pool(s, std::move(req)));
+  }
+  co_return co_await send_on_pool(s, std::move(req));
+}
+
+task<result<client_response>> client::get(std::string target, http::headers headers) {
+  client_request req;
+  req.url = std::move(target);
+  req.headers = std::move(headers);
+  return send(std::move(req));
+}
+
+task<result<client_response>> client::post(std::string target, std::string body, http::headers headers) {
+  client_request req;
+  req.method = "POST";
+  req.url = std::move(target);
+  req.body = std::move(body);
+  req.headers = std::move(headers);
+  return send(std::move(req));
+}
+
+std::size_t client::open_connections() const noexcept { return s_->open.load(std::memory_order_relaxed); }
+
+void client::close_idle() noexcept { s_->close_idle(); }
+
+}  // namespace weft::http

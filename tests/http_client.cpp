@@ -1,0 +1,292 @@
+// The HTTP client against weft's own server and against scripted servers on real sockets, which send
+// the odd-but-valid and the broken responses no well-behaved server can be made to send: a body
+// delimited by the close, chunk extensions, 1xx before the final response, a truncated body, a bad
+// chunk size, a reset, silence. Each asserts the error kind and that the client goes on working.
+#include <gtest/gtest.h>
+#include <weft/http/client.hpp>
+#include <weft/http/server.hpp>
+#include <weft/net/tcp.hpp>
+
+#include <sys/socket.h>
+
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+using namespace weft;
+using namespace weft::http;
+using namespace std::chrono_literals;
+
+namespace {
+
+template <class T>
+T run_test(task<T> t) {
+  return weft::run(std::move(t), test::options());
+}
+
+/// How a scripted server ends a connection after writing its reply.
+enum class then { close, reset, keep_open };
+
+/// A server on a real loopback socket that answers each connection's first request with `reply`.
+struct scripted_server {
+  net::tcp_listener listener;
+  std::string reply;
+  then ending = then::close;
+  int connections = 0;
+
+  static scripted_server start(std::string reply, then ending = then::close) {
+    auto l = net::tcp_listener::bind({net::ip_address::loopback_v4(), 0});
+    EXPECT_TRUE(l.has_value());
+    return scripted_server{std::move(*l), std::move(reply), ending, 0};
+  }
+  std::string url(std::string_view path = "/") const {
+    return "http://" + listener.local_endpoint().value().to_string() + std::string(path);
+  }
+  /// Serves `n` connections, one after another.
+  task<void> serve(int n) {
+    for (int i = 0; i < n; ++i) {
+      auto c = co_await listener.accept();
+      if (!c) co_return;
+      ++connections;
+      std::string request;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        auto r = co_await c->read_some(std::span(buf), 5s);
+        if (!r || *r == 0) break;
+        request.append(buf, *r);
+      }
+      if (!reply.empty()) co_await c->write_all(reply);
+      if (ending == then::reset) {
+        linger l{1, 0};  // close with RST instead of FIN
+        ::setsockopt(c->native_handle(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      } else if (ending == then::keep_open) {
+        co_await sleep_for(1s);
+      }
+    }
+  }
+};
+
+/// weft's own server with a few routes, for the well-behaved cases.
+struct real_server {
+  http::server server;
+  std::string base;
+
+  static router routes() {
+    router r;
+    r.get("/hello", [](request&) -> task<response> { co_return response::text(200, "hello"); });
+    r.post("/echo", [](request& req) -> task<response> {
+      auto res = response::text(200, req.body);
+      res.headers.add("X-Request-Id", req.headers.get("request-id").value_or("none"));
+      co_return res;
+    });
+    return r;
+  }
+  real_server() : server(routes()) {
+    EXPECT_TRUE(server.listen({net::ip_address::loopback_v4(), 0}));
+    base = "http://" + server.local_endpoint().to_string();
+  }
+};
+
+struct bad_case {
+  const char* reply;
+  then ending;
+  std::error_code expected;
+};
+
+// Outside the coroutine: g++ 12 mishandles a braced list inside one.
+std::vector<bad_case> bad_cases() {
+  return {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this", then::close, errc::end_of_stream},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nbad\r\n0\r\n\r\n", then::close, errc::bad_response},
+        {"SMTP ready\r\n\r\n", then::close, errc::bad_response},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc", then::close, errc::bad_response},
+        {"", then::close, errc::end_of_stream},
+        {"", then::keep_open, errc::timed_out},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", then::reset,
+         std::error_code(ECONNRESET, std::system_category())},
+  };
+}
+
+}  // namespace
+
+TEST(http_client, url_parsing) {
+  auto u = url::parse("HTTP://Example.COM:8080/a/b?c=d#frag");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->scheme, "http");
+  EXPECT_EQ(u->host, "example.com");
+  EXPECT_EQ(u->port, 8080);
+  EXPECT_EQ(u->target, "/a/b?c=d");
+  EXPECT_EQ(u->host_header(), "example.com:8080");
+  auto v6 = url::parse("https://[::1]/x");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 443);
+  EXPECT_EQ(v6->host_header(), "[::1]");
+  EXPECT_EQ(url::parse("http://h?q")->target, "/?q");
+  for (const char* bad : {"ftp://h/", "http://", "http://h:0/", "http://h:99999/", "http://u@h/", "h/path",
+                          "http://h/a b", "http://[::1/"}) {
+    EXPECT_EQ(url::parse(bad).error(), errc::invalid_argument) << bad;
+  }
+}
+
+TEST(http_client, get_and_post_reuse_one_keep_alive_connection) {
+  run_test([]() -> task<void> {
+    real_server srv;
+    auto serving = spawn(srv.server.serve());
+    client http;
+    for (int i = 0; i < 5; ++i) {
+      auto r = co_await http.get(srv.base + "/hello");
+      CO_ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->status, 200);
+      EXPECT_EQ(r->body, "hello");
+    }
+    http::headers id;
+    id.add("request-id", "42");
+    auto echoed = co_await http.post(srv.base + "/echo", "payload", std::move(id));
+    CO_ASSERT_TRUE(echoed.has_value());
+    EXPECT_EQ(echoed->body, "payload");
+    EXPECT_EQ(echoed->headers.get("x-request-id"), "42");
+    EXPECT_EQ(http.open_connections(), 1u);  // six requests, one connection
+    auto missing = co_await http.get(srv.base + "/nope");
+    EXPECT_EQ(missing.value().status, 404);
+    http.close_idle();
+    srv.server.shutdown();
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, concurrent_requests_respect_the_per_host_limit) {
+  run_test([]() -> task<void> {
+    real_server srv;
+    auto serving = spawn(srv.server.serve());
+    client_options o;
+    o.max_connections_per_host = 3;
+    client http(o);
+    std::vector<task<result<client_response>>> all;
+    for (int i = 0; i < 20; ++i) all.push_back(http.get(srv.base + "/hello"));
+    auto done = co_await when_all(std::move(all));
+    for (auto& r : done) EXPECT_TRUE(r && r->body == "hello");
+    EXPECT_LE(http.open_connections(), 3u);
+    http.close_idle();
+    srv.server.shutdown();
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, odd_but_valid_responses) {
+  run_test([]() -> task<void> {
+    client http;
+    // A body delimited by the connection's close (no Content-Length, no chunking).
+    auto eof = scripted_server::start("HTTP/1.1 200 OK\r\n\r\nuntil the end");
+    auto s1 = spawn(eof.serve(1));
+    auto r1 = co_await http.get(eof.url());
+    CO_ASSERT_TRUE(r1.has_value());
+    EXPECT_EQ(r1->body, "until the end");
+    co_await std::move(s1);
+    // Chunk extensions, and a trailer.
+    auto chunked = scripted_server::start(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
+    auto s2 = spawn(chunked.serve(1));
+    auto r2 = co_await http.get(chunked.url());
+    CO_ASSERT_TRUE(r2.has_value());
+    EXPECT_EQ(r2->body, "hello world");
+    co_await std::move(s2);
+    // 100 Continue and 103 Early Hints before the final response.
+    auto interim = scripted_server::start(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+        "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    auto s3 = spawn(interim.serve(1));
+    client once;
+    auto r3 = co_await once.get(interim.url());
+    CO_ASSERT_TRUE(r3.has_value());
+    EXPECT_EQ(once.open_connections(), 0u);  // `Connection: close`: not pooled
+    EXPECT_EQ(r3->status, 201);
+    EXPECT_EQ(r3->body, "ok");
+    EXPECT_FALSE(r3->headers.contains("Link"));  // the interim response's fields are not the final's
+    co_await std::move(s3);
+    // HEAD: a Content-Length with no body after it.
+    auto head = scripted_server::start("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", then::keep_open);
+    auto s4 = spawn(head.serve(1));
+    client_request req;
+    req.method = "HEAD";
+    req.url = head.url();
+    auto r4 = co_await http.send(req);
+    CO_ASSERT_TRUE(r4.has_value());
+    EXPECT_EQ(r4->body, "");
+    http.close_idle();
+    co_await std::move(s4);
+  }());
+}
+
+TEST(http_client, broken_responses_are_errors_with_a_kind) {
+  run_test([]() -> task<void> {
+    client_options o;
+    o.response_timeout = 300ms;
+    client http(o);
+    std::vector<bad_case> cases = bad_cases();
+    for (const bad_case& c : cases) {
+      auto srv = scripted_server::start(c.reply, c.ending);
+      auto serving = spawn(srv.serve(1));
+      auto r = co_await http.get(srv.url());
+      EXPECT_FALSE(r.has_value()) << c.reply;
+      if (!r) {
+        EXPECT_EQ(r.error(), c.expected) << c.reply << " gave " << r.error().message();
+      }
+      co_await std::move(serving);
+    }
+    EXPECT_EQ(http.open_connections(), 0u);  // nothing broken was pooled
+    // Refused: nothing listens on the port any more.
+    std::string gone_url;
+    {
+      auto l = net::tcp_listener::bind({net::ip_address::loopback_v4(), 0});
+      gone_url = "http://" + l->local_endpoint().value().to_string() + "/";
+    }
+    auto refused = co_await http.get(gone_url);
+    EXPECT_EQ(refused.error(), std::errc::connection_refused);
+    EXPECT_EQ((co_await http.get("gopher://x/")).error(), errc::invalid_argument);
+    // Limits: a body past max_body_bytes.
+    client_options small;
+    small.max_body_bytes = 10;
+    client tight(small);
+    auto big = scripted_server::start("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n01234567890");
+    auto serving = spawn(big.serve(1));
+    EXPECT_EQ((co_await tight.get(big.url())).error(), errc::too_large);
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, a_stale_pooled_connection_is_retried_once_for_idempotent_requests) {
+  run_test([]() -> task<void> {
+    // Answers with keep-alive, then closes the connection while the client holds it idle.
+    auto srv = scripted_server::start("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    auto serving = spawn(srv.serve(2));
+    client http;
+    auto first = co_await http.get(srv.url());
+    CO_ASSERT_TRUE(first.has_value());
+    co_await sleep_for(50ms);  // the server has closed it by now
+    auto second = co_await http.get(srv.url());
+    CO_ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(second->body, "ok");
+    EXPECT_EQ(srv.connections, 2);
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, total_timeout_and_cancellation) {
+  run_test([]() -> task<void> {
+    auto silent = scripted_server::start("", then::keep_open);
+    auto serving = spawn(silent.serve(2));
+    client_options o;
+    o.total_timeout = 200ms;
+    client http(o);
+    auto start = clock::now();
+    EXPECT_EQ((co_await http.get(silent.url())).error(), errc::timed_out);
+    EXPECT_LT(clock::now() - start, 2s);
+    client plain;
+    auto r = co_await timeout(100ms, plain.get(silent.url()));
+    EXPECT_EQ(r.error(), errc::timed_out);
+    EXPECT_EQ(plain.open_connections(), 0u);  // the cancelled request's connection was closed
+    co_await std::move(serving);
+  }());
+}
