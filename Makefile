@@ -19,8 +19,9 @@ $(BUILD)/build.ninja: | deps
 configure: $(BUILD)/build.ninja
 
 run: deps configure
-	cmake --build $(BUILD) --target news_feed_timers
+	cmake --build $(BUILD) --target news_feed_timers three_modes
 	$(BUILD)/examples/news_feed_timers
+	$(BUILD)/examples/three_modes
 
 test: deps configure
 	cmake --build $(BUILD)

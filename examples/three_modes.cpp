@@ -1,0 +1,214 @@
+// The seed's three modes, measured: the same jobs run sequentially, concurrently on one event loop, in
+// parallel on threads, and in parallel in processes — once for computing (Mandelbrot tiles) and once
+// for waiting (requests to /delay on an embedded server). Concurrency wins for waiting, parallelism
+// for computing.
+//
+//     three_modes                 jobs against an embedded server on 127.0.0.1
+//     three_modes --url URL       the waiting jobs GET URL instead (say http://127.0.0.1:8080/delay/0.2)
+//
+// (It also runs as its own child process: `three_modes --tile I` and `three_modes --fetch URL` do one job.)
+#include <weft/weft.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <complex>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using weft::task;
+
+constexpr int jobs = 8;
+constexpr int tile_size = 160;     // pixels per side of a tile
+constexpr int max_iterations = 1000;
+
+/// Computing: one tile of the Mandelbrot set near its edge; returns the iterations spent (a checksum).
+long mandelbrot_tile(int tile) {
+  long total = 0;
+  double x0 = -0.75 + 0.002 * tile;
+  for (int py = 0; py < tile_size; ++py) {
+    for (int px = 0; px < tile_size; ++px) {
+      std::complex<double> c(x0 + px * 0.0005, 0.1 + py * 0.0005);
+      std::complex<double> z = 0;
+      int i = 0;
+      while (i < max_iterations && std::norm(z) <= 4.0) {
+        z = z * z + c;
+        ++i;
+      }
+      total += i;
+    }
+  }
+  return total;
+}
+
+/// Waiting: one GET; returns the body's size (a checksum).
+task<long> fetch(weft::http::client& http, const std::string& url) {
+  auto r = co_await http.get(url);
+  if (!r || r->status != 200) {
+    std::fprintf(stderr, "three_modes: GET %s: %s\n", url.c_str(), r ? "bad status" : r.error().message().c_str());
+    co_return -1;
+  }
+  co_return static_cast<long>(r->body.size());
+}
+
+long fetch_blocking(const std::string& url) {
+  return weft::run([&]() -> task<long> {
+    weft::http::client http;
+    co_return co_await fetch(http, url);
+  }());
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// The four ways to run `jobs` jobs. `one(i)` does job i in plain blocking code; `one_async(i)` as a
+/// task; `child_args(i)` are the arguments that make this program do job i as a child process.
+struct workload {
+  std::function<long(int)> one;
+  std::function<task<long>(int)> one_async;
+  std::function<std::vector<std::string>(int)> child_args;
+};
+
+double sequential(const workload& w) {
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < jobs; ++i) w.one(i);
+  return seconds_since(start);
+}
+
+double concurrent(const workload& w) {
+  auto start = std::chrono::steady_clock::now();
+  weft::run([&]() -> task<void> {  // one loop, one thread: every job a task on it
+    std::vector<task<long>> all;
+    for (int i = 0; i < jobs; ++i) all.push_back(w.one_async(i));
+    co_await weft::when_all(std::move(all));
+  }());
+  return seconds_since(start);
+}
+
+double on_threads(const workload& w, unsigned threads) {
+  auto start = std::chrono::steady_clock::now();
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {  // each thread takes the next job and does it, one at a time
+      for (int i; (i = next++) < jobs;) w.one(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+  return seconds_since(start);
+}
+
+double in_processes(const workload& w, unsigned processes) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<weft::process::command> commands;
+  for (int i = 0; i < jobs; ++i) commands.push_back(weft::process::command("/proc/self/exe").args(w.child_args(i)));
+  weft::process::run_all_options options;
+  options.parallel = processes;
+  auto results = weft::run(weft::process::run_all(std::move(commands), options));
+  for (auto& r : results) {
+    if (!r || !r->status.success()) std::fprintf(stderr, "three_modes: a child failed\n");
+  }
+  return seconds_since(start);
+}
+
+/// An HTTP server with GET /delay/{seconds} on a thread of its own, on an ephemeral loopback port.
+class delay_server {
+ public:
+  delay_server() {
+    std::promise<std::string> base;
+    auto ready = base.get_future();
+    thread_ = std::thread([this, &base] {
+      weft::run([&]() -> task<void> {
+        weft::http::router routes;
+        routes.get("/delay/{s}", [](weft::http::request& req) -> task<weft::http::response> {
+          double s = std::atof(std::string(req.param("s").value_or("0")).c_str());
+          co_await weft::sleep_for(std::chrono::duration_cast<weft::clock::duration>(std::chrono::duration<double>(s)));
+          co_return weft::http::response::json(200, "{\"delayed\": true}");
+        });
+        weft::http::server server(std::move(routes));
+        if (!server.listen({weft::net::ip_address::loopback_v4(), 0})) std::abort();
+        server_ = &server;
+        base.set_value("http://" + server.local_endpoint().to_string());
+        co_await server.serve();
+      }());
+    });
+    base_ = ready.get();
+  }
+  ~delay_server() {
+    server_->shutdown();
+    thread_.join();
+  }
+  const std::string& base() const { return base_; }
+
+ private:
+  std::thread thread_;
+  weft::http::server* server_ = nullptr;
+  std::string base_;
+};
+
+void report(const char* name, const workload& w, unsigned cores) {
+  double s = sequential(w);
+  double c = concurrent(w);
+  double t = on_threads(w, cores);
+  double p = in_processes(w, cores);
+  std::printf("  %-28s %8.2f s %14.2f s %14.2f s %14.2f s\n", name, s, c, t, p);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // As a child: one job, its checksum on stdout.
+  if (argc == 3 && std::string(argv[1]) == "--tile") {
+    std::printf("%ld\n", mandelbrot_tile(std::atoi(argv[2])));
+    return 0;
+  }
+  if (argc == 3 && std::string(argv[1]) == "--fetch") {
+    long n = fetch_blocking(argv[2]);
+    std::printf("%ld\n", n);
+    return n < 0 ? 1 : 0;
+  }
+  std::string url;
+  std::unique_ptr<delay_server> embedded;
+  if (argc == 3 && std::string(argv[1]) == "--url") {
+    url = argv[2];
+  } else if (argc == 1) {
+    embedded = std::make_unique<delay_server>();
+    url = embedded->base() + "/delay/0.2";
+  } else {
+    std::fprintf(stderr, "usage: three_modes [--url URL]\n");
+    return 2;
+  }
+
+  unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+  weft::http::client shared_http;  // the concurrent mode's: its pool serves the tasks of one loop
+  workload computing{
+      [](int i) { return mandelbrot_tile(i); },
+      [](int i) -> task<long> { co_return mandelbrot_tile(i); },  // a task that never waits: no overlap
+      [](int i) { return std::vector<std::string>{"--tile", std::to_string(i)}; },
+  };
+  workload waiting{
+      [&](int) { return fetch_blocking(url); },
+      [&](int) { return fetch(shared_http, url); },
+      [&](int) { return std::vector<std::string>{"--fetch", url}; },
+  };
+  std::printf("The seed's three modes: %d jobs each way, on %u cores (wall time)\n", jobs, cores);
+  std::printf("  %-28s %10s %16s %16s %16s\n", "", "sequential", "concurrent", "parallel", "parallel");
+  std::string threads = "(" + std::to_string(cores) + " threads)";
+  std::string processes = "(" + std::to_string(cores) + " processes)";
+  std::printf("  %-28s %10s %16s %16s %16s\n", "", "", "(one loop)", threads.c_str(), processes.c_str());
+  report("computing: Mandelbrot tiles", computing, cores);
+  std::string path = url.substr(std::min(url.size(), url.find('/', url.find("://") + 3)));
+  report(("waiting: GET " + path).c_str(), waiting, cores);
+  std::printf("Waiting overlaps on one loop (concurrency); computing needs more cores (parallelism).\n");
+  return 0;
+}
