@@ -261,12 +261,15 @@ struct spawn_setup {
   }
 };
 
-std::vector<std::string> child_environment(bool clear, const auto& changes) {
+std::vector<std::string> child_environment(bool clear,
+                                           const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
   std::vector<std::string> env;
   if (!clear) {
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
   }
-  for (const auto& [name, value] : changes) {
+  for (const auto& change : changes) {
+    const std::string& name = change.first;  // (clang 14 cannot capture a structured binding)
+    const std::optional<std::string>& value = change.second;
     std::erase_if(env, [&](const std::string& kv) { return kv.size() > name.size() && kv[name.size()] == '=' && kv.starts_with(name); });
     if (value) env.push_back(name + "=" + *value);
   }

@@ -1,7 +1,9 @@
 // An HTTP/1.1 client: connection pools per origin with keep-alive, timeouts, and errors as values.
 //
 //     weft::http::client http;
-//     auto r = co_await http.get("http://127.0.0.1:8080/delay/1", {{"request-id", "7"}});
+//     weft::http::headers id;
+//     id.add("request-id", "7");                 // (a braced list here would meet g++ 12's coroutine bug)
+//     auto r = co_await http.get("http://127.0.0.1:8080/delay/1", std::move(id));
 //     if (!r) std::printf("failed: %s\n", r.error().message().c_str());  // refused, reset, timed out, ...
 //     else std::printf("%d %s\n", r->status, r->body.c_str());
 //

@@ -1,8 +1,10 @@
 // Parallel work in processes: run a command per item, N at a time, and collect what each printed.
 //
 //     std::vector<weft::process::command> jobs;
-//     for (auto& f : files) jobs.push_back(weft::process::command("gzip").args({"-k", f}));
-//     auto done = co_await weft::process::run_all(std::move(jobs), {.parallel = 4});
+//     for (auto& f : files) jobs.push_back(weft::process::command("gzip").arg("-k").arg(f));
+//     weft::process::run_all_options options;
+//     options.parallel = 4;
+//     auto done = co_await weft::process::run_all(std::move(jobs), options);
 //     for (auto& r : done) if (!r || !r->status.success()) ...
 #pragma once
 
