@@ -6,6 +6,7 @@
 #include <weft/http/client.hpp>
 #include <weft/http/server.hpp>
 #include <weft/net/tcp.hpp>
+#include <weft/process.hpp>
 
 #include <sys/socket.h>
 
@@ -288,5 +289,79 @@ TEST(http_client, total_timeout_and_cancellation) {
     EXPECT_EQ(r.error(), errc::timed_out);
     EXPECT_EQ(plain.open_connections(), 0u);  // the cancelled request's connection was closed
     co_await std::move(serving);
+  }());
+}
+
+namespace {
+
+/// Starts `cmd` (a server that prints its port on its first line) and returns it with its base URL.
+task<std::pair<process::child, std::string>> start_peer(process::command cmd) {
+  auto c = cmd.std_out(process::stdio::piped).spawn();
+  EXPECT_TRUE(c.has_value());
+  if (!c) co_return std::pair<process::child, std::string>{};
+  std::string line;
+  char buf[256];
+  while (line.find('\n') == std::string::npos) {
+    auto n = co_await c->out.read_some(std::span(buf), 10s);
+    if (!n || *n == 0) break;
+    line.append(buf, *n);
+  }
+  std::string port = line.substr(0, line.find('\n'));
+  co_return std::pair<process::child, std::string>{std::move(*c), "http://127.0.0.1:" + port};
+}
+
+}  // namespace
+
+TEST(http_client, against_nodes_http_server_chunked_and_keep_alive) {
+  run_test([]() -> task<void> {
+    // Node's http module: chunked bodies (two writes), keep-alive with `Keep-Alive: timeout=5`.
+    auto [node, base] = co_await start_peer(process::command("node").arg("-e").arg(
+        "const s = require('http').createServer((req, res) => {"
+        "  res.setHeader('x-id', req.headers['request-id'] || '');"
+        "  res.write('hello, '); res.end(req.url); });"
+        "s.listen(0, '127.0.0.1', () => console.log(s.address().port));"));
+    CO_ASSERT_TRUE(!base.empty());
+    client http;
+    for (int i = 0; i < 10; ++i) {
+      http::headers h;
+      h.add("request-id", std::to_string(i));
+      auto r = co_await http.get(base + "/n/" + std::to_string(i), std::move(h));
+      CO_ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->body, "hello, /n/" + std::to_string(i));
+      EXPECT_EQ(r->headers.get("transfer-encoding"), "chunked");
+      EXPECT_EQ(r->headers.get("x-id"), std::to_string(i));
+    }
+    EXPECT_EQ(http.open_connections(), 1u);
+    http.close_idle();
+    node.kill(SIGTERM);
+    co_await node.wait();
+  }());
+}
+
+TEST(http_client, against_pythons_http_server_http_1_0_without_keep_alive) {
+  run_test([]() -> task<void> {
+    // Python's http.server answers HTTP/1.0 and closes each connection: nothing may be pooled.
+    auto [py, base] = co_await start_peer(process::command("python3").arg("-c").arg(
+        "import http.server, sys\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        body = self.path.encode()\n"
+        "        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()\n"
+        "        self.wfile.write(body)\n"
+        "    def log_message(self, *a): pass\n"
+        "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
+        "print(s.server_address[1], flush=True)\n"
+        "s.serve_forever()\n"));
+    CO_ASSERT_TRUE(!base.empty());
+    client http;
+    for (int i = 0; i < 3; ++i) {
+      auto r = co_await http.get(base + "/p" + std::to_string(i));
+      CO_ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->version_minor, 0);
+      EXPECT_EQ(r->body, "/p" + std::to_string(i));
+      EXPECT_EQ(http.open_connections(), 0u);
+    }
+    py.kill(SIGTERM);
+    co_await py.wait();
   }());
 }
