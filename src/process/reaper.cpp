@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +53,9 @@ class reaper {
   explicit reaper(int wake) noexcept : wake_(wake) {}
 
   void run() {
+    sigset_t all;  // a helper thread: signals are for the program's own threads
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     std::vector<pollfd> fds{{wake_, POLLIN, 0}};
     for (;;) {
       if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR

@@ -3,6 +3,7 @@
 #include "weft/signal.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -52,6 +53,11 @@ struct signal_dispatch {
   static inline std::atomic<int> handler_pipe{-1};
 
   void run() {
+    // Signals are for the other threads: one taken here while this thread sits in read() would, under
+    // ThreadSanitizer (which defers handlers to the next intercepted call), wait for a read that never ends.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     unsigned char buf[64];
     for (;;) {
       ssize_t n = ::read(pipe_read, buf, sizeof buf);

@@ -1,5 +1,8 @@
 #include "weft/runtime.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <stdexcept>
 #include <thread>
 
@@ -34,7 +37,16 @@ void run_until_done(scheduler* s, spawn_state_base* root) {
   // The workers run it; wait for spawn_done's status store (it notifies when it sees sync_external).
   std::uint32_t before = root->word.fetch_or(sync_external, std::memory_order_acq_rel);
   if ((before & sync_done) != 0) return;
+  // While this thread only waits, asynchronous signals go to the workers, which sit in epoll_wait
+  // when idle. A handler due on a thread parked in a futex would run late under ThreadSanitizer (it
+  // defers handlers to the next call it intercepts), and weft's signal_set would hear nothing.
+  sigset_t async_signals;
+  sigset_t previous;
+  sigfillset(&async_signals);
+  for (int sync_signal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP}) sigdelset(&async_signals, sync_signal);
+  pthread_sigmask(SIG_BLOCK, &async_signals, &previous);
   while (root->load_status() == task_status::running) root->status.wait(task_status::running);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 }  // namespace detail
