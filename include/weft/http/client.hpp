@@ -24,7 +24,8 @@
 // (a URL weft cannot use), `errc::operation_canceled`. Nothing throws on a bad server.
 //
 // A client may be shared by tasks on every worker of a runtime (its pools are locked); it must outlive
-// the requests made through it.
+// the requests made through it, and be destroyed (or close_idle() be called) before the runtime it
+// was used on: its idle connections belong to that runtime's loops.
 #pragma once
 
 #include <chrono>
