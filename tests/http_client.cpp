@@ -21,11 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class T>
-T run_test(task<T> t) {
-  return weft::run(std::move(t), test::options());
-}
-
 /// How a scripted server ends a connection after writing its reply.
 enum class then { close, reset, keep_open };
 
@@ -132,7 +127,7 @@ TEST(http_client, url_parsing) {
 }
 
 TEST(http_client, get_and_post_reuse_one_keep_alive_connection) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     real_server srv;
     auto serving = spawn(srv.server.serve());
     client http;
@@ -158,7 +153,7 @@ TEST(http_client, get_and_post_reuse_one_keep_alive_connection) {
 }
 
 TEST(http_client, concurrent_requests_respect_the_per_host_limit) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     real_server srv;
     auto serving = spawn(srv.server.serve());
     client_options o;
@@ -176,7 +171,7 @@ TEST(http_client, concurrent_requests_respect_the_per_host_limit) {
 }
 
 TEST(http_client, odd_but_valid_responses) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     client http;
     // A body delimited by the connection's close (no Content-Length, no chunking).
     auto eof = scripted_server::start("HTTP/1.1 200 OK\r\n\r\nuntil the end");
@@ -221,7 +216,7 @@ TEST(http_client, odd_but_valid_responses) {
 }
 
 TEST(http_client, broken_responses_are_errors_with_a_kind) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     client_options o;
     o.response_timeout = 300ms;
     client http(o);
@@ -258,7 +253,7 @@ TEST(http_client, broken_responses_are_errors_with_a_kind) {
 }
 
 TEST(http_client, a_stale_pooled_connection_is_retried_once_for_idempotent_requests) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     // Answers with keep-alive, then closes the connection while the client holds it idle.
     auto srv = scripted_server::start("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     auto serving = spawn(srv.serve(2));
@@ -275,7 +270,7 @@ TEST(http_client, a_stale_pooled_connection_is_retried_once_for_idempotent_reque
 }
 
 TEST(http_client, total_timeout_and_cancellation) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto silent = scripted_server::start("", then::keep_open);
     auto serving = spawn(silent.serve(2));
     client_options o;
@@ -313,7 +308,7 @@ task<std::pair<process::child, std::string>> start_peer(process::command cmd) {
 }  // namespace
 
 TEST(http_client, against_nodes_http_server_chunked_and_keep_alive) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     // Node's http module: chunked bodies (two writes), keep-alive with `Keep-Alive: timeout=5`.
     auto [node, base] = co_await start_peer(process::command("node").arg("-e").arg(
         "const s = require('http').createServer((req, res) => {"
@@ -339,7 +334,7 @@ TEST(http_client, against_nodes_http_server_chunked_and_keep_alive) {
 }
 
 TEST(http_client, against_pythons_http_server_http_1_0_without_keep_alive) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     // Python's http.server answers HTTP/1.0 and closes each connection: nothing may be pooled.
     auto [py, base] = co_await start_peer(process::command("python3").arg("-c").arg(
         "import http.server, sys\n"

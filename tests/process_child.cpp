@@ -24,11 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class T>
-T run_test(task<T> t) {
-  return weft::run(std::move(t), test::options());
-}
-
 /// Descriptors this process has open.
 int open_fds() {
   int n = 0;
@@ -52,7 +47,7 @@ command sh(std::string script) { return command("/bin/sh").args({"-c"}).arg(std:
 }  // namespace
 
 TEST(process_child, output_captures_stdout_and_exit_status) {
-  auto r = run_test([]() -> task<result<completed>> { co_return co_await command("echo").arg("hello").arg("world").output(); }());
+  auto r = test::run_test([]() -> task<result<completed>> { co_return co_await command("echo").arg("hello").arg("world").output(); }());
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->out, "hello world\n");
   EXPECT_EQ(r->err, "");
@@ -61,7 +56,7 @@ TEST(process_child, output_captures_stdout_and_exit_status) {
 }
 
 TEST(process_child, exit_codes_and_signals_are_told_apart) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto three = co_await sh("echo oops >&2; exit 3").output();
     CO_ASSERT_TRUE(three.has_value());
     EXPECT_EQ(three->status, (exit_status{3, 0}));
@@ -79,13 +74,13 @@ TEST(process_child, pipes_filled_past_their_capacity_in_both_directions) {
   // 1 MiB through cat (16 times a pipe's 64 KiB): output() must write stdin while it reads stdout.
   std::string input;
   for (int i = 0; input.size() < (1 << 20); ++i) input += "line " + std::to_string(i) + "\n";
-  auto r = run_test([&]() -> task<result<completed>> { co_return co_await command("cat").output({}, input); }());
+  auto r = test::run_test([&]() -> task<result<completed>> { co_return co_await command("cat").output({}, input); }());
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_TRUE(r->status.success());
   EXPECT_EQ(r->out.size(), input.size());
   EXPECT_TRUE(r->out == input);
   // stdout and stderr each far past a pipe's capacity, the child writing one after the other.
-  auto both = run_test([]() -> task<result<completed>> {
+  auto both = test::run_test([]() -> task<result<completed>> {
     co_return co_await sh("yes o | head -c 300000; yes e | head -c 200000 >&2; echo done").output();
   }());
   ASSERT_TRUE(both) << both.error().message();
@@ -95,7 +90,7 @@ TEST(process_child, pipes_filled_past_their_capacity_in_both_directions) {
 }
 
 TEST(process_child, a_child_that_exits_before_its_output_is_read) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto c = sh("echo early; echo late >&2").std_out(stdio::piped).std_err(stdio::piped).spawn();
     CO_ASSERT_TRUE(c.has_value());
     auto status = co_await c->wait();
@@ -116,7 +111,7 @@ TEST(process_child, a_child_that_exits_before_its_output_is_read) {
 }
 
 TEST(process_child, streaming_through_stdin_and_stdout) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto c = command("cat").std_in(stdio::piped).std_out(stdio::piped).spawn();
     CO_ASSERT_TRUE(c.has_value());
     for (int i = 0; i < 3; ++i) {
@@ -138,7 +133,7 @@ TEST(process_child, streaming_through_stdin_and_stdout) {
 }
 
 TEST(process_child, a_program_that_cannot_run_is_an_error_not_a_child) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto missing = command("/nonexistent/program").spawn();
     EXPECT_EQ(missing.error(), std::errc::no_such_file_or_directory);
     auto not_in_path = co_await command("weft-no-such-program-anywhere").output();
@@ -151,7 +146,7 @@ TEST(process_child, a_program_that_cannot_run_is_an_error_not_a_child) {
 }
 
 TEST(process_child, environment_and_working_directory) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto pwd = co_await command("pwd").current_dir("/tmp").output();
     CO_ASSERT_TRUE(pwd.has_value());
     EXPECT_EQ(pwd->out, "/tmp\n");
@@ -169,7 +164,7 @@ TEST(process_child, environment_and_working_directory) {
 }
 
 TEST(process_child, a_timeout_kills_and_reaps_the_child) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto start = std::chrono::steady_clock::now();
     auto slow = co_await command("sleep").arg("30").output(200ms);
     EXPECT_EQ(slow.error(), errc::timed_out);
@@ -184,7 +179,7 @@ TEST(process_child, a_timeout_kills_and_reaps_the_child) {
 }
 
 TEST(process_child, kill_and_try_wait) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto c = command("sleep").arg("30").spawn();
     CO_ASSERT_TRUE(c.has_value());
     auto running = c->try_wait();
@@ -202,7 +197,7 @@ TEST(process_child, kill_and_try_wait) {
 TEST(process_child, a_dropped_child_is_killed_and_a_detached_one_reaped) {
   pid_t dropped = -1;
   pid_t detached = -1;
-  run_test([&]() -> task<void> {
+  test::run_test([&]() -> task<void> {
     auto c = command("sleep").arg("30").spawn();
     CO_ASSERT_TRUE(c.has_value());
     dropped = c->id();
@@ -218,7 +213,7 @@ TEST(process_child, a_dropped_child_is_killed_and_a_detached_one_reaped) {
 
 TEST(process_child, cancelling_the_waiting_task_kills_the_child) {
   pid_t pid = -1;
-  run_test([&]() -> task<void> {
+  test::run_test([&]() -> task<void> {
     auto h = spawn([&]() -> task<result<exit_status>> {
       auto c = command("sleep").arg("30").spawn();
       if (!c) co_return fail(c.error());
@@ -235,7 +230,7 @@ TEST(process_child, cancelling_the_waiting_task_kills_the_child) {
 }
 
 TEST(process_child, writing_to_a_child_that_stopped_reading_is_broken_pipe_not_death) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto c = command("true").std_in(stdio::piped).spawn();
     CO_ASSERT_TRUE(c.has_value());
     co_await c->wait();
@@ -246,7 +241,7 @@ TEST(process_child, writing_to_a_child_that_stopped_reading_is_broken_pipe_not_d
 }
 
 TEST(process_child, children_inherit_only_their_three_streams) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     // What weft opens (the runtime's descriptors, a listener, the pipes of another child) stays out of
     // the child. Only descriptors this process itself inherited without close-on-exec may pass on.
     auto listener = net::tcp_listener::bind({net::ip_address::loopback_v4(), 0});
@@ -278,7 +273,7 @@ TEST(process_child, children_inherit_only_their_three_streams) {
 TEST(process_child, many_children_waited_at_once_leak_nothing) {
   int before = open_fds();
   auto start = std::chrono::steady_clock::now();
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     std::vector<task<result<completed>>> runs;
     for (int i = 0; i < 40; ++i) runs.push_back(sh("sleep 0.3; echo " + std::to_string(i)).output());
     auto all = co_await when_all(std::move(runs));
@@ -303,7 +298,7 @@ TEST(process_pool, runs_n_at_a_time_and_keeps_the_order) {
   options.parallel = 3;
   options.on_done = [&](std::size_t, const result<completed>&) { ++done; };
   auto start = std::chrono::steady_clock::now();
-  auto results = run_test(run_all(std::move(jobs), options));
+  auto results = test::run_test(run_all(std::move(jobs), options));
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(results.size(), 7u);
   EXPECT_EQ(results[2].error(), std::errc::no_such_file_or_directory);
@@ -325,7 +320,7 @@ TEST(process_pool, a_timeout_each_kills_only_the_slow_one) {
   run_all_options options;
   options.parallel = 2;
   options.timeout_each = 300ms;
-  auto results = run_test(run_all(std::move(jobs), options));
+  auto results = test::run_test(run_all(std::move(jobs), options));
   EXPECT_EQ(results[0].error(), errc::timed_out);
   ASSERT_TRUE(results[1]);
   EXPECT_EQ(results[1]->out, "quick\n");

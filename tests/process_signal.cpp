@@ -16,17 +16,8 @@
 using namespace weft;
 using namespace std::chrono_literals;
 
-namespace {
-
-template <class T>
-T run_test(task<T> t) {
-  return weft::run(std::move(t), test::options());
-}
-
-}  // namespace
-
 TEST(process_signal, a_waiting_task_gets_the_signal) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     signal_set usr{SIGUSR1, SIGUSR2};
     auto waiter = spawn([&]() -> task<result<int>> { co_return co_await usr.next(); });
     co_await sleep_for(20ms);
@@ -38,7 +29,7 @@ TEST(process_signal, a_waiting_task_gets_the_signal) {
 }
 
 TEST(process_signal, signals_nobody_waited_for_are_kept_and_every_set_hears_them) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     signal_set a{SIGUSR1};
     signal_set b{SIGUSR1, SIGUSR2};
     ::kill(::getpid(), SIGUSR1);
@@ -55,7 +46,7 @@ TEST(process_signal, signals_nobody_waited_for_are_kept_and_every_set_hears_them
 }
 
 TEST(process_signal, a_child_process_sends_it) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto next = weft::signal(SIGUSR1);  // listening from here, before the child starts
     auto sent = co_await process::command("kill").arg("-USR1").arg(std::to_string(::getpid())).status();
     CO_ASSERT_TRUE(sent.has_value());
@@ -70,7 +61,7 @@ TEST(process_signal, cancelling_a_wait_and_restoring_the_previous_action) {
   mine.sa_handler = SIG_IGN;
   struct sigaction before{};
   ASSERT_EQ(::sigaction(SIGUSR2, &mine, &before), 0);
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     signal_set s{SIGUSR2};
     auto r = co_await timeout(50ms, s.next());
     EXPECT_EQ(r.error(), errc::timed_out);
@@ -90,7 +81,7 @@ TEST(process_signal, signals_that_cannot_be_caught_are_refused) {
 
 #ifdef WEFT_TOOL_PATH
 TEST(process_signal, weft_serve_finishes_in_flight_requests_on_sigint_and_exits_0) {
-  run_test([]() -> task<void> {
+  test::run_test([]() -> task<void> {
     auto server = process::command(WEFT_TOOL_PATH).args({"serve", "-p", "0"}).std_out(process::stdio::piped)
                       .std_err(process::stdio::piped).spawn();
     CO_ASSERT_TRUE(server.has_value());

@@ -50,6 +50,12 @@ inline std::size_t settled_live_tasks(const runtime& rt) {
   return rt.live_tasks();
 }
 
+/// Runs `t` on a fresh runtime of the flavour under test, on real time.
+template <class T>
+T run_test(task<T> t) {
+  return run(std::move(t), options());
+}
+
 /// Runs `t` on a fresh paused runtime.
 template <class T>
 T run_paused(task<T> t) {

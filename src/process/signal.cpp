@@ -18,12 +18,11 @@
 namespace weft {
 
 struct signal_dispatch {
-  std::mutex lock;  // guards everything below but the pipe
+  std::mutex lock;  // guards everything below but the pipe's read end
   std::vector<signal_set*> sets;
   int listeners[NSIG] = {};
   struct sigaction previous[NSIG] = {};
   int pipe_read = -1;
-  int pipe_write = -1;
 
   /// The one instance, its pipe and thread started on first use; never destroyed (a handler may run
   /// during exit).
@@ -34,7 +33,6 @@ struct signal_dispatch {
       if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) throw std::system_error(errno, std::system_category(), "weft signal pipe");
       ::fcntl(fds[0], F_SETFL, 0);  // the thread blocks reading; the handler never blocks writing
       d->pipe_read = fds[0];
-      d->pipe_write = fds[1];
       handler_pipe.store(fds[1]);
       std::thread([d] { d->run(); }).detach();
       return d;
