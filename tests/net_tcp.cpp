@@ -361,6 +361,28 @@ TEST(net_tcp, happy_eyeballs_races_a_hanging_attempt) {
   run(body(), test::options());
 }
 
+// Regression: an attempt that connects wakes the racing task, and the attempt delay's timer could
+// still fire before that task ran, resuming a null handle. Hundreds of connects at once, each with a
+// 1 ms attempt delay, keep the loop busy past the delay between the wake-up and the resumption.
+TEST(net_tcp, happy_eyeballs_survives_its_delay_passing_after_a_win) {
+  auto body = []() -> task<void> {
+    auto l = tcp_listener::bind(any_local(), {.backlog = 1024});
+    CO_ASSERT_TRUE(l.has_value());
+    endpoint at = *l->local_endpoint();
+    int connected = 0;
+    auto one = [&]() -> task<void> {
+      std::vector<endpoint> candidates(1, at);
+      auto c = co_await tcp_stream::connect_any(std::move(candidates), 10s, 1ms);
+      if (c) ++connected;
+    };
+    task_group group;
+    for (int i = 0; i < 400; ++i) group.spawn(one());
+    co_await group.join();
+    EXPECT_EQ(connected, 400);
+  };
+  run(body(), test::options());
+}
+
 TEST(net_tcp, sockets_need_a_runtime) {
   auto l = tcp_listener::bind(any_local());
   ASSERT_FALSE(l);

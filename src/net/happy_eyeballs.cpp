@@ -72,6 +72,9 @@ class race_wait : weft::detail::cancel_waiter, timer_entry {
 
  private:
   static void wake(race_wait* self) noexcept {
+    // The race may have woken the task already (report() leaves the timer armed): its resumption is
+    // on its way, and a timer firing meanwhile has nothing to do.
+    if (!self->r_.waiting) return;
     std::coroutine_handle<> h = std::exchange(self->r_.waiting, {});
     self->r_.ctx->disarm();
     weft::detail::schedule(h, self->r_.ctx);

@@ -335,6 +335,8 @@ class answer_awaitable : weft::detail::cancel_waiter, timer_entry {
   }
   static void expired(timer_entry* e) noexcept {
     auto* self = static_cast<answer_awaitable*>(e);
+    // The answer came first and its resumption is on its way (the answer leaves the timer armed).
+    if (!self->q_->waiting) return;
     std::coroutine_handle<> h = self->q_->waiting;
     context* ctx = self->q_->ctx;
     self->leave(errc::timed_out);
