@@ -1,0 +1,67 @@
+// The weft tool's subcommands: what each takes (filled in by main.cpp's command line) and runs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <weft/http/server.hpp>
+
+namespace weft::tool {
+
+struct serve_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  http::server_options server;
+  double headers_timeout_s = 60;
+  double keep_alive_timeout_s = 5;
+  double shutdown_grace_s = 10;
+  std::string tls_cert;
+  std::string tls_key;
+  std::size_t threads = 1;
+};
+/// `weft serve`: the httpbin API until SIGINT/SIGTERM.
+int serve(const serve_config& cfg);
+
+struct fetch_config {
+  std::vector<std::string> urls;
+  std::size_t requests = 0;      ///< 0: one per URL
+  std::size_t concurrency = 100;
+  std::vector<std::string> headers;  ///< "Name: value"; {i} becomes the request's index
+  std::string method;                ///< empty: GET, or POST with a body
+  std::string body;
+  double timeout_s = 30;
+  bool json = false;
+  bool quiet = false;      ///< no line per request
+  bool show_body = false;  ///< each response's body after its line
+  bool insecure = false;   ///< https without verifying the server
+};
+/// `weft fetch`: the seed's concurrent requests as a tool. Exit status 1 if any request failed.
+int fetch(const fetch_config& cfg);
+
+struct load_config {
+  std::string url;
+  std::size_t connections = 50;
+  std::string duration;    ///< "10s", "500ms", "1m"; empty with requests set
+  std::size_t requests = 0;
+  std::size_t threads = 1;
+  std::vector<std::string> headers;
+  std::string method = "GET";
+  std::string body;
+  double timeout_s = 10;
+  bool json = false;
+  bool insecure = false;
+};
+/// `weft load`: keep-alive load with latency percentiles, like wrk.
+int load(const load_config& cfg);
+
+struct demo_config {
+  bool skip_modes = false;  ///< leave out the three-modes section (the fastest run)
+};
+/// `weft demo`: the seed's scenarios against an embedded server.
+int demo(const demo_config& cfg);
+/// `weft demo` runs its processes as `weft demo-job ...`: one job, its checksum on stdout.
+int demo_job(const std::vector<std::string>& args);
+
+}  // namespace weft::tool

@@ -1,0 +1,76 @@
+// `weft serve`: the httpbin API on one or more event loops, shut down gracefully by a signal.
+#include <weft/weft.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "httpbin.hpp"
+
+namespace weft::tool {
+
+namespace {
+
+/// Shuts `server` down gracefully on the first SIGINT or SIGTERM, and stops the process at once on a
+/// second (for a user who will not wait for the grace period).
+task<void> shut_down_on_signal(signal_set& signals, http::server& server) {
+  auto sig = co_await signals.next();
+  if (!sig) co_return;  // cancelled: the server ended by itself
+  std::fprintf(stderr, "weft serve: %s, shutting down (again to stop at once)\n",
+               *sig == SIGINT ? "interrupted" : "terminated");
+  server.shutdown();
+  sig = co_await signals.next();
+  if (!sig) co_return;
+  std::fprintf(stderr, "weft serve: stopping now\n");
+  std::_Exit(128 + *sig);
+}
+
+}  // namespace
+
+int serve(const serve_config& cfg) {
+  auto addr = net::ip_address::parse(cfg.host);
+  if (!addr) {
+    std::fprintf(stderr, "weft serve: --host must be an IP address, not '%s'\n", cfg.host.c_str());
+    return 2;
+  }
+  http::server_options options = cfg.server;
+  options.headers_timeout = seconds(cfg.headers_timeout_s);
+  options.keep_alive_timeout = seconds(cfg.keep_alive_timeout_s);
+  options.shutdown_grace = seconds(cfg.shutdown_grace_s);
+  if (!cfg.tls_cert.empty() || !cfg.tls_key.empty()) {
+    auto ctx = net::tls_context::server(cfg.tls_cert, cfg.tls_key);
+    if (!ctx) {
+      std::fprintf(stderr, "weft serve: cannot use --tls-cert '%s' with --tls-key '%s' (missing, unreadable or not a pair)\n",
+                   cfg.tls_cert.c_str(), cfg.tls_key.c_str());
+      return 2;
+    }
+    options.tls = *ctx;
+  }
+  const char* scheme = options.tls ? "https" : "http";
+
+  raise_descriptor_limit();
+  signal_set signals{SIGINT, SIGTERM};
+  runtime_options rt_options;
+  rt_options.workers = cfg.threads;
+  runtime rt(rt_options);
+  return rt.block_on([&]() -> task<int> {
+    http::server server(httpbin_routes(), options);
+    if (auto r = server.listen({*addr, cfg.port}); !r) {
+      std::fprintf(stderr, "weft serve: cannot listen on %s:%u: %s\n", cfg.host.c_str(), cfg.port,
+                   r.error().message().c_str());
+      co_return 1;
+    }
+    std::printf("weft serve: listening on %s://%s/ (%zu %s)\n", scheme, server.local_endpoint().to_string().c_str(),
+                rt.workers(), rt.workers() == 1 ? "thread" : "threads");
+    std::fflush(stdout);
+    auto watcher = spawn(shut_down_on_signal(signals, server));
+    co_await server.serve();
+    watcher.cancel();
+    co_await std::move(watcher);
+    co_return 0;
+  }());
+}
+
+}  // namespace weft::tool
