@@ -19,9 +19,8 @@ $(BUILD)/build.ninja: | deps
 configure: $(BUILD)/build.ninja
 
 run: deps configure
-	cmake --build $(BUILD) --target news_feed_timers three_modes
-	$(BUILD)/examples/news_feed_timers
-	$(BUILD)/examples/three_modes
+	cmake --build $(BUILD) --target weft_tool
+	$(BUILD)/tools/weft/weft demo
 
 test: deps configure
 	cmake --build $(BUILD)

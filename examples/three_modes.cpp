@@ -7,6 +7,7 @@
 //     three_modes --url URL       the waiting jobs GET URL instead (say http://127.0.0.1:8080/delay/0.2)
 //
 // (It also runs as its own child process: `three_modes --tile I` and `three_modes --fetch URL` do one job.)
+// `weft demo` runs the same code as its last section (see seed_scenarios.hpp).
 #include <weft/weft.hpp>
 
 #include <unistd.h>
@@ -21,6 +22,11 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "example_server.hpp"
+#include "seed_scenarios.hpp"
+
+namespace seed {
 
 namespace {
 
@@ -108,10 +114,14 @@ double on_threads(const workload& w, unsigned threads) {
   return seconds_since(start);
 }
 
-double in_processes(const workload& w, unsigned processes) {
+double in_processes(const workload& w, unsigned processes, const std::vector<std::string>& child_prefix) {
   auto start = std::chrono::steady_clock::now();
   std::vector<weft::process::command> commands;
-  for (int i = 0; i < jobs; ++i) commands.push_back(weft::process::command("/proc/self/exe").args(w.child_args(i)));
+  for (int i = 0; i < jobs; ++i) {
+    std::vector<std::string> args = child_prefix;
+    for (auto& a : w.child_args(i)) args.push_back(std::move(a));
+    commands.push_back(weft::process::command("/proc/self/exe").args(std::move(args)));
+  }
   weft::process::run_all_options options;
   options.parallel = processes;
   auto results = weft::run(weft::process::run_all(std::move(commands), options));
@@ -121,74 +131,31 @@ double in_processes(const workload& w, unsigned processes) {
   return seconds_since(start);
 }
 
-/// An HTTP server with GET /delay/{seconds} on a thread of its own, on an ephemeral loopback port.
-class delay_server {
- public:
-  delay_server() {
-    std::promise<std::string> base;
-    auto ready = base.get_future();
-    thread_ = std::thread([this, &base] {
-      weft::run([&]() -> task<void> {
-        weft::http::router routes;
-        routes.get("/delay/{s}", [](weft::http::request& req) -> task<weft::http::response> {
-          double s = std::atof(std::string(req.param("s").value_or("0")).c_str());
-          co_await weft::sleep_for(std::chrono::duration_cast<weft::clock::duration>(std::chrono::duration<double>(s)));
-          co_return weft::http::response::json(200, "{\"delayed\": true}");
-        });
-        weft::http::server server(std::move(routes));
-        if (!server.listen({weft::net::ip_address::loopback_v4(), 0})) std::abort();
-        server_ = &server;
-        base.set_value("http://" + server.local_endpoint().to_string());
-        co_await server.serve();
-      }());
-    });
-    base_ = ready.get();
-  }
-  ~delay_server() {
-    server_->shutdown();
-    thread_.join();
-  }
-  const std::string& base() const { return base_; }
-
- private:
-  std::thread thread_;
-  weft::http::server* server_ = nullptr;
-  std::string base_;
-};
-
-void report(const char* name, const workload& w, unsigned cores) {
+void report(const char* name, const workload& w, unsigned cores, const std::vector<std::string>& child_prefix) {
   double s = sequential(w);
   double c = concurrent(w);
   double t = on_threads(w, cores);
-  double p = in_processes(w, cores);
+  double p = in_processes(w, cores, child_prefix);
   std::printf("  %-28s %8.2f s %14.2f s %14.2f s %14.2f s\n", name, s, c, t, p);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  // As a child: one job, its checksum on stdout.
-  if (argc == 3 && std::string(argv[1]) == "--tile") {
-    std::printf("%ld\n", mandelbrot_tile(std::atoi(argv[2])));
+int three_modes_job(const std::vector<std::string>& args) {
+  if (args.size() == 2 && args[0] == "--tile") {
+    std::printf("%ld\n", mandelbrot_tile(std::atoi(args[1].c_str())));
     return 0;
   }
-  if (argc == 3 && std::string(argv[1]) == "--fetch") {
-    long n = fetch_blocking(argv[2]);
+  if (args.size() == 2 && args[0] == "--fetch") {
+    long n = fetch_blocking(args[1]);
     std::printf("%ld\n", n);
     return n < 0 ? 1 : 0;
   }
-  std::string url;
-  std::unique_ptr<delay_server> embedded;
-  if (argc == 3 && std::string(argv[1]) == "--url") {
-    url = argv[2];
-  } else if (argc == 1) {
-    embedded = std::make_unique<delay_server>();
-    url = embedded->base() + "/delay/0.2";
-  } else {
-    std::fprintf(stderr, "usage: three_modes [--url URL]\n");
-    return 2;
-  }
+  std::fprintf(stderr, "three_modes: a job is --tile I or --fetch URL\n");
+  return 2;
+}
 
+void three_modes(const std::string& url, const std::vector<std::string>& child_prefix) {
   unsigned cores = std::max(2u, std::thread::hardware_concurrency());
   weft::http::client shared_http;  // the concurrent mode's: its pool serves the tasks of one loop
   workload computing{
@@ -206,9 +173,30 @@ int main(int argc, char** argv) {
   std::string threads = "(" + std::to_string(cores) + " threads)";
   std::string processes = "(" + std::to_string(cores) + " processes)";
   std::printf("  %-28s %10s %16s %16s %16s\n", "", "", "(one loop)", threads.c_str(), processes.c_str());
-  report("computing: Mandelbrot tiles", computing, cores);
+  report("computing: Mandelbrot tiles", computing, cores, child_prefix);
   std::string path = url.substr(std::min(url.size(), url.find('/', url.find("://") + 3)));
-  report(("waiting: GET " + path).c_str(), waiting, cores);
+  report(("waiting: GET " + path).c_str(), waiting, cores, child_prefix);
   std::printf("Waiting overlaps on one loop (concurrency); computing needs more cores (parallelism).\n");
+}
+
+}  // namespace seed
+
+#ifndef WEFT_EXAMPLE_NO_MAIN
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 2 && (args[0] == "--tile" || args[0] == "--fetch")) return seed::three_modes_job(args);
+  std::unique_ptr<example::server> embedded;
+  std::string url;
+  if (args.size() == 2 && args[0] == "--url") {
+    url = args[1];
+  } else if (args.empty()) {
+    embedded = std::make_unique<example::server>();
+    url = embedded->base() + "/delay/0.2";
+  } else {
+    std::fprintf(stderr, "usage: three_modes [--url URL]\n");
+    return 2;
+  }
+  seed::three_modes(url, {});
   return 0;
 }
+#endif

@@ -52,19 +52,30 @@ void add_fetch(CLI::App& app, fetch_config& cfg, CLI::App*& cmd) {
   cmd->add_flag("-k,--insecure", cfg.insecure, "Do not verify https servers' certificates");
 }
 
+void add_demo(CLI::App& app, demo_config& cfg, CLI::App*& cmd) {
+  cmd = app.add_subcommand("demo", "The seed's scenarios for real, against an embedded server (make run)");
+  cmd->add_flag("--no-modes", cfg.skip_modes, "Leave out the three-modes section (the longest)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `weft demo` runs its child processes as `weft demo-job ARGS...` (not in --help: not for people).
+  if (argc > 1 && std::string_view(argv[1]) == "demo-job") return demo_job(std::vector<std::string>(argv + 2, argv + argc));
   CLI::App app{"weft: sequential, concurrent and parallel work, and the HTTP tools built on it"};
   app.require_subcommand(1);
   serve_config serve_cfg;
   fetch_config fetch_cfg;
   CLI::App* serve_cmd = nullptr;
+  demo_config demo_cfg;
   CLI::App* fetch_cmd = nullptr;
+  CLI::App* demo_cmd = nullptr;
   add_serve(app, serve_cfg, serve_cmd);
   add_fetch(app, fetch_cfg, fetch_cmd);
+  add_demo(app, demo_cfg, demo_cmd);
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return serve(serve_cfg);
   if (fetch_cmd->parsed()) return fetch(fetch_cfg);
+  if (demo_cmd->parsed()) return demo(demo_cfg);
   return 0;
 }
