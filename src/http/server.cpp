@@ -557,6 +557,7 @@ result<void> server::listen(const net::endpoint& at) {
   std::size_t n = current_workers();
   net::listen_options lo;
   lo.reuse_port = n > 1;
+  lo.backlog = s_->options.backlog;
   auto first = net::tcp_listener::bind(at, lo);
   if (!first) return fail(first.error());
   auto bound = first->local_endpoint();

@@ -59,6 +59,9 @@ struct server_options {
   clock::duration keep_alive_timeout = std::chrono::seconds(5);  // Node's keepAliveTimeout
   clock::duration body_timeout = std::chrono::seconds(60);       // between two reads of a body
   std::size_t max_connections = 10'000;
+  /// Connections the kernel queues before accept (capped by net.core.somaxconn): a burst of thousands
+  /// of connects overflows a short queue, and each SYN dropped costs its client a 1 s retransmit.
+  int backlog = 4096;
   clock::duration shutdown_grace = std::chrono::seconds(10);
   /// Called once when accepting first fails for lack of descriptors; default: a line on stderr.
   void (*on_accept_error)(const std::error_code& ec) = nullptr;
