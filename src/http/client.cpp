@@ -107,7 +107,21 @@ struct connection {
   net::tcp_stream tcp;
   std::optional<net::tls_stream> tls;
   clock::time_point idle_until;
-  std::array<char, 16 * 1024> buffer;
+  // The read buffer starts at a page and grows when a read fills it: 10,000 connections with small
+  // responses then take 40 MB, not 160 (and as many fewer page faults), while a big body is still
+  // read 64 KiB at a time.
+  std::unique_ptr<char[]> buffer;
+  std::size_t buffer_size = 0;
+
+  std::span<char> read_buffer(std::size_t last_read) {
+    constexpr std::size_t first = 4 * 1024;
+    constexpr std::size_t most = 64 * 1024;
+    if (!buffer || (last_read == buffer_size && buffer_size < most)) {
+      buffer_size = buffer ? buffer_size * 4 : first;
+      buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
+    }
+    return {buffer.get(), buffer_size};
+  }
 };
 
 using connection_ptr = std::unique_ptr<connection>;
@@ -283,16 +297,19 @@ task<result<bool>> exchange(state& s, connection& c, std::string_view head, cons
   if (auto w = co_await write_request(c, head, req.body); !w) co_return fail(w.error());
   detail::response_parser parser;
   parser.start(res, req.method == "HEAD", s.options.max_header_bytes, s.options.max_body_bytes);
+  std::size_t last_read = 0;
   for (;;) {
-    auto n = co_await read_some(c, std::span(c.buffer), s.options.response_timeout);
+    std::span<char> buf = c.read_buffer(last_read);
+    auto n = co_await read_some(c, buf, s.options.response_timeout);
     if (!n) co_return fail(n.error());
+    last_read = *n;
     if (*n == 0) {
       if (parser.finish() == detail::response_parser::state::complete) co_return false;
       co_return fail(parser.error());
     }
     received = true;
     std::size_t consumed = 0;
-    auto st = parser.feed(c.buffer.data(), *n, consumed);
+    auto st = parser.feed(buf.data(), *n, consumed);
     if (st == detail::response_parser::state::complete) {
       // Bytes after the response we asked for: the server is confused; do not trust the connection.
       co_return parser.keep_alive() && consumed == *n;
