@@ -52,6 +52,22 @@ void add_fetch(CLI::App& app, fetch_config& cfg, CLI::App*& cmd) {
   cmd->add_flag("-k,--insecure", cfg.insecure, "Do not verify https servers' certificates");
 }
 
+void add_load(CLI::App& app, load_config& cfg, CLI::App*& cmd) {
+  cmd = app.add_subcommand("load", "Keep-alive load on C connections, with latency percentiles (like wrk)");
+  cmd->add_option("url", cfg.url, "The URL to load")->required();
+  cmd->add_option("-c,--connections", cfg.connections, "Connections, each with one request in flight")
+      ->capture_default_str();
+  auto* d = cmd->add_option("-d,--duration", cfg.duration, "How long: 10s, 500ms, 2m (default 10s)");
+  cmd->add_option("-n,--requests", cfg.requests, "Requests in all, instead of a duration")->excludes(d);
+  cmd->add_option("-t,--threads", cfg.threads, "Event loops, one per thread (0: one per core)")->capture_default_str();
+  cmd->add_option("-H,--header", cfg.headers, "A header, 'Name: value'");
+  cmd->add_option("-X,--method", cfg.method, "Method")->capture_default_str();
+  cmd->add_option("--body", cfg.body, "Request body");
+  cmd->add_option("--timeout", cfg.timeout_s, "Seconds to connect, and to wait for each response")->capture_default_str();
+  cmd->add_flag("--json", cfg.json, "Print the results as one JSON object");
+  cmd->add_flag("-k,--insecure", cfg.insecure, "Do not verify https servers' certificates");
+}
+
 void add_demo(CLI::App& app, demo_config& cfg, CLI::App*& cmd) {
   cmd = app.add_subcommand("demo", "The seed's scenarios for real, against an embedded server (make run)");
   cmd->add_flag("--no-modes", cfg.skip_modes, "Leave out the three-modes section (the longest)");
@@ -67,15 +83,19 @@ int main(int argc, char** argv) {
   serve_config serve_cfg;
   fetch_config fetch_cfg;
   CLI::App* serve_cmd = nullptr;
+  load_config load_cfg;
   demo_config demo_cfg;
   CLI::App* fetch_cmd = nullptr;
+  CLI::App* load_cmd = nullptr;
   CLI::App* demo_cmd = nullptr;
   add_serve(app, serve_cfg, serve_cmd);
   add_fetch(app, fetch_cfg, fetch_cmd);
+  add_load(app, load_cfg, load_cmd);
   add_demo(app, demo_cfg, demo_cmd);
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return serve(serve_cfg);
   if (fetch_cmd->parsed()) return fetch(fetch_cfg);
+  if (load_cmd->parsed()) return load(load_cfg);
   if (demo_cmd->parsed()) return demo(demo_cfg);
   return 0;
 }
