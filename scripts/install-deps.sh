@@ -16,9 +16,10 @@ packages=(
   libcli11-dev nlohmann-json3-dev zlib1g-dev   # the weft tool: options, httpbin's JSON, /gzip and /deflate
   curl python3 nodejs                      # real HTTP clients the tests talk to
   python3-httpbin gunicorn                 # the reference httpbin that `weft serve` is tested against
+  nginx-light                              # a server the HTTP client is tested against (and a bench peer)
 )
 if [[ ${1:-} == bench ]]; then
-  packages+=(wrk nginx-light golang-go)    # bench/http: load generator; nginx and Go net/http as peers
+  packages+=(wrk golang-go)                # bench/http, bench/client: load generator; Go net/http as a peer
   packages+=(libtbb-dev)                   # bench/parallel: oneTBB parallel_for as a peer (OpenMP comes with g++)
 fi
 

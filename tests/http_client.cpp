@@ -126,6 +126,19 @@ TEST(http_client, url_parsing) {
   }
 }
 
+TEST(http_client, redirect_locations_resolve_against_the_url) {
+  auto base = url::parse("http://h:8080/a/b/c?q=1");
+  ASSERT_TRUE(base);
+  auto to = [&](std::string_view loc) { return base->resolve(loc).value().to_string(); };
+  EXPECT_EQ(to("https://other/x"), "https://other/x");
+  EXPECT_EQ(to("//other:81/y"), "http://other:81/y");
+  EXPECT_EQ(to("/root"), "http://h:8080/root");
+  EXPECT_EQ(to("sibling?z"), "http://h:8080/a/b/sibling?z");
+  EXPECT_EQ(to("?only=query"), "http://h:8080/a/b/c?only=query");
+  EXPECT_FALSE(base->resolve("ftp://x/"));
+  EXPECT_EQ(url::parse("https://h:443/p")->to_string(), "https://h/p");
+}
+
 TEST(http_client, get_and_post_reuse_one_keep_alive_connection) {
   test::run_test([]() -> task<void> {
     real_server srv;

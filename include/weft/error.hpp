@@ -28,7 +28,8 @@ namespace weft {
   X(tls_handshake_failed, "TLS handshake failed")                           \
   X(tls_error, "TLS error")                                                 \
   X(too_large, "more data than the given limit")                           \
-  X(bad_response, "the server's response is not valid HTTP")
+  X(bad_response, "the server's response is not valid HTTP")                \
+  X(too_many_redirects, "more redirects than allowed")
 
 /// The error codes weft produces itself. Codes from the operating system keep their own category.
 enum class errc : int {

@@ -87,6 +87,19 @@ result<url> url::parse(std::string_view text) {
 
 std::string url::origin() const { return scheme + "://" + host + ":" + std::to_string(port); }
 
+std::string url::to_string() const { return scheme + "://" + host_header() + target; }
+
+result<url> url::resolve(std::string_view location) const {
+  if (location.find("://") != std::string_view::npos) return parse(location);
+  if (location.starts_with("//")) return parse(scheme + ":" + std::string(location));
+  std::string base = scheme + "://" + host_header();
+  if (location.starts_with('/')) return parse(base + std::string(location));
+  std::string_view path = std::string_view(target).substr(0, target.find_first_of("?"));
+  std::string_view dir = path.substr(0, path.rfind('/') + 1);
+  if (location.starts_with('?')) return parse(base + std::string(path) + std::string(location));
+  return parse(base + std::string(dir) + std::string(location));
+}
+
 std::string url::host_header() const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   if (port != (scheme == "https" ? 443 : 80)) h += ":" + std::to_string(port);
@@ -318,7 +331,7 @@ task<result<bool>> exchange(state& s, connection& c, std::string_view head, cons
   }
 }
 
-task<result<client_response>> send_on_pool(std::shared_ptr<state> sp, client_request req) {
+task<result<client_response>> send_on_pool(std::shared_ptr<state> sp, const client_request& req) {
   state& s = *sp;
   auto u = url::parse(req.url);
   if (!u) co_return fail(u.error());
@@ -361,12 +374,52 @@ client::client(client_options options) : s_(std::make_shared<state>(std::move(op
 
 client::~client() = default;
 
+namespace {
+
+bool is_redirect(int status) { return status == 301 || status == 302 || status == 303 || status == 307 || status == 308; }
+
+/// The request that follows `res` to where it redirects, or nullopt if `res` is not a redirect.
+result<std::optional<client_request>> redirected(const client_request& req, const client_response& res) {
+  auto location = res.headers.get("Location");
+  if (!is_redirect(res.status) || !location) return std::optional<client_request>();
+  auto from = url::parse(req.url);
+  if (!from) return fail(from.error());
+  auto to = from->resolve(*location);
+  if (!to) return fail(errc::bad_response);  // a Location weft cannot follow
+  client_request next;
+  next.url = to->to_string();
+  bool as_get = res.status == 303 || ((res.status == 301 || res.status == 302) && req.method == "POST");
+  next.method = as_get && req.method != "HEAD" ? "GET" : req.method;
+  if (!as_get) next.body = req.body;
+  bool same_origin = to->origin() == from->origin();
+  for (auto [name, value] : req.headers) {
+    if (!same_origin && (iequals(name, "authorization") || iequals(name, "cookie"))) continue;
+    if (as_get && (iequals(name, "content-type") || iequals(name, "content-encoding"))) continue;
+    next.headers.add(name, value);
+  }
+  return std::optional<client_request>(std::move(next));
+}
+
+task<result<client_response>> send_following(std::shared_ptr<state> s, client_request req) {
+  for (int redirects = 0;; ++redirects) {
+    auto res = co_await send_on_pool(s, req);
+    if (!res || s->options.max_redirects <= 0) co_return res;
+    auto next = redirected(req, *res);
+    if (!next) co_return fail(next.error());
+    if (!*next) co_return res;
+    if (redirects == s->options.max_redirects) co_return fail(errc::too_many_redirects);
+    req = std::move(**next);
+  }
+}
+
+}  // namespace
+
 task<result<client_response>> client::send(client_request req) {
   std::shared_ptr<state> s = s_;
   if (s->options.total_timeout > clock::duration::zero()) {
-    co_return co_await weft::timeout(s->options.total_timeout, send_on_pool(s, std::move(req)));
+    co_return co_await weft::timeout(s->options.total_timeout, send_following(s, std::move(req)));
   }
-  co_return co_await send_on_pool(s, std::move(req));
+  co_return co_await send_following(s, std::move(req));
 }
 
 task<result<client_response>> client::get(std::string target, http::headers headers) {

@@ -80,6 +80,7 @@ std::string error_kind(std::error_code ec) {
   if (ec == errc::timed_out || ec == std::errc::timed_out) return "timed out";
   if (ec == errc::tls_handshake_failed || ec == errc::tls_error) return "tls";
   if (ec == errc::bad_response) return "bad response";
+  if (ec == errc::too_many_redirects) return "too many redirects";
   if (ec == errc::end_of_stream) return "cut short";
   if (ec == errc::too_large) return "too large";
   if (ec == errc::host_not_found || ec == errc::dns_failure) return "host not found";

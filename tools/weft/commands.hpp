@@ -36,6 +36,7 @@ struct fetch_config {
   bool quiet = false;      ///< no line per request
   bool show_body = false;  ///< each response's body after its line
   bool insecure = false;   ///< https without verifying the server
+  bool follow = false;     ///< follow redirects (10 at most)
 };
 /// `weft fetch`: the seed's concurrent requests as a tool. Exit status 1 if any request failed.
 int fetch(const fetch_config& cfg);

@@ -194,6 +194,7 @@ int fetch(const fetch_config& cfg) {
 
   http::client_options options;
   options.max_connections_per_host = cfg.concurrency;
+  options.max_redirects = cfg.follow ? 10 : 0;
   options.response_timeout = seconds(cfg.timeout_s);
   options.total_timeout = seconds(cfg.timeout_s);
   options.connect_timeout = std::min(options.total_timeout, seconds(10));

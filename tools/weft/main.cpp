@@ -50,6 +50,7 @@ void add_fetch(CLI::App& app, fetch_config& cfg, CLI::App*& cmd) {
   cmd->add_flag("-q,--quiet", cfg.quiet, "No line per response: the summary only");
   cmd->add_flag("--json", cfg.json, "Print the results and summary as one JSON object");
   cmd->add_flag("-k,--insecure", cfg.insecure, "Do not verify https servers' certificates");
+  cmd->add_flag("-L,--location", cfg.follow, "Follow redirects (10 at most)");
 }
 
 void add_load(CLI::App& app, load_config& cfg, CLI::App*& cmd) {

@@ -21,7 +21,7 @@
 // `errc::host_not_found`, `errc::timed_out`, `errc::tls_handshake_failed`, `errc::bad_response` (not
 // HTTP, or bad framing: a bad chunk size, conflicting lengths), `errc::end_of_stream` (the server closed
 // before the response ended), `errc::too_large` (past the client's limits), `errc::invalid_argument`
-// (a URL weft cannot use), `errc::operation_canceled`. Nothing throws on a bad server.
+// (a URL weft cannot use), `errc::too_many_redirects`, `errc::operation_canceled`. Nothing throws on a bad server.
 //
 // A client may be shared by tasks on every worker of a runtime (its pools are locked); it must outlive
 // the requests made through it, and be destroyed (or close_idle() be called) before the runtime it
@@ -55,6 +55,11 @@ struct url {
   static result<url> parse(std::string_view text);
   /// "scheme://host:port": the key of a connection pool.
   std::string origin() const;
+  /// The URL as text: "scheme://host[:port]/target" (the port only where it is not the default).
+  std::string to_string() const;
+  /// Where a redirect's `Location` leads from this URL: absolute ("https://b/x"), scheme-relative
+  /// ("//b/x"), absolute-path ("/x") or relative ("x", next to this URL's last segment).
+  result<url> resolve(std::string_view location) const;
   /// The Host header's value: the host, with the port unless it is the scheme's default.
   std::string host_header() const;
 };
@@ -70,6 +75,11 @@ struct client_options {
   clock::duration total_timeout = clock::duration::zero();
   /// How long an idle connection stays in the pool (a server's shorter Keep-Alive timeout wins).
   clock::duration idle_timeout = std::chrono::seconds(30);
+  /// Redirects (301, 302, 303, 307, 308 with a Location) followed at most; 0: a redirect is returned
+  /// as the response. One more is `errc::too_many_redirects`. 303 (and 301/302 after a POST) go on as
+  /// GET without the body, as browsers do; 307 and 308 repeat the method and body. Authorization and
+  /// Cookie headers are not sent on to another origin.
+  int max_redirects = 0;
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_body_bytes = 64 * 1024 * 1024;
   /// For https://; default: verify against the system's trust store.
