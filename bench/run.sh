@@ -49,3 +49,4 @@ if "weft" in rows and "asio" in rows:
 PY
 bench/parallel/run.sh "$build"
 bench/http/run.sh "$build"
+bench/client/run.sh "$build"
