@@ -401,6 +401,7 @@ result<std::optional<client_request>> redirected(const client_request& req, cons
 }
 
 task<result<client_response>> send_following(std::shared_ptr<state> s, client_request req) {
+  if (s->options.max_redirects <= 0) co_return co_await send_on_pool(s, req);
   for (int redirects = 0;; ++redirects) {
     auto res = co_await send_on_pool(s, req);
     if (!res || s->options.max_redirects <= 0) co_return res;
