@@ -76,6 +76,21 @@ struct real_server {
       res.headers.add("X-Request-Id", req.headers.get("request-id").value_or("none"));
       co_return res;
     });
+    // n pieces, 50 ms apart, chunked: a body that arrives over time.
+    r.get("/tick/{n}", [](request& req) -> task<response> {
+      int n = std::stoi(std::string(req.param("n").value_or("1")));
+      response res = response::text(200, "");
+      res.stream = [n](body_writer& w) -> task<result<void>> {
+        for (int i = 0; i < n; ++i) {
+          if (i > 0) co_await sleep_for(50ms);
+          auto ok = co_await w.write("tick " + std::to_string(i) + "\n");
+          if (!ok) co_return ok;
+        }
+        co_return result<void>();
+      };
+      co_return res;
+    });
+    r.get("/big", [](request&) -> task<response> { co_return response::text(200, std::string(300'000, 'b')); });
     return r;
   }
   real_server() : server(routes()) {
@@ -179,6 +194,109 @@ TEST(http_client, concurrent_requests_respect_the_per_host_limit) {
     EXPECT_LE(http.open_connections(), 3u);
     http.close_idle();
     srv.server.shutdown();
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, a_streamed_body_arrives_piece_by_piece_and_its_connection_is_reused) {
+  test::run_test([]() -> task<void> {
+    real_server srv;
+    auto serving = spawn(srv.server.serve());
+    client http;
+    client_request req;
+    req.url = srv.base + "/tick/4";
+    auto s = co_await http.open(std::move(req));
+    CO_ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->status, 200);
+    EXPECT_EQ(s->headers.get("Transfer-Encoding"), "chunked");
+    std::string body;
+    int pieces = 0;
+    auto first = clock::now();
+    auto last = first;
+    for (;;) {
+      auto piece = co_await s->next();
+      CO_ASSERT_TRUE(piece.has_value());
+      if (piece->empty()) break;
+      if (pieces++ == 0) first = clock::now();
+      last = clock::now();
+      body += *piece;
+    }
+    EXPECT_EQ(body, "tick 0\ntick 1\ntick 2\ntick 3\n");
+    EXPECT_GE(pieces, 3);                  // the pieces came as they were sent, not all at the end
+    EXPECT_GE(last - first, 100ms);        // three 50 ms gaps between the first piece and the last
+    EXPECT_TRUE(s->done());
+    EXPECT_EQ(http.open_connections(), 1u);  // back in the pool
+    auto again = co_await http.get(srv.base + "/hello");
+    CO_ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->body, "hello");
+    EXPECT_EQ(http.open_connections(), 1u);  // the same connection carried it
+    http.close_idle();
+    srv.server.shutdown();
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, a_stream_is_not_bound_by_max_body_bytes_and_dropping_one_closes_its_connection) {
+  test::run_test([]() -> task<void> {
+    real_server srv;
+    auto serving = spawn(srv.server.serve());
+    client_options small;
+    small.max_body_bytes = 1000;
+    client http(small);
+    auto whole = co_await http.get(srv.base + "/big");
+    CO_ASSERT_TRUE(!whole);
+    EXPECT_EQ(whole.error(), errc::too_large);
+    client_request req;
+    req.url = srv.base + "/big";
+    auto s = co_await http.open(req);
+    CO_ASSERT_TRUE(s.has_value());
+    std::size_t bytes = 0;
+    for (;;) {
+      auto piece = co_await s->next();
+      CO_ASSERT_TRUE(piece.has_value());
+      if (piece->empty()) break;
+      bytes += piece->size();
+    }
+    EXPECT_EQ(bytes, 300'000u);
+    EXPECT_EQ(http.open_connections(), 1u);
+    {
+      client_request slow;
+      slow.url = srv.base + "/tick/20";
+      auto dropped = co_await http.open(std::move(slow));
+      CO_ASSERT_TRUE(dropped.has_value());
+      auto piece = co_await dropped->next();
+      CO_ASSERT_TRUE(piece.has_value());
+      EXPECT_EQ(*piece, "tick 0\n");
+    }  // dropped a second before its body ends: the connection cannot be reused, so it is closed
+    EXPECT_EQ(http.open_connections(), 0u);
+    srv.server.shutdown();
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, a_stream_cut_short_is_an_error_on_next) {
+  test::run_test([]() -> task<void> {
+    auto cut = scripted_server::start("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
+    auto serving = spawn(cut.serve(1));
+    client http;
+    client_request req;
+    req.url = cut.url();
+    auto s = co_await http.open(std::move(req));
+    CO_ASSERT_TRUE(s.has_value());
+    std::string got;
+    std::error_code ended;
+    for (int i = 0; i < 10 && !ended; ++i) {
+      auto piece = co_await s->next();
+      if (!piece) ended = piece.error();
+      else got += *piece;
+    }
+    EXPECT_EQ(got, "only this");
+    EXPECT_EQ(ended, errc::end_of_stream);
+    auto again = co_await s->next();  // and it stays an error
+    CO_ASSERT_TRUE(!again);
+    EXPECT_EQ(again.error(), errc::end_of_stream);
+    EXPECT_FALSE(s->done());
+    EXPECT_EQ(http.open_connections(), 0u);
     co_await std::move(serving);
   }());
 }

@@ -170,9 +170,18 @@ std::optional<clock::duration> keep_alive_timeout(const http::headers& h) {
   return std::chrono::seconds(seconds);
 }
 
-struct permit {
-  semaphore* slots;
-  ~permit() { slots->release(); }
+/// A slot of an origin's semaphore, released when the permit goes.
+class permit {
+ public:
+  explicit permit(semaphore* slots) noexcept : slots_(slots) {}
+  permit(permit&& other) noexcept : slots_(std::exchange(other.slots_, nullptr)) {}
+  permit& operator=(permit&&) = delete;
+  ~permit() {
+    if (slots_ != nullptr) slots_->release();
+  }
+
+ private:
+  semaphore* slots_;
 };
 
 }  // namespace
@@ -302,73 +311,142 @@ std::string request_head(const client_request& req, const url& u) {
   return head;
 }
 
-/// Sends the request on `c` and reads the response into `res`. Returns whether `c` may carry another
-/// request. `received` says whether any byte of a response came (before that, a reused connection
-/// may simply have been closed by the server while idle).
-task<result<bool>> exchange(state& s, connection& c, std::string_view head, const client_request& req,
-                            client_response& res, bool& received) {
-  if (auto w = co_await write_request(c, head, req.body); !w) co_return fail(w.error());
+/// One request and its response on one connection, from the permit to the connection's return to the
+/// pool. send() reads the whole body through it; a response_stream hands out the body piece by piece.
+struct exchange {
+  exchange(std::shared_ptr<state> st, origin_pool& p, permit held) noexcept
+      : s(std::move(st)), pool(&p), slot(std::move(held)) {}
+
+  std::shared_ptr<state> s;
+  origin_pool* pool;
+  permit slot;
+  connection_ptr c;
   detail::response_parser parser;
-  parser.start(res, req.method == "HEAD", s.options.max_header_bytes, s.options.max_body_bytes);
+  client_response res;  // after the header section, `res.body` holds the body parsed but not yet taken
   std::size_t last_read = 0;
-  for (;;) {
-    std::span<char> buf = c.read_buffer(last_read);
-    auto n = co_await read_some(c, buf, s.options.response_timeout);
+  bool complete = false;
+  bool keep = false;  // after `complete`: the connection may carry another request
+
+  /// Reads once from the connection and parses what came.
+  task<result<void>> read_more() {
+    std::span<char> buf = c->read_buffer(last_read);
+    auto n = co_await read_some(*c, buf, s->options.response_timeout);
     if (!n) co_return fail(n.error());
     last_read = *n;
     if (*n == 0) {
-      if (parser.finish() == detail::response_parser::state::complete) co_return false;
-      co_return fail(parser.error());
+      if (parser.finish() != detail::response_parser::state::complete) co_return fail(parser.error());
+      complete = true;  // a body delimited by the close
+      co_return result<void>();
     }
-    received = true;
     std::size_t consumed = 0;
     auto st = parser.feed(buf.data(), *n, consumed);
-    if (st == detail::response_parser::state::complete) {
-      // Bytes after the response we asked for: the server is confused; do not trust the connection.
-      co_return parser.keep_alive() && consumed == *n;
-    }
     if (st == detail::response_parser::state::failed) co_return fail(parser.error());
+    if (st == detail::response_parser::state::complete) {
+      complete = true;
+      // Bytes after the response we asked for: the server is confused; do not trust the connection.
+      keep = parser.keep_alive() && consumed == *n;
+    }
+    co_return result<void>();
   }
-}
 
-task<result<client_response>> send_on_pool(std::shared_ptr<state> sp, const client_request& req) {
-  state& s = *sp;
-  auto u = url::parse(req.url);
-  if (!u) co_return fail(u.error());
-  origin_pool& pool = s.pool_for(u->origin());
-  if (auto a = co_await pool.slots.acquire(); !a) co_return fail(a.error());
-  permit held{&pool.slots};
-  std::string head = request_head(req, *u);
+  /// After `complete`: the connection goes back to the pool if it may carry another request.
+  void finish() noexcept {
+    if (!keep || !c) return;
+    clock::duration idle = s->options.idle_timeout;
+    // Leave a server's own idle timeout a margin: reusing a connection as it closes costs a retry.
+    if (auto server_says = keep_alive_timeout(res.headers)) idle = std::min(idle, *server_says * 9 / 10);
+    c->idle_until = clock::now() + idle;
+    s->put_idle(*pool, std::move(c));
+  }
+};
+
+/// Sends `req` on a pooled or new connection of `x`'s origin and reads up to the end of the response's
+/// header section. A request on a reused connection that the server had closed meanwhile (nothing
+/// received) goes once more on a fresh connection if its method is idempotent.
+task<result<void>> start(exchange& x, const client_request& req, const url& u, std::size_t max_body_bytes) {
+  state& s = *x.s;
+  std::string head = request_head(req, u);
   for (int attempt = 0;; ++attempt) {
-    connection_ptr c = s.take_idle(pool);
-    bool reused = c != nullptr;
-    if (!c) {
-      auto fresh = co_await connect(s, *u);
+    x.c = s.take_idle(*x.pool);
+    bool reused = x.c != nullptr;
+    if (!x.c) {
+      auto fresh = co_await connect(s, u);
       if (!fresh) co_return fail(fresh.error());
-      c = std::move(*fresh);
+      x.c = std::move(*fresh);
     }
-    client_response res;
-    bool received = false;
-    auto keep = co_await exchange(s, *c, head, req, res, received);
-    if (keep) {
-      // llhttp's verdict covers `Connection: close` and HTTP/1.0 without keep-alive.
-      if (*keep) {
-        clock::duration idle = s.options.idle_timeout;
-        // Leave a server's own idle timeout a margin: reusing a connection as it closes costs a retry.
-        if (auto server_says = keep_alive_timeout(res.headers)) idle = std::min(idle, *server_says * 9 / 10);
-        c->idle_until = clock::now() + idle;
-        s.put_idle(pool, std::move(c));
-      }
-      co_return res;
+    x.parser.start(x.res, req.method == "HEAD", s.options.max_header_bytes, max_body_bytes);
+    x.last_read = 0;
+    auto sent = co_await write_request(*x.c, head, req.body);
+    std::error_code ec = sent ? std::error_code() : sent.error();
+    while (!ec && !x.complete && !x.parser.headers_complete()) {
+      auto r = co_await x.read_more();
+      if (!r) ec = r.error();
     }
-    std::error_code ec = keep.error();
-    bool stale = reused && !received && ec != errc::operation_canceled && ec != errc::timed_out;
+    if (!ec) co_return result<void>();
+    x.c.reset();
+    bool stale = reused && !x.parser.began() && ec != errc::operation_canceled && ec != errc::timed_out;
     if (stale && attempt == 0 && idempotent(req.method)) continue;  // the server closed it while idle
     co_return fail(ec);
   }
 }
 
+task<result<client_response>> send_on_pool(std::shared_ptr<state> sp, const client_request& req) {
+  auto u = url::parse(req.url);
+  if (!u) co_return fail(u.error());
+  origin_pool& pool = sp->pool_for(u->origin());
+  if (auto a = co_await pool.slots.acquire(); !a) co_return fail(a.error());
+  exchange e(std::move(sp), pool, permit(&pool.slots));
+  if (auto r = co_await start(e, req, *u, e.s->options.max_body_bytes); !r) co_return fail(r.error());
+  while (!e.complete) {
+    if (auto r = co_await e.read_more(); !r) co_return fail(r.error());
+  }
+  e.finish();
+  co_return std::move(e.res);
+}
+
 }  // namespace
+
+// ------------------------------------------------------------------------------------ response_stream
+
+struct response_stream::impl : exchange {
+  using exchange::exchange;
+  std::error_code failed;  // once a read failed, every later next() says so
+};
+
+response_stream::response_stream(std::unique_ptr<impl> x) : x_(std::move(x)) {
+  status = x_->res.status;
+  version_minor = x_->res.version_minor;
+  headers = x_->res.headers;  // a copy: the connection's idle time is read from the response's
+}
+
+response_stream::response_stream(response_stream&&) noexcept = default;
+response_stream& response_stream::operator=(response_stream&&) noexcept = default;
+response_stream::~response_stream() = default;
+
+bool response_stream::done() const noexcept { return x_ && x_->complete && x_->res.body.empty(); }
+
+task<result<std::string_view>> response_stream::next() {
+  impl& x = *x_;
+  for (;;) {
+    if (x.failed) co_return fail(x.failed);
+    if (!x.res.body.empty()) {
+      piece_.swap(x.res.body);  // both keep their capacity: no allocation once warmed up
+      x.res.body.clear();
+      co_return std::string_view(piece_);
+    }
+    if (x.complete) {
+      x.finish();
+      co_return std::string_view();
+    }
+    auto r = co_await x.read_more();
+    if (!r) {
+      x.failed = r.error();
+      x.c.reset();  // a connection whose response broke off carries nothing more
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------- client
 
 client::client(client_options options) : s_(std::make_shared<state>(std::move(options))) {}
 
@@ -421,6 +499,24 @@ task<result<client_response>> client::send(client_request req) {
     co_return co_await weft::timeout(s->options.total_timeout, send_following(s, std::move(req)));
   }
   co_return co_await send_following(s, std::move(req));
+}
+
+task<result<response_stream>> client::open(client_request req) {
+  std::shared_ptr<state> s = s_;
+  auto u = url::parse(req.url);
+  if (!u) co_return fail(u.error());
+  origin_pool& pool = s->pool_for(u->origin());
+  if (auto a = co_await pool.slots.acquire(); !a) co_return fail(a.error());
+  auto x = std::make_unique<response_stream::impl>(s, pool, permit(&pool.slots));
+  constexpr std::size_t unlimited = SIZE_MAX;  // a stream's reader decides how much to take
+  result<void> started;
+  if (s->options.total_timeout > clock::duration::zero()) {
+    started = co_await weft::timeout(s->options.total_timeout, start(*x, req, *u, unlimited));
+  } else {
+    started = co_await start(*x, req, *u, unlimited);
+  }
+  if (!started) co_return fail(started.error());
+  co_return response_stream(std::move(x));
 }
 
 task<result<client_response>> client::get(std::string target, http::headers headers) {

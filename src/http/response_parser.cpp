@@ -37,7 +37,7 @@ void response_parser::start(client_response& res, bool no_body, std::size_t max_
   max_header_bytes_ = max_header_bytes;
   max_body_bytes_ = max_body_bytes;
   no_body_ = no_body;
-  began_ = complete_ = keep_alive_ = false;
+  began_ = headers_done_ = complete_ = keep_alive_ = false;
   error_.clear();
   reason_ = "";
 }
@@ -119,6 +119,7 @@ int response_parser::on_headers_complete(llhttp_t* p) noexcept {
   if ((p->flags & F_CONTENT_LENGTH) != 0 && !s.no_body_ && p->content_length > s.max_body_bytes_) {
     return s.reject(errc::too_large, "response body too large");
   }
+  s.headers_done_ = true;
   return s.no_body_ ? 1 : 0;  // 1: llhttp expects no body (the answer to HEAD)
 }
 

@@ -1,7 +1,8 @@
 // The glue between a client connection's read buffer and llhttp (strict mode), for one response.
 //
 // start() begins a response; feed() takes the unparsed bytes until it says `complete` (it pauses llhttp
-// right after the message, so anything after it stays unconsumed) or `failed`. At end of stream,
+// right after the message, so anything after it stays unconsumed) or `failed`. Body bytes are appended
+// to the response's body as they are parsed; a streaming reader takes them from there after each feed. At end of stream,
 // finish() completes a body delimited by the close, or fails a response cut short. Interim 1xx
 // responses (100 Continue, 103 Early Hints) are skipped: the response is the final one.
 #pragma once
@@ -33,6 +34,8 @@ class response_parser {
 
   /// Some byte of the response has been parsed.
   bool began() const noexcept { return began_; }
+  /// The final response's header section has been parsed (its body may follow).
+  bool headers_complete() const noexcept { return headers_done_; }
   /// After `complete`: whether the connection may carry another request.
   bool keep_alive() const noexcept { return keep_alive_; }
   /// After `failed`: errc::bad_response, errc::too_large or errc::end_of_stream (cut short).
@@ -62,6 +65,7 @@ class response_parser {
   std::size_t max_body_bytes_ = 0;
   bool no_body_ = false;
   bool began_ = false;
+  bool headers_done_ = false;
   bool complete_ = false;
   bool keep_alive_ = false;
   std::error_code error_;

@@ -102,6 +102,45 @@ struct client_response {
   std::string body;  ///< decoded: a chunked body arrives de-chunked
 };
 
+/// A response whose body is read as it arrives (client::open): for a body too big to hold at once, or
+/// to act on each piece as it comes (lines of a stream, events).
+///
+///     auto s = co_await http.open(std::move(req));
+///     if (!s) co_return;                          // as send(): refused, timed out, bad response, ...
+///     for (;;) {
+///       auto piece = co_await s->next();          // errors as send()'s, at any point of the body
+///       if (!piece || piece->empty()) break;      // empty: the body has ended
+///       consume(*piece);
+///     }
+///
+/// A stream holds its connection and its origin's permit. The connection returns to the pool once the
+/// body has been read to its end; a stream dropped before that closes it. max_body_bytes does not apply
+/// (the reader takes what it wants); response_timeout bounds each read; total_timeout covers open().
+class response_stream {
+ public:
+  int status = 0;
+  int version_minor = 1;
+  http::headers headers;
+
+  /// The next piece of the body, as it arrived (de-chunked): valid until the next call. Empty once the
+  /// body has ended.
+  task<result<std::string_view>> next();
+  /// The body has been read to its end.
+  bool done() const noexcept;
+
+  response_stream(response_stream&&) noexcept;
+  response_stream& operator=(response_stream&&) noexcept;
+  ~response_stream();
+
+  struct impl;
+
+ private:
+  friend class client;
+  explicit response_stream(std::unique_ptr<impl> x);
+  std::unique_ptr<impl> x_;
+  std::string piece_;
+};
+
 class client {
  public:
   explicit client(client_options options = {});
@@ -111,6 +150,9 @@ class client {
 
   /// Sends `req` and reads the whole response (see the top of this header for pooling and errors).
   task<result<client_response>> send(client_request req);
+  /// Sends `req` and returns once the response's header section has arrived; its body is then read
+  /// with response_stream::next(). Redirects are returned as they are.
+  task<result<response_stream>> open(client_request req);
   /// GET `url` with `headers` added.
   task<result<client_response>> get(std::string url, http::headers headers = {});
   /// POST `body` to `url`, with `headers` added (say the Content-Type there).
