@@ -68,6 +68,11 @@ def test_fetch_against_weft_serve(base):
     rc, j = weft_json("fetch", f"{base}/delay/0.2", "-n", "4", "-c", "2", "-q")
     check(rc == 0 and j.get("ok") == 4 and 0.38 <= j.get("elapsed_s", 0) < 1.5, f"-c 2 runs two at a time: {j}")
 
+    # On two threads: every request once, none lost between workers.
+    rc, j = weft_json("fetch", f"{base}/anything/{{i}}", "-n", "200", "-c", "20", "-t", "2")
+    indexes = sorted(r["index"] for r in j.get("results", []))
+    check(rc == 0 and j.get("ok") == 200 and indexes == list(range(200)), f"fetch -t 2: {j.get('ok')} ok")
+
     # {i} in headers and in the body reaches the server, per request.
     rc, j = weft_json("fetch", f"{base}/anything", "-n", "3", "-H", "request-id: {i}", "-d", "body {i}", "-b")
     for r in j.get("results", []):

@@ -37,6 +37,7 @@ struct fetch_config {
   bool show_body = false;  ///< each response's body after its line
   bool insecure = false;   ///< https without verifying the server
   bool follow = false;     ///< follow redirects (10 at most)
+  std::size_t threads = 1; ///< event loops (0: one per core)
 };
 /// `weft fetch`: the seed's concurrent requests as a tool. Exit status 1 if any request failed.
 int fetch(const fetch_config& cfg);

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <atomic>
 #include <map>
+#include <mutex>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -24,7 +26,8 @@ struct fetch_state {
   http::headers headers;  // when no header holds {i}: the same for every request
   bool headers_per_request = false;
   std::size_t total = 0;
-  std::size_t next = 0;
+  std::atomic<std::size_t> next{0};  // the next request's index, taken by workers on any thread
+  std::mutex lock;                   // record()'s: what follows, and stdout
   std::size_t done = 0;
   clock::time_point start = clock::now();
   clock::time_point last_done = start;  // the time runs from the first request to the last response
@@ -60,6 +63,7 @@ http::client_request request_for(const fetch_state& st, std::size_t i) {
 }
 
 void record(fetch_state& st, std::size_t i, const result<http::client_response>& r, double ms) {
+  std::lock_guard guard(st.lock);  // taken once per response: with --threads, workers finish on any thread
   ++st.done;
   st.last_done = clock::now();
   st.latency.record(static_cast<std::uint64_t>(ms * 1000));
@@ -102,8 +106,8 @@ void record(fetch_state& st, std::size_t i, const result<http::client_response>&
 /// Takes the next request until none are left: -c of these run at once.
 task<void> worker(fetch_state& st, http::client& http) {
   for (;;) {
-    if (st.next >= st.total) co_return;
-    std::size_t i = st.next++;
+    std::size_t i = st.next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= st.total) co_return;
     auto began = clock::now();
     auto r = co_await http.send(request_for(st, i));
     record(st, i, r, ms_between(began, clock::now()));
@@ -113,15 +117,18 @@ task<void> worker(fetch_state& st, http::client& http) {
 /// The progress bar, once a run has taken a second.
 task<void> show_progress(fetch_state& st) {
   using namespace std::chrono_literals;
-  while (st.done < st.total) {
+  for (;;) {
     co_await sleep_for(100ms);
+    std::lock_guard guard(st.lock);
     double s = ms_between(st.start, clock::now()) / 1000;
-    if (s < 1 || st.done >= st.total) continue;
+    if (st.done >= st.total) break;
+    if (s < 1) continue;
     char text[160];
     std::snprintf(text, sizeof text, "%s %zu/%zu  %.1f s  %zu failed", bar(st.done, st.total).c_str(), st.done,
                   st.total, s, st.failed);
     st.progress.draw(text);
   }
+  std::lock_guard guard(st.lock);
   st.progress.clear();
 }
 
@@ -129,7 +136,12 @@ task<void> fetch_all(fetch_state& st, http::client_options options) {
   http::client http(std::move(options));  // here: its connections belong to this run's loop
   task_group group;
   std::size_t workers = std::min(st.cfg.concurrency, st.total);
-  for (std::size_t w = 0; w < workers; ++w) group.spawn(worker(st, http));
+  for (std::size_t w = 0; w < workers; ++w) {
+    group.spawn(worker(st, http));
+    // Let the loop take a turn every 64 starts: connections that are up send their requests while
+    // the rest still connect, instead of every request waiting behind every connect.
+    if (w % 64 == 63) (void)co_await yield_now();
+  }
   if (st.progress.enabled()) group.spawn(show_progress(st));
   co_await group.join();
 }
@@ -209,7 +221,12 @@ int fetch(const fetch_config& cfg) {
   }
   raise_descriptor_limit();
   st.start = clock::now();
-  run(fetch_all(st, std::move(options)));
+  runtime_options rt_options;
+  rt_options.workers = cfg.threads;
+  {
+    runtime rt(rt_options);
+    rt.block_on(fetch_all(st, std::move(options)));
+  }
   print_summary(st, ms_between(st.start, st.last_done) / 1000);
   return st.failed || st.http_errors ? 1 : 0;
 }

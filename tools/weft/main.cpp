@@ -51,6 +51,7 @@ void add_fetch(CLI::App& app, fetch_config& cfg, CLI::App*& cmd) {
   cmd->add_flag("--json", cfg.json, "Print the results and summary as one JSON object");
   cmd->add_flag("-k,--insecure", cfg.insecure, "Do not verify https servers' certificates");
   cmd->add_flag("-L,--location", cfg.follow, "Follow redirects (10 at most)");
+  cmd->add_option("-t,--threads", cfg.threads, "Event loops, one per thread (0: one per core)")->capture_default_str();
 }
 
 void add_load(CLI::App& app, load_config& cfg, CLI::App*& cmd) {
