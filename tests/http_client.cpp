@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "tls_support.hpp"
 
 using namespace weft;
 using namespace weft::http;
@@ -90,6 +91,8 @@ struct real_server {
       };
       co_return res;
     });
+    r.put("/echo", [](request& req) -> task<response> { co_return response::text(200, "put " + req.body); });
+    r.del("/echo", [](request&) -> task<response> { co_return response::text(200, "deleted"); });
     r.get("/big", [](request&) -> task<response> { co_return response::text(200, std::string(300'000, 'b')); });
     return r;
   }
@@ -297,6 +300,82 @@ TEST(http_client, a_stream_cut_short_is_an_error_on_next) {
     EXPECT_EQ(again.error(), errc::end_of_stream);
     EXPECT_FALSE(s->done());
     EXPECT_EQ(http.open_connections(), 0u);
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, https_verifies_the_server_and_pools_tls_connections) {
+  const test::test_pki& pki = test::pki();
+  ASSERT_TRUE(pki.ok) << "openssl could not make the test certificates";
+  test::run_test([&]() -> task<void> {
+    auto server_tls = net::tls_context::server(pki.cert, pki.key);
+    CO_ASSERT_TRUE(server_tls.has_value());
+    server_options so;
+    so.tls = *server_tls;
+    http::server srv(real_server::routes(), so);
+    CO_ASSERT_TRUE(srv.listen({net::ip_address::loopback_v4(), 0}).has_value());
+    std::string port = std::to_string(srv.local_endpoint().port);
+    auto serving = spawn(srv.serve());
+
+    auto trusting = net::tls_context::client();
+    CO_ASSERT_TRUE(trusting.has_value());
+    CO_ASSERT_TRUE(trusting->trust(pki.ca).has_value());
+    client_options co;
+    co.tls = *trusting;
+    client http(co);
+    for (int i = 0; i < 3; ++i) {
+      auto r = co_await http.get("https://127.0.0.1:" + port + "/hello");
+      CO_ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->body, "hello");
+    }
+    EXPECT_EQ(http.open_connections(), 1u);  // one TLS connection carried all three
+    auto by_name = co_await http.get("https://localhost:" + port + "/hello");  // the certificate's DNS name
+    EXPECT_TRUE(by_name.has_value() && by_name->status == 200);
+
+    client system_roots;  // the system's trust store does not know the test CA
+    auto refused = co_await system_roots.get("https://127.0.0.1:" + port + "/hello");
+    CO_ASSERT_TRUE(!refused);
+    EXPECT_EQ(refused.error(), errc::tls_handshake_failed);
+    EXPECT_EQ(system_roots.open_connections(), 0u);
+    auto still = co_await http.get("https://127.0.0.1:" + port + "/hello");  // the server goes on serving
+    EXPECT_TRUE(still.has_value() && still->body == "hello");
+
+    http.close_idle();
+    srv.shutdown();
+    co_await std::move(serving);
+  }());
+}
+
+TEST(http_client, put_delete_head_and_idle_connections_past_their_time_close) {
+  test::run_test([]() -> task<void> {
+    real_server srv;
+    auto serving = spawn(srv.server.serve());
+    client_options brief;
+    brief.idle_timeout = 50ms;
+    client http(brief);
+    auto put = co_await http.put(srv.base + "/echo", "x");
+    EXPECT_TRUE(put && put->body == "put x");
+    auto del = co_await http.del(srv.base + "/echo");
+    EXPECT_TRUE(del && del->body == "deleted");
+    auto head = co_await http.head(srv.base + "/big");
+    CO_ASSERT_TRUE(head.has_value());
+    EXPECT_EQ(head->status, 200);
+    EXPECT_EQ(head->headers.get("Content-Length"), "300000");
+    EXPECT_TRUE(head->body.empty());
+    // Three connections at once, then one of them kept in use while the other two pass their 50 ms:
+    // returning the busy one to the pool closes the two behind it.
+    std::vector<task<result<client_response>>> three;
+    for (int i = 0; i < 3; ++i) three.push_back(http.get(srv.base + "/tick/2"));
+    co_await when_all(std::move(three));
+    EXPECT_EQ(http.open_connections(), 3u);
+    for (int i = 0; i < 2; ++i) {
+      co_await sleep_for(30ms);
+      auto later = co_await http.get(srv.base + "/hello");  // takes the most recently used connection
+      EXPECT_TRUE(later.has_value());
+    }
+    EXPECT_EQ(http.open_connections(), 1u);
+    http.close_idle();
+    srv.server.shutdown();
     co_await std::move(serving);
   }());
 }

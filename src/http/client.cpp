@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -225,8 +226,21 @@ struct client::state {
   }
 
   void put_idle(origin_pool& pool, connection_ptr c) {
-    std::lock_guard guard(lock);
-    pool.idle_of(weft::detail::current_worker()).push_back(std::move(c));
+    std::vector<connection_ptr> expired;  // closed after unlocking
+    {
+      std::lock_guard guard(lock);
+      auto& list = pool.idle_of(weft::detail::current_worker());
+      // The oldest idle connections sit at the front (take_idle takes from the back): close those past
+      // their time as the list is touched, so a pool that shrinks in use does not hold sockets open.
+      clock::time_point now = clock::now();
+      std::size_t old = 0;
+      while (old < list.size() && list[old]->idle_until <= now) ++old;
+      if (old > 0) {
+        std::move(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(old), std::back_inserter(expired));
+        list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(old));
+      }
+      list.push_back(std::move(c));
+    }
   }
 
   result<net::tls_context> tls_context() {
@@ -522,6 +536,31 @@ task<result<response_stream>> client::open(client_request req) {
 task<result<client_response>> client::get(std::string target, http::headers headers) {
   client_request req;
   req.url = std::move(target);
+  req.headers = std::move(headers);
+  return send(std::move(req));
+}
+
+task<result<client_response>> client::del(std::string target, http::headers headers) {
+  client_request req;
+  req.method = "DELETE";
+  req.url = std::move(target);
+  req.headers = std::move(headers);
+  return send(std::move(req));
+}
+
+task<result<client_response>> client::head(std::string target, http::headers headers) {
+  client_request req;
+  req.method = "HEAD";
+  req.url = std::move(target);
+  req.headers = std::move(headers);
+  return send(std::move(req));
+}
+
+task<result<client_response>> client::put(std::string target, std::string body, http::headers headers) {
+  client_request req;
+  req.method = "PUT";
+  req.url = std::move(target);
+  req.body = std::move(body);
   req.headers = std::move(headers);
   return send(std::move(req));
 }

@@ -10,8 +10,8 @@
 // Requests to one origin (scheme, host, port) share its pool: a connection whose response has been
 // read completely goes back to the pool and carries a later request, until the server closes it,
 // says `Connection: close`, or its idle time (the server's `Keep-Alive: timeout=N`, at most
-// client_options::idle_timeout) runs out. At most max_connections_per_host requests to one origin are
-// in flight; the others wait their turn. A request on a pooled connection that the server had closed
+// client_options::idle_timeout) runs out; expired idle connections close when the pool is next used.
+// At most max_connections_per_host requests to one origin are in flight; the others wait their turn. A request on a pooled connection that the server had closed
 // meanwhile (nothing received) is sent again once on a fresh one if its method is idempotent.
 //
 // https:// URLs go through TLS (weft/net/tls.hpp), verifying the server's certificate and name against
@@ -157,6 +157,12 @@ class client {
   task<result<client_response>> get(std::string url, http::headers headers = {});
   /// POST `body` to `url`, with `headers` added (say the Content-Type there).
   task<result<client_response>> post(std::string url, std::string body, http::headers headers = {});
+  /// PUT `body` to `url`, with `headers` added.
+  task<result<client_response>> put(std::string url, std::string body, http::headers headers = {});
+  /// DELETE `url` (spelt as router::del).
+  task<result<client_response>> del(std::string url, http::headers headers = {});
+  /// HEAD `url`: the response's header section alone (its Content-Length describes a body not sent).
+  task<result<client_response>> head(std::string url, http::headers headers = {});
 
   /// Connections open now, idle in the pools or in use.
   std::size_t open_connections() const noexcept;
