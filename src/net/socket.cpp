@@ -55,20 +55,19 @@ connect_op::connect_op(io_state* state, clock::duration timeout) noexcept
 }
 
 bool connect_op::attempt(io_op* op) noexcept {
+  // Connected? getpeername says so in one call (on loopback the handshake is over by the first try).
+  sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  if (getpeername(op->io->fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0) return true;
+  if (errno != ENOTCONN) {
+    op->error = last_error();
+    return true;
+  }
+  // Not connected: still on its way, or failed, which SO_ERROR tells (and clears).
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt(op->io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-  if (err == EINPROGRESS || err == EALREADY) return false;
-  if (err == 0) {
-    // Writable without an error can still be an unfinished connect on some kernels: confirm.
-    sockaddr_storage ss{};
-    socklen_t sl = sizeof ss;
-    if (getpeername(op->io->fd, reinterpret_cast<sockaddr*>(&ss), &sl) < 0) {
-      if (errno == ENOTCONN) return false;
-      op->error = last_error();
-    }
-    return true;
-  }
+  if (err == 0 || err == EINPROGRESS || err == EALREADY) return false;
   op->error = {err, std::system_category()};
   return true;
 }

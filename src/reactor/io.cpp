@@ -57,11 +57,13 @@ bool park(worker* w, io_op* op, std::coroutine_handle<> h, context* ctx) noexcep
   }
   if (io->owner == nullptr) {
     // Edge-triggered: if the descriptor became ready since the attempt, adding it reports that edge.
-    if (std::error_code ec = w->io().add(io)) {
+    bool writes = op->dir == io_dir::write;
+    if (std::error_code ec = w->io().add(io, writes)) {
       op->error = ec;
       return false;
     }
     io->owner = w;
+    io->writes_watched = writes;
   }
   if (op->dir == io_dir::write && !io->writes_watched) {
     if (std::error_code ec = w->io().watch_writes(io)) {

@@ -17,8 +17,9 @@ class reactor {
   virtual ~reactor() = default;
   /// Waits up to `timeout_ms` (-1: no limit, 0: just look) for events and delivers them.
   virtual void poll(int timeout_ms) = 0;
-  /// Watches `io->fd` for readability until remove(io).
-  virtual std::error_code add(io_state* io) noexcept = 0;
+  /// Watches `io->fd` for readability until remove(io), and for writability too if `writes` (a
+  /// descriptor whose first wait is a write: one system call instead of add, then watch_writes).
+  virtual std::error_code add(io_state* io, bool writes = false) noexcept = 0;
   /// Stops watching `io->fd`; call before closing it. Closing alone is not enough: a child process
   /// forked meanwhile keeps the file open, and its events would still name `io` after it is freed.
   virtual void remove(io_state* io) noexcept = 0;

@@ -66,7 +66,9 @@ class epoll_reactor final : public reactor {
     }
   }
 
-  std::error_code add(io_state* io) noexcept override { return control(EPOLL_CTL_ADD, io, EPOLLIN); }
+  std::error_code add(io_state* io, bool writes) noexcept override {
+    return control(EPOLL_CTL_ADD, io, writes ? EPOLLIN | EPOLLOUT : EPOLLIN);
+  }
   void remove(io_state* io) noexcept override {
     epoll_event ev{};
     epoll_ctl(epfd_, EPOLL_CTL_DEL, io->fd, &ev);
