@@ -22,13 +22,15 @@ namespace seed {
 namespace {
 
 // http.get(request, (res) => { ... console.log(JSON.parse(body).headers['Request-Id']) })
-weft::task<void> get_and_print(weft::http::client& http, std::string url, int id, weft::clock::time_point start) {
+weft::task<void> get_and_print(weft::http::client& http, std::string url, int id, weft::clock::time_point start,
+                               int& failed) {
   weft::http::headers headers;
   headers.add("request-id", std::to_string(id));
   auto res = co_await http.get(url, std::move(headers));
   double s = std::chrono::duration<double>(weft::clock::now() - start).count();
   if (!res) {
     std::printf("request %d failed: %s\n", id, res.error().message().c_str());
+    ++failed;
     co_return;
   }
   auto body = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
@@ -40,18 +42,20 @@ weft::task<void> get_and_print(weft::http::client& http, std::string url, int id
 
 }  // namespace
 
-weft::task<void> concurrent_requests(std::string base, unsigned seed) {
+weft::task<int> concurrent_requests(std::string base, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> digit(1, 5);  // Math.floor(Math.random() * (5 - 1 + 1)) + 1
   weft::http::client http;
   std::puts("Running concurrent requests!");
   auto start = weft::clock::now();
+  int failed = 0;
   weft::task_group requests;
   for (int i = 0; i < 5; ++i) {
     // path: '/delay/.' + n + 1: a string, so "/delay/.31" waits 0.31 s
-    requests.spawn(get_and_print(http, base + "/delay/." + std::to_string(digit(rng)) + "1", i, start));
+    requests.spawn(get_and_print(http, base + "/delay/." + std::to_string(digit(rng)) + "1", i, start, failed));
   }
   co_await requests.join();
+  co_return failed;
 }
 
 }  // namespace seed
@@ -67,6 +71,6 @@ int main(int argc, char** argv) {
     base = embedded->base();
   }
   unsigned seed = argc > 2 ? static_cast<unsigned>(std::strtoul(argv[2], nullptr, 10)) : std::random_device{}();
-  weft::run(seed::concurrent_requests(base, seed));
+  return weft::run(seed::concurrent_requests(base, seed)) == 0 ? 0 : 1;
 }
 #endif

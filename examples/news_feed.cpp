@@ -27,6 +27,7 @@ struct timeline {
   weft::clock::time_point start = weft::clock::now();
   int in_flight = 0;
   int most_in_flight = 0;
+  int failed = 0;
 
   double ms() const { return std::chrono::duration<double, std::milli>(weft::clock::now() - start).count(); }
 
@@ -41,6 +42,7 @@ weft::task<void> request(weft::http::client& http, std::string url, int id, time
   auto res = co_await http.get(std::move(url));
   --tl.in_flight;
   if (!res) {
+    ++tl.failed;
     tl.right("response " + std::to_string(id) + " failed: " + res.error().message());
   } else {
     tl.right("response " + std::to_string(id) + " -> rendered (" + std::to_string(res->body.size()) + " B)");
@@ -50,7 +52,7 @@ weft::task<void> request(weft::http::client& http, std::string url, int id, time
 }  // namespace
 
 // "Process" 1: scroll events at jittered intervals, each firing a request without waiting for it.
-weft::task<void> news_feed(std::string base, int requests, unsigned seed) {
+weft::task<int> news_feed(std::string base, int requests, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> scroll_gap_ms(15, 45);
   std::uniform_int_distribution<int> network_ms(20, 140);
@@ -73,6 +75,7 @@ weft::task<void> news_feed(std::string base, int requests, unsigned seed) {
               tl.ms());
   std::printf("Both \"processes\" progressed together, but every line above is a separate event:\n"
               "the loop handled them one at a time, never two at the same instant.\n");
+  co_return tl.failed;
 }
 
 }  // namespace seed
@@ -95,6 +98,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::printf("weft news feed: %d scroll events, real requests to %s (seed %u)\n\n", requests, base.c_str(), seed);
-  weft::run(seed::news_feed(base, requests, seed));
+  return weft::run(seed::news_feed(base, requests, seed)) == 0 ? 0 : 1;
 }
 #endif

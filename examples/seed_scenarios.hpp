@@ -12,17 +12,18 @@ namespace seed {
 
 /// examples/news_feed.cpp: `requests` scroll events at jittered intervals, each firing a GET to
 /// `base`/delay/0.0NN (a random 20–140 ms "network"), each response rendered as it arrives; the
-/// two-column timeline is printed as it happens.
-weft::task<void> news_feed(std::string base, int requests, unsigned seed);
+/// two-column timeline is printed as it happens. Returns the requests that failed.
+weft::task<int> news_feed(std::string base, int requests, unsigned seed);
 
 /// examples/concurrent_requests.cpp: the seed's gist. Five GETs to `base`/delay/.N1 with `request-id: i`,
-/// started without waiting; each id is printed as its JSON response arrives.
-weft::task<void> concurrent_requests(std::string base, unsigned seed);
+/// started without waiting; each id is printed as its JSON response arrives. Returns the requests that failed.
+weft::task<int> concurrent_requests(std::string base, unsigned seed);
 
 /// examples/three_modes.cpp: 8 Mandelbrot tiles and 8 GETs of `delay_url`, each run sequentially,
 /// concurrently on one loop, on threads and in processes, with the wall times in a table. The
-/// processes run this program (/proc/self/exe) with `child_prefix` then the job's arguments.
-void three_modes(const std::string& delay_url, const std::vector<std::string>& child_prefix);
+/// processes run this program (/proc/self/exe) with `child_prefix` then the job's arguments. Returns the
+/// jobs that failed.
+int three_modes(const std::string& delay_url, const std::vector<std::string>& child_prefix);
 /// The child side of three_modes: `args` is {"--tile", "I"} or {"--fetch", URL}. Returns the exit status.
 int three_modes_job(const std::vector<std::string>& args);
 

@@ -36,6 +36,7 @@ using weft::task;
 constexpr int jobs = 8;
 constexpr int tile_size = 160;     // pixels per side of a tile
 constexpr int max_iterations = 1000;
+std::atomic<int> failures{0};  // jobs that failed, in any mode (fetches run on several threads)
 
 /// Computing: one tile of the Mandelbrot set near its edge; returns the iterations spent (a checksum).
 long mandelbrot_tile(int tile) {
@@ -61,6 +62,7 @@ task<long> fetch(weft::http::client& http, const std::string& url) {
   auto r = co_await http.get(url);
   if (!r || r->status != 200) {
     std::fprintf(stderr, "three_modes: GET %s: %s\n", url.c_str(), r ? "bad status" : r.error().message().c_str());
+    ++failures;
     co_return -1;
   }
   co_return static_cast<long>(r->body.size());
@@ -126,7 +128,10 @@ double in_processes(const workload& w, unsigned processes, const std::vector<std
   options.parallel = processes;
   auto results = weft::run(weft::process::run_all(std::move(commands), options));
   for (auto& r : results) {
-    if (!r || !r->status.success()) std::fprintf(stderr, "three_modes: a child failed\n");
+    if (!r || !r->status.success()) {
+      std::fprintf(stderr, "three_modes: a child failed\n");
+      ++failures;
+    }
   }
   return seconds_since(start);
 }
@@ -155,7 +160,7 @@ int three_modes_job(const std::vector<std::string>& args) {
   return 2;
 }
 
-void three_modes(const std::string& url, const std::vector<std::string>& child_prefix) {
+int three_modes(const std::string& url, const std::vector<std::string>& child_prefix) {
   unsigned cores = std::max(2u, std::thread::hardware_concurrency());
   weft::http::client shared_http;  // the concurrent mode's: its pool serves the tasks of one loop
   workload computing{
@@ -177,6 +182,7 @@ void three_modes(const std::string& url, const std::vector<std::string>& child_p
   std::string path = url.substr(std::min(url.size(), url.find('/', url.find("://") + 3)));
   report(("waiting: GET " + path).c_str(), waiting, cores, child_prefix);
   std::printf("Waiting overlaps on one loop (concurrency); computing needs more cores (parallelism).\n");
+  return failures.load();
 }
 
 }  // namespace seed
@@ -196,7 +202,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: three_modes [--url URL]\n");
     return 2;
   }
-  seed::three_modes(url, {});
-  return 0;
+  return seed::three_modes(url, {}) == 0 ? 0 : 1;
 }
 #endif

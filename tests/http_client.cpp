@@ -153,6 +153,13 @@ TEST(http_client, redirect_locations_resolve_against_the_url) {
   EXPECT_EQ(to("/root"), "http://h:8080/root");
   EXPECT_EQ(to("sibling?z"), "http://h:8080/a/b/sibling?z");
   EXPECT_EQ(to("?only=query"), "http://h:8080/a/b/c?only=query");
+  EXPECT_EQ(to("/login?next=https://x/y"), "http://h:8080/login?next=https://x/y");  // "://" in the query
+  EXPECT_EQ(to("../x"), "http://h:8080/a/x");
+  EXPECT_EQ(to("./d/../e"), "http://h:8080/a/b/e");
+  EXPECT_EQ(to("/a/./b/../../c/"), "http://h:8080/c/");
+  EXPECT_EQ(to(""), "http://h:8080/a/b/c?q=1");
+  EXPECT_EQ(to("#frag"), "http://h:8080/a/b/c?q=1");
+  EXPECT_EQ(to("HTTPS://other/x#f"), "https://other/x");
   EXPECT_FALSE(base->resolve("ftp://x/"));
   EXPECT_EQ(url::parse("https://h:443/p")->to_string(), "https://h/p");
 }
@@ -475,6 +482,31 @@ TEST(http_client, a_stale_pooled_connection_is_retried_once_for_idempotent_reque
     CO_ASSERT_TRUE(second.has_value());
     EXPECT_EQ(second->body, "ok");
     EXPECT_EQ(srv.connections, 2);
+    co_await std::move(serving);
+  }());
+}
+
+// Every pooled connection went stale together (the server's idle timeout, which it did not announce):
+// the retry must go on a fresh connection, not on the next stale one.
+TEST(http_client, the_retry_after_a_stale_connection_opens_a_fresh_one) {
+  test::run_test([]() -> task<void> {
+    server_options quick;
+    quick.keep_alive_timeout = 50ms;
+    http::server srv(real_server::routes(), quick);
+    CO_ASSERT_TRUE(srv.listen({net::ip_address::loopback_v4(), 0}).has_value());
+    std::string base = "http://" + srv.local_endpoint().to_string();
+    auto serving = spawn(srv.serve());
+    client http;
+    std::vector<task<result<client_response>>> three;
+    for (int i = 0; i < 3; ++i) three.push_back(http.get(base + "/tick/2"));
+    co_await when_all(std::move(three));
+    EXPECT_EQ(http.open_connections(), 3u);
+    co_await sleep_for(200ms);  // the server has closed all three
+    auto after = co_await http.get(base + "/hello");
+    CO_ASSERT_TRUE(after.has_value());
+    EXPECT_EQ(after->body, "hello");
+    http.close_idle();
+    srv.shutdown();
     co_await std::move(serving);
   }());
 }

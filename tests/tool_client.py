@@ -88,6 +88,8 @@ def test_fetch_against_weft_serve(base):
           f"refused and 404 counted apart: rc={rc} {j}")
     rc, j = weft_json("fetch", f"{base}/delay/3", "--timeout", "0.3")
     check(rc == 1 and j.get("errors") == {"timed out": 1}, f"--timeout: {j}")
+    rc, _, err = weft("fetch", f"{base}/get", "--timeout", "0")
+    check(rc == 2 and "--timeout" in err, f"--timeout 0 is a usage error: {rc} {err}")
     rc, _, err = weft("fetch", "ftp://example/")
     check(rc == 2 and "not an http" in err, f"a bad URL is a usage error: {rc} {err}")
     rc, _, err = weft("fetch", f"{base}/get", "-H", "no colon")
@@ -114,7 +116,10 @@ def test_load_against_weft_serve(base):
     check(j.get("status") == {"503": 50}, f"status codes counted: {j}")
     closed = free_port()
     rc, j = weft_json("load", f"http://127.0.0.1:{closed}/", "-c", "2", "-n", "10")
-    check(rc == 1 and j.get("errors") == {"refused": 10}, f"errors by kind: rc={rc} {j}")
+    check(rc == 1 and j.get("errors") == {"refused": 10} and j.get("failed") == 10 and j.get("requests") == 0,
+          f"failures count by kind, not as responses: rc={rc} {j}")
+    rc, j = weft_json("load", f"{base}/anything", "-n", "3", "-c", "1", "--body", "x")
+    check(rc == 0 and j.get("status") == {"200": 3}, f"load --body posts: {j}")
     rc, _, err = weft("load", f"{base}/get", "-d", "soon")
     check(rc == 2 and "duration" in err, f"a bad duration is a usage error: {err}")
 

@@ -90,15 +90,60 @@ std::string url::origin() const { return scheme + "://" + host + ":" + std::to_s
 
 std::string url::to_string() const { return scheme + "://" + host_header() + target; }
 
+namespace {
+
+/// RFC 3986 section 3.1: a scheme, then ':', before any '/', '?' or '#'.
+bool has_scheme(std::string_view ref) {
+  auto colon = ref.find(':');
+  if (colon == 0 || colon == std::string_view::npos || colon > ref.find_first_of("/?#")) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!alpha(ref[0])) return false;
+  for (char c : ref.substr(1, colon - 1)) {
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+/// RFC 3986 section 5.2.4: "/a/b/../c/./d" -> "/a/c/d".
+std::string remove_dot_segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  bool trailing = false;
+  while (!path.empty()) {
+    if (path.front() == '/') path.remove_prefix(1);
+    std::string_view seg = path.substr(0, path.find('/'));
+    path.remove_prefix(seg.size());
+    trailing = path.empty() && (seg == "." || seg == "..");
+    if (seg == "..") {
+      if (!out.empty()) out.pop_back();
+    } else if (seg != ".") {
+      out.push_back(seg);
+    }
+  }
+  std::string joined;
+  for (auto seg : out) joined.append("/").append(seg);
+  if (joined.empty() || trailing) joined += '/';
+  return joined;
+}
+
+}  // namespace
+
 result<url> url::resolve(std::string_view location) const {
-  if (location.find("://") != std::string_view::npos) return parse(location);
+  location = location.substr(0, location.find('#'));  // a fragment never reaches the server
+  if (has_scheme(location)) return parse(location);
   if (location.starts_with("//")) return parse(scheme + ":" + std::string(location));
   std::string base = scheme + "://" + host_header();
-  if (location.starts_with('/')) return parse(base + std::string(location));
-  std::string_view path = std::string_view(target).substr(0, target.find_first_of("?"));
-  std::string_view dir = path.substr(0, path.rfind('/') + 1);
+  std::string_view path = std::string_view(target).substr(0, target.find('?'));
+  if (location.empty()) return parse(base + target);  // the same resource
   if (location.starts_with('?')) return parse(base + std::string(path) + std::string(location));
-  return parse(base + std::string(dir) + std::string(location));
+  std::string_view query;
+  if (auto q = location.find('?'); q != std::string_view::npos) {
+    query = location.substr(q);
+    location = location.substr(0, q);
+  }
+  std::string merged = location.starts_with('/')
+                           ? std::string(location)
+                           : std::string(path.substr(0, path.rfind('/') + 1)) + std::string(location);
+  return parse(base + remove_dot_segments(merged) + std::string(query));
 }
 
 std::string url::host_header() const {
@@ -177,8 +222,9 @@ class permit {
   explicit permit(semaphore* slots) noexcept : slots_(slots) {}
   permit(permit&& other) noexcept : slots_(std::exchange(other.slots_, nullptr)) {}
   permit& operator=(permit&&) = delete;
-  ~permit() {
-    if (slots_ != nullptr) slots_->release();
+  ~permit() { release(); }
+  void release() noexcept {
+    if (slots_ != nullptr) std::exchange(slots_, nullptr)->release();
   }
 
  private:
@@ -363,8 +409,10 @@ struct exchange {
     co_return result<void>();
   }
 
-  /// After `complete`: the connection goes back to the pool if it may carry another request.
+  /// After `complete`: the connection goes back to the pool if it may carry another request, and the
+  /// origin's slot is free for another request.
   void finish() noexcept {
+    slot.release();
     if (!keep || !c) return;
     clock::duration idle = s->options.idle_timeout;
     // Leave a server's own idle timeout a margin: reusing a connection as it closes costs a retry.
@@ -381,7 +429,7 @@ task<result<void>> start(exchange& x, const client_request& req, const url& u, s
   state& s = *x.s;
   std::string head = request_head(req, u);
   for (int attempt = 0;; ++attempt) {
-    x.c = s.take_idle(*x.pool);
+    x.c = attempt == 0 ? s.take_idle(*x.pool) : nullptr;  // a retry goes on a fresh connection
     bool reused = x.c != nullptr;
     if (!x.c) {
       auto fresh = co_await connect(s, u);
@@ -446,6 +494,7 @@ task<result<std::string_view>> response_stream::next() {
     if (!x.res.body.empty()) {
       piece_.swap(x.res.body);  // both keep their capacity: no allocation once warmed up
       x.res.body.clear();
+      if (x.complete) x.finish();  // the last piece: the connection is free now, not at the next call
       co_return std::string_view(piece_);
     }
     if (x.complete) {
@@ -530,6 +579,7 @@ task<result<response_stream>> client::open(client_request req) {
     started = co_await start(*x, req, *u, unlimited);
   }
   if (!started) co_return fail(started.error());
+  if (x->complete && x->res.body.empty()) x->finish();  // no body at all (204, HEAD, Content-Length: 0)
   co_return response_stream(std::move(x));
 }
 

@@ -49,7 +49,7 @@ struct load_config {
   std::size_t requests = 0;
   std::size_t threads = 1;
   std::vector<std::string> headers;
-  std::string method = "GET";
+  std::string method;  ///< empty: GET, or POST with a body
   std::string body;
   double timeout_s = 10;
   bool json = false;

@@ -23,26 +23,31 @@ constexpr int delay_requests = 5;
 
 double seconds_since(clock::time_point start) { return std::chrono::duration<double>(clock::now() - start).count(); }
 
-task<void> get_or_complain(http::client& http, std::string url) {
+task<void> get_or_complain(http::client& http, std::string url, int& failed) {
   auto r = co_await http.get(std::move(url));
-  if (!r) std::printf("   a request failed: %s\n", r.error().message().c_str());
+  if (!r) {
+    std::printf("   a request failed: %s\n", r.error().message().c_str());
+    ++failed;
+  }
 }
 
 /// N requests one after another, then N at once; prints the two wall times side by side.
-task<void> sequential_against_concurrent(std::string url) {
+task<int> sequential_against_concurrent(std::string url) {
   http::client http;
   (void)co_await http.get(url.substr(0, url.find("/delay")) + "/get");  // connect first: time the waiting alone
+  int failed = 0;
   auto start = clock::now();
-  for (int i = 0; i < delay_requests; ++i) co_await get_or_complain(http, url);
+  for (int i = 0; i < delay_requests; ++i) co_await get_or_complain(http, url, failed);
   double sequential = seconds_since(start);
   std::printf("   sequential, one after another:   %5.2f s\n", sequential);
   start = clock::now();
   task_group all;
-  for (int i = 0; i < delay_requests; ++i) all.spawn(get_or_complain(http, url));
+  for (int i = 0; i < delay_requests; ++i) all.spawn(get_or_complain(http, url, failed));
   co_await all.join();
   double concurrent = seconds_since(start);
   std::printf("   concurrent, all at once:         %5.2f s   (%.1f× sooner)\n", concurrent,
               concurrent > 0 ? sequential / concurrent : 0.0);
+  co_return failed;
 }
 
 void heading(const char* text) {
@@ -59,21 +64,26 @@ int demo(const demo_config& cfg) {
   example::server server(httpbin_routes());  // the whole httpbin API, on a thread of its own
   std::printf("weft demo: the seed's scenarios against an embedded weft serve at %s/\n", server.base().c_str());
   auto start = clock::now();
+  int failed = 0;
 
   heading("1. The news feed: scroll events fire requests; responses render as they arrive, on one loop");
-  run(seed::news_feed(server.base(), 7, 2026));
+  failed += run(seed::news_feed(server.base(), 7, 2026));
 
   heading("2. The seed's concurrent requests: request-id i to /delay/.N1, ids printed in arrival order");
-  run(seed::concurrent_requests(server.base(), std::random_device{}()));
+  failed += run(seed::concurrent_requests(server.base(), std::random_device{}()));
 
   char title[128];
   std::snprintf(title, sizeof title, "3. Sequential against concurrent: %d requests to /delay/0.2", delay_requests);
   heading(title);
-  run(sequential_against_concurrent(server.base() + "/delay/0.2"));
+  failed += run(sequential_against_concurrent(server.base() + "/delay/0.2"));
 
   if (!cfg.skip_modes) {
     heading("4. The three modes: sequential, concurrent, parallel on threads, parallel in processes");
-    seed::three_modes(server.base() + "/delay/0.2", {"demo-job"});
+    failed += seed::three_modes(server.base() + "/delay/0.2", {"demo-job"});
+  }
+  if (failed > 0) {
+    std::printf("\nweft demo: %d requests or jobs failed (%.1f s).\n", failed, seconds_since(start));
+    return 1;
   }
   std::printf("\nweft demo: done in %.1f s.\n", seconds_since(start));
   return 0;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -66,7 +67,7 @@ void record(fetch_state& st, std::size_t i, const result<http::client_response>&
   std::lock_guard guard(st.lock);  // taken once per response: with --threads, workers finish on any thread
   ++st.done;
   st.last_done = clock::now();
-  st.latency.record(static_cast<std::uint64_t>(ms * 1000));
+  if (r) st.latency.record(static_cast<std::uint64_t>(ms * 1000));  // the latency of responses, not of failures
   const fetch_config& cfg = st.cfg;
   bool lines = !cfg.quiet && !cfg.json;
   if (lines) st.progress.clear();
@@ -133,17 +134,22 @@ task<void> show_progress(fetch_state& st) {
 }
 
 task<void> fetch_all(fetch_state& st, http::client_options options) {
-  http::client http(std::move(options));  // here: its connections belong to this run's loop
-  task_group group;
-  std::size_t workers = std::min(st.cfg.concurrency, st.total);
-  for (std::size_t w = 0; w < workers; ++w) {
-    group.spawn(worker(st, http));
+  http::client http(std::move(options));  // here: its connections belong to this run's loops
+  std::size_t n = std::min(st.cfg.concurrency, st.total);
+  // spawn, not a task_group: a group's children stay on its loop, and with --threads the workers
+  // should spread over every loop.
+  std::vector<join_handle<void>> workers;
+  workers.reserve(n);
+  for (std::size_t w = 0; w < n; ++w) {
+    workers.push_back(spawn(worker(st, http)));
     // Let the loop take a turn every 64 starts: connections that are up send their requests while
     // the rest still connect, instead of every request waiting behind every connect.
     if (w % 64 == 63) (void)co_await yield_now();
   }
-  if (st.progress.enabled()) group.spawn(show_progress(st));
-  co_await group.join();
+  join_handle<void> progress;
+  if (st.progress.enabled()) progress = spawn(show_progress(st));
+  for (auto& w : workers) co_await std::move(w);
+  if (progress.valid()) co_await std::move(progress);
 }
 
 void print_summary(const fetch_state& st, double elapsed_s) {
@@ -199,6 +205,10 @@ int fetch(const fetch_config& cfg) {
   if (!headers) return 2;
   if (cfg.concurrency == 0) {
     std::fprintf(stderr, "weft fetch: -c must be at least 1\n");
+    return 2;
+  }
+  if (!(cfg.timeout_s > 0)) {
+    std::fprintf(stderr, "weft fetch: --timeout must be a number of seconds above 0\n");
     return 2;
   }
   st.headers = std::move(*headers);

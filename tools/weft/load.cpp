@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "cli_util.hpp"
@@ -29,7 +30,9 @@ struct recorder {
   latency_histogram latency;
   std::array<std::uint64_t, 600> statuses{};  // by code; anything outside 100..599 counts at 0
   std::map<std::string, std::uint64_t> errors;
+  std::uint64_t failed = 0;
   std::uint64_t bytes = 0;
+  clock::time_point last{};  // the last completion this thread saw
   std::atomic<std::uint64_t> done{0};
 };
 
@@ -39,19 +42,23 @@ struct load_state {
   std::uint64_t limit = 0;                 // requests in all; 0: until the deadline
   std::atomic<std::uint64_t> claimed{0};  // with a limit: requests handed out so far
   std::atomic<bool> stop{false};
+  clock::time_point start{};
   std::mutex lock;  // guards recorders (a thread's first request adds its own)
   std::vector<std::unique_ptr<recorder>> recorders;
+  std::uint64_t run = next_run.fetch_add(1) + 1;  // tells this run's recorders from an earlier run's
 
   explicit load_state(const load_config& c) : cfg(c) {}
 
   recorder& mine() {
-    thread_local std::pair<load_state*, recorder*> cached{nullptr, nullptr};
-    if (cached.first != this) {
+    thread_local std::pair<std::uint64_t, recorder*> cached{0, nullptr};
+    if (cached.first != run) {
       std::lock_guard guard(lock);
-      cached = {this, recorders.emplace_back(std::make_unique<recorder>()).get()};
+      cached = {run, recorders.emplace_back(std::make_unique<recorder>()).get()};
     }
     return *cached.second;
   }
+
+  static inline std::atomic<std::uint64_t> next_run{0};
 
   std::uint64_t done() {
     std::lock_guard guard(lock);
@@ -72,13 +79,16 @@ std::string format_seconds(clock::duration d) {
   return text;
 }
 
+/// Latency and throughput count responses; a failure (refused, reset, timed out) counts by its kind.
 void record(recorder& rec, const result<http::client_response>& r, clock::duration took) {
-  rec.latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
+  rec.last = clock::now();
   if (r) {
+    rec.latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
     ++rec.statuses[r->status >= 100 && r->status < 600 ? r->status : 0];
     rec.bytes += r->body.size();
   } else {
     ++rec.errors[error_kind(r.error())];
+    ++rec.failed;
   }
   rec.done.fetch_add(1, std::memory_order_relaxed);
 }
@@ -119,7 +129,7 @@ task<void> pace(load_state& st, clock::duration duration, clock::time_point star
 
 task<void> drive(load_state& st, http::client_options options, clock::duration duration) {
   http::client http(std::move(options));
-  auto start = clock::now();
+  auto start = st.start = clock::now();
   std::vector<join_handle<void>> connections;
   for (std::size_t c = 0; c < st.cfg.connections; ++c) connections.push_back(spawn(connection(st, http)));
   auto pacer = spawn(pace(st, duration, start));
@@ -138,7 +148,8 @@ void report(const load_config& cfg, const recorder& all, double elapsed_s) {
     out["url"] = cfg.url;
     out["connections"] = cfg.connections;
     out["threads"] = cfg.threads;
-    out["requests"] = l.count();
+    out["requests"] = l.count();  // responses
+    out["failed"] = all.failed;
     out["elapsed_s"] = elapsed_s;
     out["rps"] = rps;
     out["bytes"] = all.bytes;
@@ -158,8 +169,9 @@ void report(const load_config& cfg, const recorder& all, double elapsed_s) {
     std::printf("%s\n", out.dump(2).c_str());
     return;
   }
-  std::printf("%llu requests in %.2f s, %.1f MB read: %.0f req/s\n", static_cast<unsigned long long>(l.count()),
-              elapsed_s, static_cast<double>(all.bytes) / 1e6, rps);
+  std::printf("%llu responses in %.2f s, %.1f MB read: %.0f req/s (%llu failed)\n",
+              static_cast<unsigned long long>(l.count()), elapsed_s, static_cast<double>(all.bytes) / 1e6, rps,
+              static_cast<unsigned long long>(all.failed));
   std::printf("  latency   p50 %.2f ms   p90 %.2f ms   p99 %.2f ms   p99.9 %.2f ms   max %.2f ms\n",
               ms(l.percentile(50)), ms(l.percentile(90)), ms(l.percentile(99)), ms(l.percentile(99.9)), ms(l.max()));
   std::printf("  status  ");
@@ -193,9 +205,13 @@ int load(const load_config& cfg) {
                  cfg.url.c_str());
     return 2;
   }
+  if (!(cfg.timeout_s > 0)) {
+    std::fprintf(stderr, "weft load: --timeout must be a number of seconds above 0\n");
+    return 2;
+  }
   auto headers = parse_header_options(cfg.headers, "load");
   if (!headers) return 2;
-  st.request.method = cfg.method;
+  st.request.method = !cfg.method.empty() ? cfg.method : cfg.body.empty() ? "GET" : "POST";
   st.request.url = cfg.url;
   st.request.headers = std::move(*headers);
   st.request.body = cfg.body;
@@ -217,25 +233,29 @@ int load(const load_config& cfg) {
   if (!cfg.json) {
     std::string what = st.limit ? std::to_string(st.limit) + " requests"
                                 : format_seconds(duration);
-    std::printf("weft load: %s %s, %zu connections, %zu %s, for %s\n", cfg.method.c_str(), cfg.url.c_str(),
-                cfg.connections, cfg.threads, cfg.threads == 1 ? "thread" : "threads", what.c_str());
+    std::size_t threads = cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    std::printf("weft load: %s %s, %zu connections, %zu %s, for %s\n", st.request.method.c_str(), cfg.url.c_str(),
+                cfg.connections, threads, threads == 1 ? "thread" : "threads", what.c_str());
     std::fflush(stdout);
   }
   runtime_options rt_options;
   rt_options.workers = cfg.threads;
-  auto start = clock::now();
   {
     runtime rt(rt_options);
     rt.block_on(drive(st, std::move(options), duration));
   }
-  double elapsed_s = std::chrono::duration<double>(clock::now() - start).count();
   recorder all;
+  all.last = st.start;
   for (auto& r : st.recorders) {
     all.latency.merge(r->latency);
     for (std::size_t i = 0; i < all.statuses.size(); ++i) all.statuses[i] += r->statuses[i];
     for (const auto& [kind, n] : r->errors) all.errors[kind] += n;
+    all.failed += r->failed;
     all.bytes += r->bytes;
+    all.last = std::max(all.last, r->last);
   }
+  // From the first request to the last completion: not the runtime's start-up or shutdown.
+  double elapsed_s = std::chrono::duration<double>(all.last - st.start).count();
   report(cfg, all, elapsed_s);
   return all.errors.empty() ? 0 : 1;
 }

@@ -63,7 +63,7 @@ void add_load(CLI::App& app, load_config& cfg, CLI::App*& cmd) {
   cmd->add_option("-n,--requests", cfg.requests, "Requests in all, instead of a duration")->excludes(d);
   cmd->add_option("-t,--threads", cfg.threads, "Event loops, one per thread (0: one per core)")->capture_default_str();
   cmd->add_option("-H,--header", cfg.headers, "A header, 'Name: value'");
-  cmd->add_option("-X,--method", cfg.method, "Method")->capture_default_str();
+  cmd->add_option("-X,--method", cfg.method, "Method (default: GET, or POST with --body)");
   cmd->add_option("--body", cfg.body, "Request body");
   cmd->add_option("--timeout", cfg.timeout_s, "Seconds to connect, and to wait for each response")->capture_default_str();
   cmd->add_flag("--json", cfg.json, "Print the results as one JSON object");
