@@ -5,7 +5,7 @@
 #     server (weft serve) on the same machine: weft's client, Go's net/http client and Node's http
 #     client in the same run. Reach: at most 1.5 s, and at most half of Go's time."
 #     One `weft serve --threads 1` serves all three; each client makes N GETs at once, one connection
-#     each (`weft fetch -n N -c N`, go_many.go, node_many.js) and reports the time from its first
+#     each (`weft fetch -n N -c N --threads 0`, go_many.go, node_many.js; weft and Go on every core) and reports the time from its first
 #     request to its last response. The clients take turns within each repetition, 2 s apart (for
 #     TIME_WAIT sockets and the server to settle). Prints median seconds, ok/failed counts per run, and
 #     the ratios weft/Go and weft/Node.
@@ -158,7 +158,7 @@ section_many() {
   for ((r = 0; r < reps; r++)); do
     for c in "${clients[@]}"; do
       case $c in
-        weft) record many weft many "$weft" fetch "$url" -n "$n" -c "$n" --quiet --json ;;
+        weft) record many weft many "$weft" fetch "$url" -n "$n" -c "$n" --threads 0 --quiet --json ;;
         go) record many go many "$work/go_many" "$url" "$n" ;;
         node) record many node many node "$here/node_many.js" "$url" "$n" ;;
       esac

@@ -80,8 +80,9 @@ std::string format_seconds(clock::duration d) {
 }
 
 /// Latency and throughput count responses; a failure (refused, reset, timed out) counts by its kind.
-void record(recorder& rec, const result<http::client_response>& r, clock::duration took) {
-  rec.last = clock::now();
+void record(recorder& rec, const result<http::client_response>& r, clock::time_point began, clock::time_point ended) {
+  clock::duration took = ended - began;
+  rec.last = ended;
   if (r) {
     rec.latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
     ++rec.statuses[r->status >= 100 && r->status < 600 ? r->status : 0];
@@ -98,7 +99,7 @@ task<void> connection(load_state& st, http::client& http) {
   while (st.take_one()) {
     auto began = clock::now();
     auto r = co_await http.send(st.request);
-    record(st.mine(), r, clock::now() - began);
+    record(st.mine(), r, began, clock::now());
     if (!r && r.error() == errc::operation_canceled) co_return;
   }
 }
