@@ -599,45 +599,37 @@ task<result<response_stream>> client::open(client_request req) {
   co_return response_stream(std::move(x));
 }
 
-task<result<client_response>> client::get(std::string target, http::headers headers) {
+namespace {
+
+client_request request_of(const char* method, std::string target, std::string body, http::headers headers) {
   client_request req;
+  req.method = method;
   req.url = std::move(target);
+  req.body = std::move(body);
   req.headers = std::move(headers);
-  return send(std::move(req));
+  return req;
+}
+
+}  // namespace
+
+task<result<client_response>> client::get(std::string target, http::headers headers) {
+  return send(request_of("GET", std::move(target), {}, std::move(headers)));
 }
 
 task<result<client_response>> client::del(std::string target, http::headers headers) {
-  client_request req;
-  req.method = "DELETE";
-  req.url = std::move(target);
-  req.headers = std::move(headers);
-  return send(std::move(req));
+  return send(request_of("DELETE", std::move(target), {}, std::move(headers)));
 }
 
 task<result<client_response>> client::head(std::string target, http::headers headers) {
-  client_request req;
-  req.method = "HEAD";
-  req.url = std::move(target);
-  req.headers = std::move(headers);
-  return send(std::move(req));
+  return send(request_of("HEAD", std::move(target), {}, std::move(headers)));
 }
 
 task<result<client_response>> client::put(std::string target, std::string body, http::headers headers) {
-  client_request req;
-  req.method = "PUT";
-  req.url = std::move(target);
-  req.body = std::move(body);
-  req.headers = std::move(headers);
-  return send(std::move(req));
+  return send(request_of("PUT", std::move(target), std::move(body), std::move(headers)));
 }
 
 task<result<client_response>> client::post(std::string target, std::string body, http::headers headers) {
-  client_request req;
-  req.method = "POST";
-  req.url = std::move(target);
-  req.body = std::move(body);
-  req.headers = std::move(headers);
-  return send(std::move(req));
+  return send(request_of("POST", std::move(target), std::move(body), std::move(headers)));
 }
 
 std::size_t client::open_connections() const noexcept { return s_->open.load(std::memory_order_relaxed); }

@@ -74,6 +74,17 @@ bool has_index(const std::vector<std::string>& texts) {
   return false;
 }
 
+bool skip_tls_verification(http::client_options& options, const char* command) {
+  auto ctx = net::tls_context::client();
+  if (!ctx) {
+    std::fprintf(stderr, "weft %s: cannot set up TLS: %s\n", command, ctx.error().message().c_str());
+    return false;
+  }
+  ctx->insecure_skip_verify();
+  options.tls = std::move(*ctx);
+  return true;
+}
+
 std::string error_kind(std::error_code ec) {
   if (ec == std::errc::connection_refused) return "refused";
   if (ec == std::errc::connection_reset || ec == std::errc::broken_pipe) return "reset";

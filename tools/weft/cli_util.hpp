@@ -8,6 +8,7 @@
 #include <system_error>
 #include <vector>
 
+#include <weft/http/client.hpp>
 #include <weft/http/headers.hpp>
 #include <weft/time.hpp>
 
@@ -28,6 +29,9 @@ std::optional<http::headers> parse_header_options(const std::vector<std::string>
 std::string with_index(std::string_view text, std::size_t index);
 /// True if some option holds "{i}" (each request then needs its own copy).
 bool has_index(const std::vector<std::string>& texts);
+
+/// -k: `options` trusts any https server. False (and a message on stderr) if TLS cannot be set up.
+bool skip_tls_verification(http::client_options& options, const char* command);
 
 /// A short name for an error, for counts by kind: "refused", "reset", "timed out", "tls", "bad response",
 /// "cut short", "too large", "host not found", "canceled", or the error's message.

@@ -220,15 +220,7 @@ int fetch(const fetch_config& cfg) {
   options.response_timeout = seconds(cfg.timeout_s);
   options.total_timeout = seconds(cfg.timeout_s);
   options.connect_timeout = std::min(options.total_timeout, seconds(10));
-  if (cfg.insecure) {
-    auto ctx = net::tls_context::client();
-    if (!ctx) {
-      std::fprintf(stderr, "weft fetch: cannot set up TLS: %s\n", ctx.error().message().c_str());
-      return 1;
-    }
-    ctx->insecure_skip_verify();
-    options.tls = std::move(*ctx);
-  }
+  if (cfg.insecure && !skip_tls_verification(options, "fetch")) return 1;
   raise_descriptor_limit();
   st.start = clock::now();
   runtime_options rt_options;

@@ -221,15 +221,7 @@ int load(const load_config& cfg) {
   options.max_connections_per_host = cfg.connections;
   options.response_timeout = seconds(cfg.timeout_s);
   options.connect_timeout = seconds(cfg.timeout_s);
-  if (cfg.insecure) {
-    auto ctx = net::tls_context::client();
-    if (!ctx) {
-      std::fprintf(stderr, "weft load: cannot set up TLS: %s\n", ctx.error().message().c_str());
-      return 1;
-    }
-    ctx->insecure_skip_verify();
-    options.tls = std::move(*ctx);
-  }
+  if (cfg.insecure && !skip_tls_verification(options, "load")) return 1;
   raise_descriptor_limit();
   if (!cfg.json) {
     std::string what = st.limit ? std::to_string(st.limit) + " requests"
