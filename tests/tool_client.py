@@ -9,11 +9,11 @@ usage: tool_client.py PATH_TO_WEFT
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from peers import free_port, wait_listening
 
 WEFT = sys.argv[1]
 failures = []
@@ -23,25 +23,6 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print("FAIL:", what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc, what):
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{what} exited early with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{what} did not start listening on {port}")
 
 
 def weft(*args, timeout=60):
