@@ -13,6 +13,7 @@ void headers::add(std::string_view name, std::string_view value) {
   s.value_len = static_cast<std::uint32_t>(value.size());
   text_.append(value.data(), value.size());
   fields_.push_back(s);
+  open_at_ = text_.size();
 }
 
 void headers::set(std::string_view name, std::string_view value) {
@@ -28,12 +29,14 @@ std::size_t headers::remove(std::string_view name) {
   auto n = static_cast<std::size_t>(fields_.end() - it);
   fields_.resize_down(fields_.size() - n);
   if (fields_.empty()) text_.clear();
+  open_at_ = text_.size();
   return n;
 }
 
 void headers::clear() noexcept {
   text_.clear();
   fields_.clear();
+  open_at_ = 0;
 }
 
 std::optional<std::string_view> headers::get(std::string_view name) const noexcept {
@@ -49,10 +52,6 @@ std::vector<std::string_view> headers::get_all(std::string_view name) const {
     if (iequals(name_of(s), name)) out.push_back(value_of(s));
   }
   return out;
-}
-
-headers::field headers::operator[](std::size_t i) const noexcept {
-  return {name_of(fields_[i]), value_of(fields_[i])};
 }
 
 }  // namespace weft::http

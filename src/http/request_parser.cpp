@@ -46,8 +46,7 @@ void request_parser::start(request& req) noexcept {
   req.body.clear();
   req.params.clear();
   req_ = &req;
-  name_.clear();
-  value_.clear();
+  name_len_ = 0;
   head_bytes_ = 0;
   began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = streaming_ = false;
   chunk_.clear();
@@ -101,27 +100,29 @@ int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) noexcep
 
 int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
-  s.name_.append(at, len);
+  s.req_->headers.append_piece(at, len);
+  s.name_len_ += len;
   return s.count_head(len);
 }
 
 int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
-  s.value_.append(at, len);
+  s.req_->headers.append_piece(at, len);
   return s.count_head(len);
 }
 
 int request_parser::on_header_value_complete(llhttp_t* p) noexcept {
   request_parser& s = self(p);
+  std::string_view field = s.req_->headers.open_field();
+  std::string_view name = field.substr(0, s.name_len_);
   // The two fields the server itself acts on, noted here rather than searched for later.
-  if (s.name_.size() == 4 && iequals(s.name_, "host")) s.has_host_ = true;
-  if (s.name_.size() == 6 && iequals(s.name_, "expect")) {
-    if (!iequals(s.value_, "100-continue")) return s.reject(417, "unsupported expectation");
+  if (name.size() == 4 && iequals(name, "host")) s.has_host_ = true;
+  if (name.size() == 6 && iequals(name, "expect")) {
+    if (!iequals(field.substr(s.name_len_), "100-continue")) return s.reject(417, "unsupported expectation");
     s.expect_continue_ = true;
   }
-  s.req_->headers.add(s.name_, s.value_);
-  s.name_.clear();
-  s.value_.clear();
+  s.req_->headers.end_field(s.name_len_);
+  s.name_len_ = 0;
   return s.count_head(4);  // ": " and CRLF
 }
 

@@ -81,8 +81,7 @@ class request_parser {
   llhttp_t parser_;
   parse_limits limits_;
   request* req_ = nullptr;
-  std::string name_;
-  std::string value_;
+  std::size_t name_len_ = 0;  // of the field in progress, whose bytes go straight into req.headers
   std::string chunk_;
   stream_probe probe_ = nullptr;
   const void* probe_ctx_ = nullptr;

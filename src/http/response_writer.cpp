@@ -1,6 +1,8 @@
 #include "http/response_writer.hpp"
 
+#include <cassert>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 namespace weft::http::detail {
@@ -24,52 +26,82 @@ std::string_view date_line() noexcept {
 
 namespace {
 
-void append_number(std::string& out, std::size_t n) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-  out.append(buf, end);
+/// Writes `n` in decimal at `at`; returns the end.
+char* put_number(char* at, std::size_t n) noexcept { return std::to_chars(at, at + 20, n).ptr; }
+
+std::size_t digits(std::size_t n) noexcept {
+  std::size_t d = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++d;
+  }
+  return d;
 }
+
+char* put(char* at, std::string_view s) noexcept {
+  std::memcpy(at, s.data(), s.size());
+  return at + s.size();
+}
+
+constexpr std::string_view ok_line = "HTTP/1.1 200 OK\r\n";
+constexpr std::string_view close_line = "Connection: close\r\n";
+constexpr std::string_view chunked_line = "Transfer-Encoding: chunked\r\n";
+constexpr std::string_view length_name = "Content-Length: ";
 
 }  // namespace
 
+// One pass to size the head and one to write it, straight into `out`: a response costs one resize
+// and a memcpy per piece, not a capacity check and a call per append (this runs once per request).
 bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out) {
-  out.reserve(out.size() + 160 + r.headers.bytes() + 4 * r.headers.size() + (head_only ? 0 : r.body.size()));
-  if (r.status == 200) {
-    out += "HTTP/1.1 200 OK\r\n";  // most responses: one copy instead of four pieces
-  } else {
-    out += "HTTP/1.1 ";
-    append_number(out, static_cast<std::size_t>(r.status));
-    out += ' ';
-    out += reason_phrase(r.status);
-    out += "\r\n";
-  }
+  std::string_view reason = r.status == 200 ? std::string_view() : reason_phrase(r.status);
+  std::size_t status_digits = digits(static_cast<std::size_t>(r.status));
+  std::size_t size = r.status == 200 ? ok_line.size() : 9 + status_digits + 1 + reason.size() + 2;
   bool has_date = false;
   bool has_length = false;
   for (auto [name, value] : r.headers) {
     if (iequals(name, "Connection")) continue;  // the server decides
     has_date = has_date || iequals(name, "Date");
     has_length = has_length || iequals(name, "Content-Length");
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
+    size += name.size() + 2 + value.size() + 2;
   }
-  if (!has_date) out += date_line();
-  if (!keep_alive) out += "Connection: close\r\n";
+  std::string_view date = has_date ? std::string_view() : date_line();
   bool bodyless = !status_has_body(r.status);
-  bool chunked = false;
-  if (!has_length && !bodyless) {
-    if (r.stream) {
-      chunked = true;
-      out += "Transfer-Encoding: chunked\r\n";
-    } else {
-      out += "Content-Length: ";
-      append_number(out, r.body.size());
-      out += "\r\n";
-    }
+  bool chunked = !has_length && !bodyless && r.stream;
+  bool add_length = !has_length && !bodyless && !r.stream;
+  bool with_body = !head_only && !bodyless && !r.stream;
+  size += date.size() + (keep_alive ? 0 : close_line.size()) + (chunked ? chunked_line.size() : 0) +
+          (add_length ? length_name.size() + digits(r.body.size()) + 2 : 0) + 2 + (with_body ? r.body.size() : 0);
+
+  std::size_t at = out.size();
+  out.resize(at + size);
+  char* p = out.data() + at;
+  if (r.status == 200) {
+    p = put(p, ok_line);
+  } else {
+    p = put(p, "HTTP/1.1 ");
+    p = put_number(p, static_cast<std::size_t>(r.status));
+    *p++ = ' ';
+    p = put(p, reason);
+    p = put(p, "\r\n");
   }
-  out += "\r\n";
-  if (!head_only && !bodyless && !r.stream) out += r.body;
+  for (auto [name, value] : r.headers) {
+    if (iequals(name, "Connection")) continue;
+    p = put(p, name);
+    p = put(p, ": ");
+    p = put(p, value);
+    p = put(p, "\r\n");
+  }
+  p = put(p, date);
+  if (!keep_alive) p = put(p, close_line);
+  if (chunked) p = put(p, chunked_line);
+  if (add_length) {
+    p = put(p, length_name);
+    p = put_number(p, r.body.size());
+    p = put(p, "\r\n");
+  }
+  p = put(p, "\r\n");
+  if (with_body) p = put(p, r.body);
+  assert(p == out.data() + out.size());
   return chunked;
 }
 

@@ -16,7 +16,7 @@ class small_vec {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
-  small_vec() noexcept = default;
+  small_vec() noexcept {}  // user-provided: `{}` must not zero the inline storage
   small_vec(const small_vec& o) { append(o.data(), o.size_); }
   small_vec(small_vec&& o) noexcept { take(o); }
   small_vec& operator=(const small_vec& o) {

@@ -45,7 +45,7 @@ class headers {
     std::string_view value;
   };
 
-  headers() = default;
+  headers() noexcept {}  // user-provided: `{}` must not zero the inline storage
   /// Fields in order: `http::headers{{"Accept", "*/*"}, {"request-id", "7"}}`.
   headers(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
     for (const auto& [name, value] : fields) add(name, value);
@@ -68,7 +68,7 @@ class headers {
   std::size_t size() const noexcept { return fields_.size(); }
   bool empty() const noexcept { return fields_.empty(); }
   /// The i-th field, in insertion order.
-  field operator[](std::size_t i) const noexcept;
+  field operator[](std::size_t i) const noexcept { return {name_of(fields_[i]), value_of(fields_[i])}; }
   /// Bytes of names and values stored (what a size limit counts).
   std::size_t bytes() const noexcept { return text_.size(); }
 
@@ -90,6 +90,21 @@ class headers {
   iterator begin() const noexcept { return {this, 0}; }
   iterator end() const noexcept { return {this, fields_.size()}; }
 
+  /// For parsers: a field whose name and value arrive in pieces goes straight into the storage, with
+  /// no copy on the side. Append the name's pieces, then the value's, then `end_field(name_len)`.
+  void append_piece(const char* at, std::size_t len) { text_.append(at, len); }
+  /// The bytes appended since the last field ended (the name and value in progress).
+  std::string_view open_field() const noexcept {
+    return {text_.data() + open_at_, text_.size() - open_at_};
+  }
+  /// Ends the field in progress: its first `name_len` bytes are the name, the rest the value.
+  void end_field(std::size_t name_len) {
+    auto at = static_cast<std::uint32_t>(open_at_);
+    auto n = static_cast<std::uint32_t>(name_len);
+    fields_.push_back(slot{at, n, at + n, static_cast<std::uint32_t>(text_.size()) - at - n});
+    open_at_ = text_.size();
+  }
+
  private:
   struct slot {
     std::uint32_t name_at, name_len, value_at, value_len;
@@ -99,6 +114,7 @@ class headers {
 
   weft::detail::small_vec<char, 200> text_;
   weft::detail::small_vec<slot, 8> fields_;
+  std::size_t open_at_ = 0;  // where the field in progress starts (see append_piece)
 };
 
 }  // namespace weft::http
