@@ -68,3 +68,21 @@ TEST(stress_many, hundred_thousand_real_sleeps) {
   };
   run(body(), test::options());
 }
+
+// A burst of ended tasks parks their frames in the frame cache (so that freeing them is not on the
+// critical path); an idle loop then hands what is above the cache's resting size back to malloc.
+// Sanitizer builds bypass the cache: there is nothing to park or trim, and the test says only that.
+TEST(stress_many, an_idle_loop_returns_a_burst_of_frames_to_malloc) {
+  auto body = []() -> task<void> {
+    std::atomic<long> n = 0;
+    for (int i = 0; i < 300'000; ++i) spawn(bump(n)).detach();
+    while (n.load() < 300'000) co_await yield_now();
+    co_await yield_now();  // the last states are freed after the turn that ended their tasks
+    bool parked = detail::frame_cache_trim(0);
+    EXPECT_EQ(parked, WEFT_FRAME_CACHE == 1);
+    auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (detail::frame_cache_trim(0) && std::chrono::steady_clock::now() < give_up) co_await sleep_for(20ms);
+    EXPECT_FALSE(detail::frame_cache_trim(0));
+  };
+  run(body(), test::options());
+}

@@ -18,6 +18,7 @@ thread_local worker* this_thread_worker = nullptr;
 
 constexpr clock::duration tick_length = std::chrono::milliseconds(1);
 constexpr std::int64_t max_wait_ms = 3'600'000;  // wake at least hourly; keeps the int in range
+constexpr std::size_t trim_budget = 1024;              // frame-cache blocks returned to malloc per idle poll
 
 clock::time_point steady_now() noexcept {
   return clock::time_point(std::chrono::steady_clock::now().time_since_epoch());
@@ -342,6 +343,12 @@ void worker::poll(bool idle) {
       auto wait = std::chrono::ceil<std::chrono::milliseconds>(time_of_tick(*next) - steady_now());
       timeout_ms = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, max_wait_ms));
     }
+  }
+  // About to block: give malloc back a little of what a burst of ended tasks left in the frame
+  // cache (frame_alloc.cpp), and come back soon while more is left. Bounded, so that work arriving
+  // meanwhile waits at most about 0.1 ms.
+  if (timeout_ms != 0 && !paused_ && frame_cache_trim(trim_budget) && (timeout_ms < 0 || timeout_ms > 1)) {
+    timeout_ms = 1;
   }
   if (timeout_ms != 0) {
     sleeping_.store(true);  // ordering: seq_cst, see post()

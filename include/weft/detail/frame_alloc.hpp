@@ -26,6 +26,9 @@ namespace weft::detail {
 /// The slow paths: a miss in the cache, or a block the cache does not keep.
 void* frame_alloc_slow(std::size_t size);
 void frame_free_slow(void* p, std::size_t size) noexcept;
+/// Returns up to about `budget` parked blocks to malloc, from what a burst left above the cache's
+/// resting size; true if more is left. Idle loops call it (worker::poll).
+bool frame_cache_trim(std::size_t budget) noexcept;
 
 struct frame_free_block {
   frame_free_block* next;
