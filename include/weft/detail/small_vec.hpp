@@ -66,7 +66,7 @@ class small_vec {
     cap_ = cap;
   }
   void release() noexcept {
-    std::free(heap_);
+    if (heap_ != nullptr) std::free(heap_);  // most never leave the inline storage: skip the call
     heap_ = nullptr;
     cap_ = N;
     size_ = 0;
