@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <stdexcept>
@@ -49,6 +50,45 @@ TEST(rt_spawn, spawned_task_starts_on_a_later_turn) {
     co_return order;
   };
   EXPECT_EQ(run(body()), (std::vector<int>{1, 2, 3}));
+}
+
+// Spawn-then-join fast path: the joiner would only wait, so a task it joins before the task has
+// started runs at once, ahead of older ready tasks, and hands control straight back when it ends.
+// It must also behave when the task suspends on the way, and when it fails.
+TEST(rt_spawn, joining_a_task_that_has_not_started_runs_it_at_once) {
+  auto body = []() -> task<std::vector<std::string>> {
+    std::vector<std::string> order;
+    auto older = spawn([&order]() -> task<void> {
+      order.push_back("older");
+      co_return;
+    });
+    auto joined = spawn([&order]() -> task<int> {
+      order.push_back("joined starts");
+      co_await sleep_for(1ms);
+      order.push_back("joined ends");
+      co_return 5;
+    });
+    int v = co_await std::move(joined);
+    order.push_back("joiner " + std::to_string(v));
+    co_await std::move(older);
+    auto failing = spawn([]() -> task<int> {
+      throw std::invalid_argument("nope");
+      co_return 0;
+    });
+    try {
+      co_await std::move(failing);
+    } catch (const std::invalid_argument&) {
+      order.push_back("caught");
+    }
+    co_return order;
+  };
+  auto order = test::run_paused(body());
+  if (test::fifo_order()) {
+    EXPECT_EQ(order, (std::vector<std::string>{"joined starts", "older", "joined ends", "joiner 5", "caught"}));
+  } else {
+    std::sort(order.begin(), order.end());
+    EXPECT_EQ(order, (std::vector<std::string>{"caught", "joined ends", "joined starts", "joiner 5", "older"}));
+  }
 }
 
 TEST(rt_spawn, join_rethrows_exception) {

@@ -71,7 +71,7 @@ class join_handle {
 
     bool await_ready() const noexcept { return s->load_status() != detail::task_status::running; }
     template <detail::weft_promise P>
-    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       waiting = h;
       return detail::spawn_join_suspend(this, h.promise().ctx);
     }

@@ -29,6 +29,12 @@ class run_queue {
     out = buf_[head_++ & (capacity_ - 1)];
     return true;
   }
+  /// Takes back the newest runnable if it is `h`.
+  bool pop_newest_if(std::coroutine_handle<> h) noexcept {
+    if (head_ == tail_ || buf_[(tail_ - 1) & (capacity_ - 1)].handle != h) return false;
+    --tail_;
+    return true;
+  }
   std::size_t size() const noexcept { return tail_ - head_; }
   /// Swaps the front with the k-th runnable (k < size()): the shuffling debug mode's one tool.
   void swap_front(std::size_t k) noexcept {

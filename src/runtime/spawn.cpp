@@ -160,7 +160,7 @@ void spawn_release_handle(spawn_state_base* s) noexcept {
   if (spawn_unref(s)) delete s;
 }
 
-bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
+std::coroutine_handle<> spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
   spawn_state_base* s = w->s;
   w->ctx = joiner_ctx;
   s->joiner = w->waiting;
@@ -172,14 +172,19 @@ bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
   } else {
     joiner_ctx->arm(w);
   }
-  if (!s->shared) return true;
+  if (!s->shared) {
+    // Spawn-then-join: the task is usually the newest ready coroutine. Run it now rather than after
+    // everything queued before it; its end transfers straight back to the joiner (spawn_done).
+    if (s->home.load(std::memory_order_relaxed)->take_back(s->frame)) return s->frame;
+    return std::noop_coroutine();
+  }
   std::uint32_t before = s->word.fetch_or(sync_joiner, std::memory_order_acq_rel);
   if ((before & sync_done) != 0) {
     // Finished meanwhile, on another thread: go on without suspending.
     s->joiner = {};
-    return false;
+    return w->waiting;
   }
-  return true;
+  return std::noop_coroutine();
 }
 
 void spawn_join_abandon(join_waiter* w) noexcept {

@@ -59,6 +59,12 @@ class worker {
 
   /// Queues `h` to resume on this loop. Loop thread only.
   void schedule(std::coroutine_handle<> h, context* ctx) { queue_.push({h, ctx}); }
+  /// Takes `h` back out of the run queue if it is the newest entry: its caller resumes it instead.
+  /// Not in the debug modes: shuffling is there to vary the order, and the slow-task detector
+  /// measures each resume from the loop, so a task must not run inside another's turn.
+  bool take_back(std::coroutine_handle<> h) noexcept {
+    return shuffle_state_ == 0 && options_.slow_task_threshold.count() == 0 && queue_.pop_newest_if(h);
+  }
   /// Queues `h` to resume on this loop, from any thread.
   void remote_schedule(std::coroutine_handle<> h, context* ctx);
   void post(unique_function fn);

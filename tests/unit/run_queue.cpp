@@ -26,3 +26,21 @@ TEST(run_queue, fifo_across_growth_and_wraparound) {
   EXPECT_EQ(popped, pushed);
   EXPECT_TRUE(q.empty());
 }
+
+TEST(run_queue, pop_newest_if_takes_back_only_the_newest) {
+  run_queue q;
+  auto tag = [](std::uintptr_t i) { return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(i * 16 + 16)); };
+  EXPECT_FALSE(q.pop_newest_if(tag(0)));  // empty
+  runnable r;
+  // Across a wrap of the ring: the newest entry sits at index 0 of the buffer.
+  for (std::uintptr_t i = 0; i < 300; ++i) q.push({tag(i), nullptr});
+  for (int i = 0; i < 299; ++i) ASSERT_TRUE(q.pop(r));
+  q.push({tag(300), nullptr});
+  q.push({tag(301), nullptr});
+  EXPECT_FALSE(q.pop_newest_if(tag(300)));  // queued, but not the newest
+  EXPECT_TRUE(q.pop_newest_if(tag(301)));
+  EXPECT_TRUE(q.pop_newest_if(tag(300)));  // now it is
+  ASSERT_TRUE(q.pop(r));
+  EXPECT_EQ(r.handle, tag(299));
+  EXPECT_TRUE(q.empty());
+}

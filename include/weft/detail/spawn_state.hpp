@@ -125,8 +125,10 @@ struct join_waiter : cancel_waiter {
   context* ctx = nullptr;  // the joiner's
 };
 /// Parks `w->waiting` until the task finishes; cancellation of the joiner cancels the task.
-/// Returns false if the task finished meanwhile (the joiner goes on without suspending).
-bool spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept;
+/// Returns what to resume now: `w->waiting` itself if the task finished meanwhile; the task, if it
+/// has not started and was the loop's newest ready coroutine (the joiner would only wait for it, so
+/// it runs at once, as an awaited task would); otherwise noop (the loop runs on).
+std::coroutine_handle<> spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept;
 /// The joiner resumed: forget its cancellation hook.
 inline void spawn_join_resumed(join_waiter* w) noexcept {
   if (w->ctx != nullptr) w->ctx->disarm();
