@@ -58,8 +58,7 @@ class response_parser {
 
   llhttp_t parser_;
   client_response* res_ = nullptr;
-  std::string name_;
-  std::string value_;
+  std::size_t name_len_ = 0;  // of the field in progress, whose bytes go straight into res.headers
   std::size_t head_bytes_ = 0;
   std::size_t max_header_bytes_ = 0;
   std::size_t max_body_bytes_ = 0;
