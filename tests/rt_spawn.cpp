@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -57,19 +58,24 @@ TEST(rt_spawn, spawned_task_starts_on_a_later_turn) {
 // It must also behave when the task suspends on the way, and when it fails.
 TEST(rt_spawn, joining_a_task_that_has_not_started_runs_it_at_once) {
   auto body = []() -> task<std::vector<std::string>> {
+    std::mutex mu;  // on several workers the two tasks may run at the same time
     std::vector<std::string> order;
-    auto older = spawn([&order]() -> task<void> {
-      order.push_back("older");
+    auto note = [&](std::string what) {
+      std::lock_guard lock(mu);
+      order.push_back(std::move(what));
+    };
+    auto older = spawn([&note]() -> task<void> {
+      note("older");
       co_return;
     });
-    auto joined = spawn([&order]() -> task<int> {
-      order.push_back("joined starts");
+    auto joined = spawn([&note]() -> task<int> {
+      note("joined starts");
       co_await sleep_for(1ms);
-      order.push_back("joined ends");
+      note("joined ends");
       co_return 5;
     });
     int v = co_await std::move(joined);
-    order.push_back("joiner " + std::to_string(v));
+    note("joiner " + std::to_string(v));
     co_await std::move(older);
     auto failing = spawn([]() -> task<int> {
       throw std::invalid_argument("nope");
@@ -78,7 +84,7 @@ TEST(rt_spawn, joining_a_task_that_has_not_started_runs_it_at_once) {
     try {
       co_await std::move(failing);
     } catch (const std::invalid_argument&) {
-      order.push_back("caught");
+      note("caught");
     }
     co_return order;
   };
