@@ -97,6 +97,49 @@ TEST(rt_spawn, joining_a_task_that_has_not_started_runs_it_at_once) {
   }
 }
 
+// The fast path above must not starve the loop: a loop that spawns and joins tasks that never suspend
+// still lets older ready tasks run (here the one that tells it to stop), within a bounded number of
+// rounds. Without a bound on hand-offs per resume it would never return to the loop.
+TEST(rt_spawn, a_spawn_and_join_loop_still_lets_other_tasks_run) {
+  auto body = []() -> task<int> {
+    std::atomic<bool> stop = false;
+    auto stopper = spawn([&stop]() -> task<void> {
+      stop = true;
+      co_return;
+    });
+    int rounds = 0;
+    while (!stop.load()) {
+      co_await spawn([]() -> task<void> { co_return; });
+      ++rounds;
+    }
+    co_await std::move(stopper);
+    co_return rounds;
+  };
+  EXPECT_LE(run(body(), test::options()), 1000);
+}
+
+// A task that already ran and yielded keeps its place behind the tasks that were ready before it,
+// even when it is the newest ready coroutine as its joiner awaits it: yield_now's promise.
+TEST(rt_spawn, joining_a_task_that_yielded_keeps_the_yield_order) {
+  if (!test::fifo_order()) GTEST_SKIP() << "checks the order of one loop's ready tasks";
+  auto body = []() -> task<std::vector<std::string>> {
+    std::vector<std::string> order;
+    auto yielder = spawn([&order]() -> task<void> {
+      order.push_back("yielder runs");
+      spawn([&order]() -> task<void> {
+        order.push_back("older task");
+        co_return;
+      }).detach();
+      co_await yield_now();  // behind the task just spawned, and the newest ready coroutine
+      order.push_back("yielder resumes");
+    });
+    co_await yield_now();  // the yielder runs and yields
+    co_await std::move(yielder);
+    co_return order;
+  };
+  EXPECT_EQ(run(body()), (std::vector<std::string>{"yielder runs", "older task", "yielder resumes"}));
+}
+
 TEST(rt_spawn, join_rethrows_exception) {
   auto body = []() -> task<std::string> {
     auto h = spawn([]() -> task<int> {

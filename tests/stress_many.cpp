@@ -79,7 +79,10 @@ TEST(stress_many, an_idle_loop_returns_a_burst_of_frames_to_malloc) {
     while (n.load() < 300'000) co_await yield_now();
     co_await yield_now();  // the last states are freed after the turn that ended their tasks
     bool parked = detail::frame_cache_trim(0);
-    EXPECT_EQ(parked, WEFT_FRAME_CACHE == 1);
+    // (On several workers an idle one may already have trimmed it all.)
+    if (!test::multi_worker()) {
+      EXPECT_EQ(parked, WEFT_FRAME_CACHE == 1);
+    }
     auto give_up = std::chrono::steady_clock::now() + 10s;
     while (detail::frame_cache_trim(0) && std::chrono::steady_clock::now() < give_up) co_await sleep_for(20ms);
     EXPECT_FALSE(detail::frame_cache_trim(0));

@@ -46,7 +46,7 @@ void request_parser::start(request& req) noexcept {
   req.body.clear();
   req.params.clear();
   req_ = &req;
-  name_len_ = 0;
+  fields_.reset();
   head_bytes_ = 0;
   began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = streaming_ = false;
   chunk_.clear();
@@ -100,29 +100,30 @@ int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) noexcep
 
 int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
-  s.req_->headers.append_piece(at, len);
-  s.name_len_ += len;
+  s.fields_.name_piece(s.req_->headers, !s.headers_done_, at, len);
   return s.count_head(len);
 }
 
 int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
-  s.req_->headers.append_piece(at, len);
+  s.fields_.value_piece(s.req_->headers, !s.headers_done_, at, len);
   return s.count_head(len);
 }
 
 int request_parser::on_header_value_complete(llhttp_t* p) noexcept {
   request_parser& s = self(p);
-  std::string_view field = s.req_->headers.open_field();
-  std::string_view name = field.substr(0, s.name_len_);
-  // The two fields the server itself acts on, noted here rather than searched for later.
-  if (name.size() == 4 && iequals(name, "host")) s.has_host_ = true;
-  if (name.size() == 6 && iequals(name, "expect")) {
-    if (!iequals(field.substr(s.name_len_), "100-continue")) return s.reject(417, "unsupported expectation");
-    s.expect_continue_ = true;
+  bool in_head = !s.headers_done_;
+  headers& h = s.req_->headers;
+  if (in_head) {
+    // The two fields the server itself acts on, noted here rather than searched for later.
+    std::string_view name = s.fields_.name(h, true);
+    if (name.size() == 4 && iequals(name, "host")) s.has_host_ = true;
+    if (name.size() == 6 && iequals(name, "expect")) {
+      if (!iequals(s.fields_.value(h, true), "100-continue")) return s.reject(417, "unsupported expectation");
+      s.expect_continue_ = true;
+    }
   }
-  s.req_->headers.end_field(s.name_len_);
-  s.name_len_ = 0;
+  s.fields_.finish(h, in_head);
   return s.count_head(4);  // ": " and CRLF
 }
 

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <string>
 
+#include "http/field_gatherer.hpp"
 #include "weft/http/message.hpp"
 
 namespace weft::http::detail {
@@ -81,7 +82,7 @@ class request_parser {
   llhttp_t parser_;
   parse_limits limits_;
   request* req_ = nullptr;
-  std::size_t name_len_ = 0;  // of the field in progress, whose bytes go straight into req.headers
+  field_gatherer fields_;
   std::string chunk_;
   stream_probe probe_ = nullptr;
   const void* probe_ctx_ = nullptr;

@@ -31,7 +31,7 @@ void response_parser::start(client_response& res, bool no_body, std::size_t max_
   res.headers.clear();
   res.body.clear();
   res_ = &res;
-  name_len_ = 0;
+  fields_.reset();
   head_bytes_ = 0;
   max_header_bytes_ = max_header_bytes;
   max_body_bytes_ = max_body_bytes;
@@ -90,21 +90,19 @@ int response_parser::on_message_begin(llhttp_t* p) noexcept {
 
 int response_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) noexcept {
   response_parser& s = self(p);
-  s.res_->headers.append_piece(at, len);
-  s.name_len_ += len;
+  s.fields_.name_piece(s.res_->headers, !s.headers_done_, at, len);
   return s.count_head(len);
 }
 
 int response_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) noexcept {
   response_parser& s = self(p);
-  s.res_->headers.append_piece(at, len);
+  s.fields_.value_piece(s.res_->headers, !s.headers_done_, at, len);
   return s.count_head(len);
 }
 
 int response_parser::on_header_value_complete(llhttp_t* p) noexcept {
   response_parser& s = self(p);
-  s.res_->headers.end_field(s.name_len_);
-  s.name_len_ = 0;
+  s.fields_.finish(s.res_->headers, !s.headers_done_);
   return s.count_head(4);
 }
 

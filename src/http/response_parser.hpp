@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <string>
 
+#include "http/field_gatherer.hpp"
 #include "weft/error.hpp"
 #include "weft/http/client.hpp"
 
@@ -58,7 +59,7 @@ class response_parser {
 
   llhttp_t parser_;
   client_response* res_ = nullptr;
-  std::size_t name_len_ = 0;  // of the field in progress, whose bytes go straight into res.headers
+  field_gatherer fields_;
   std::size_t head_bytes_ = 0;
   std::size_t max_header_bytes_ = 0;
   std::size_t max_body_bytes_ = 0;

@@ -4,6 +4,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -24,14 +25,22 @@ class run_queue {
     if (tail_ - head_ == capacity_) grow();
     buf_[tail_++ & (capacity_ - 1)] = r;
   }
+  /// Pushes a spawned task's first resume, marked so that pop_newest_if can tell it from a wake-up.
+  void push_fresh(runnable r) {
+    r.ctx = reinterpret_cast<context*>(reinterpret_cast<std::uintptr_t>(r.ctx) | fresh_mark);
+    push(r);
+  }
   bool pop(runnable& out) noexcept {
     if (head_ == tail_) return false;
     out = buf_[head_++ & (capacity_ - 1)];
+    out.ctx = reinterpret_cast<context*>(reinterpret_cast<std::uintptr_t>(out.ctx) & ~fresh_mark);
     return true;
   }
-  /// Takes back the newest runnable if it is `h`.
+  /// Takes back the newest runnable if it is `h`'s first resume (pushed with push_fresh).
   bool pop_newest_if(std::coroutine_handle<> h) noexcept {
-    if (head_ == tail_ || buf_[(tail_ - 1) & (capacity_ - 1)].handle != h) return false;
+    if (head_ == tail_) return false;
+    const runnable& r = buf_[(tail_ - 1) & (capacity_ - 1)];
+    if (r.handle != h || (reinterpret_cast<std::uintptr_t>(r.ctx) & fresh_mark) == 0) return false;
     --tail_;
     return true;
   }
@@ -44,6 +53,7 @@ class run_queue {
   void clear() noexcept { head_ = tail_ = 0; }
 
  private:
+  static constexpr std::uintptr_t fresh_mark = 1;  // in runnable::ctx (contexts are aligned)
   void grow();
 
   std::unique_ptr<runnable[]> buf_;

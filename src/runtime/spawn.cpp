@@ -116,7 +116,7 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
     }
     w->adopt(s);
     if (group != nullptr) group_child_started(group, s);
-    w->schedule(frame, &s->ctx);
+    w->schedule_fresh(frame, &s->ctx);
     return;
   }
   s->shared = true;
@@ -173,8 +173,9 @@ std::coroutine_handle<> spawn_join_suspend(join_waiter* w, context* joiner_ctx) 
     joiner_ctx->arm(w);
   }
   if (!s->shared) {
-    // Spawn-then-join: the task is usually the newest ready coroutine. Run it now rather than after
-    // everything queued before it; its end transfers straight back to the joiner (spawn_done).
+    // Spawn-then-join: the task's first resume is usually the newest ready coroutine. Run it now
+    // rather than after everything queued before it; its end transfers straight back to the joiner
+    // (spawn_done). Only a first resume: a task that yielded keeps its place behind older ones.
     if (s->home.load(std::memory_order_relaxed)->take_back(s->frame)) return s->frame;
     return std::noop_coroutine();
   }

@@ -59,12 +59,14 @@ class worker {
 
   /// Queues `h` to resume on this loop. Loop thread only.
   void schedule(std::coroutine_handle<> h, context* ctx) { queue_.push({h, ctx}); }
-  /// Takes `h` back out of the run queue if it is the newest entry: its caller resumes it instead.
-  /// Not in the debug modes: shuffling is there to vary the order, and the slow-task detector
-  /// measures each resume from the loop, so a task must not run inside another's turn.
-  bool take_back(std::coroutine_handle<> h) noexcept {
-    return shuffle_state_ == 0 && options_.slow_task_threshold.count() == 0 && queue_.pop_newest_if(h);
-  }
+  /// Queues a spawned task's first resume (which take_back can take back).
+  void schedule_fresh(std::coroutine_handle<> h, context* ctx) { queue_.push_fresh({h, ctx}); }
+  /// Called on the joiner's thread: takes the spawned task `h` back out of the run queue if its first
+  /// resume is the newest entry there, and this is its loop's thread; its caller resumes it instead.
+  /// At most handoff_budget times within one resume from the loop, so that a spawn-and-join loop
+  /// still lets the loop run. Not in the debug modes: shuffling is there to vary the order, and the
+  /// slow-task detector times each resume from the loop, so a task must not run inside another's.
+  bool take_back(std::coroutine_handle<> h) noexcept;
   /// Queues `h` to resume on this loop, from any thread.
   void remote_schedule(std::coroutine_handle<> h, context* ctx);
   void post(unique_function fn);
@@ -120,6 +122,7 @@ class worker {
 
  private:
   static constexpr int task_budget = 128;
+  static constexpr std::uint32_t handoff_budget = 64;
   static constexpr std::uint32_t fresh_batch = 8;
   static constexpr std::chrono::microseconds spin_time{20};
   static constexpr std::chrono::microseconds lone_grace{3};  // see find_work
@@ -174,6 +177,7 @@ class worker {
   std::atomic<std::size_t> live_count_{0};  // written by the loop, read by runtime::live_tasks()
   std::atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
   std::vector<spawn_state_base*> graveyard_;
+  std::uint32_t handoffs_ = 0;  // take_back()s since the loop last resumed something (see take_back)
   bool shutting_down_ = false;
   bool running_ = false;
 

@@ -15,9 +15,9 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "weft/detail/small_vec.hpp"
@@ -46,6 +46,16 @@ class headers {
   };
 
   headers() noexcept {}  // user-provided: `{}` must not zero the inline storage
+  headers(const headers&) = default;
+  headers& operator=(const headers&) = default;
+  headers(headers&& o) noexcept
+      : text_(std::move(o.text_)), fields_(std::move(o.fields_)), open_at_(std::exchange(o.open_at_, 0)) {}
+  headers& operator=(headers&& o) noexcept {
+    text_ = std::move(o.text_);
+    fields_ = std::move(o.fields_);
+    open_at_ = std::exchange(o.open_at_, 0);
+    return *this;
+  }
   /// Fields in order: `http::headers{{"Accept", "*/*"}, {"request-id", "7"}}`.
   headers(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
     for (const auto& [name, value] : fields) add(name, value);
@@ -90,8 +100,9 @@ class headers {
   iterator begin() const noexcept { return {this, 0}; }
   iterator end() const noexcept { return {this, fields_.size()}; }
 
-  /// For parsers: a field whose name and value arrive in pieces goes straight into the storage, with
-  /// no copy on the side. Append the name's pieces, then the value's, then `end_field(name_len)`.
+  /// For parsers, in a message's header section (before anyone else can touch the headers): a field
+  /// whose name and value arrive in pieces goes straight into the storage, with no copy on the side.
+  /// Append the name's pieces, then the value's, then `end_field(name_len)`.
   void append_piece(const char* at, std::size_t len) { text_.append(at, len); }
   /// The bytes appended since the last field ended (the name and value in progress).
   std::string_view open_field() const noexcept {
