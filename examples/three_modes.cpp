@@ -175,9 +175,11 @@ int three_modes(const std::string& url, const std::vector<std::string>& child_pr
   };
   std::printf("The seed's three modes: %d jobs each way, on %u cores (wall time)\n", jobs, cores);
   std::printf("  %-28s %10s %16s %16s %16s\n", "", "sequential", "concurrent", "parallel", "parallel");
-  std::string threads = "(" + std::to_string(cores) + " threads)";
-  std::string processes = "(" + std::to_string(cores) + " processes)";
-  std::printf("  %-28s %10s %16s %16s %16s\n", "", "", "(one loop)", threads.c_str(), processes.c_str());
+  char threads[32];    // (snprintf: g++ 12 -O3 warns, wrongly, on "(" + std::to_string(n) + ...)
+  char processes[32];
+  std::snprintf(threads, sizeof threads, "(%u threads)", cores);
+  std::snprintf(processes, sizeof processes, "(%u processes)", cores);
+  std::printf("  %-28s %10s %16s %16s %16s\n", "", "", "(one loop)", threads, processes);
   report("computing: Mandelbrot tiles", computing, cores, child_prefix);
   std::string path = url.substr(std::min(url.size(), url.find('/', url.find("://") + 3)));
   report(("waiting: GET " + path).c_str(), waiting, cores, child_prefix);
