@@ -40,7 +40,9 @@ TEST(rt_workers, idle_workers_steal_spawned_tasks) {
     for (auto& h : hs) co_await std::move(h);
   };
   rt.block_on(body());
-  EXPECT_GE(threads.size(), 3u);
+  // At least one other worker stole: with 4 workers on this 2-core machine, under TSan and a parallel
+  // ctest, a third worker thread was once left unscheduled for the whole 80 ms run (CI, 1 in many).
+  EXPECT_GE(threads.size(), 2u);
   EXPECT_EQ(test::settled_live_tasks(rt), 0u);
 }
 
