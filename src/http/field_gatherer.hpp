@@ -37,13 +37,9 @@ class field_gatherer {
       value_.append(at, len);
     }
   }
-  /// The field whose value just ended, not yet added.
-  std::string_view name(const headers& h, bool in_head) const noexcept {
-    return in_head ? h.open_field().substr(0, name_len_) : std::string_view(name_);
-  }
-  std::string_view value(const headers& h, bool in_head) const noexcept {
-    return in_head ? h.open_field().substr(name_len_) : std::string_view(value_);
-  }
+  /// In the header section: the field whose value just ended, not yet added.
+  std::string_view head_name(const headers& h) const noexcept { return h.open_field().substr(0, name_len_); }
+  std::string_view head_value(const headers& h) const noexcept { return h.open_field().substr(name_len_); }
   /// Adds the field whose value just ended.
   void finish(headers& h, bool in_head) {
     if (in_head) {

@@ -116,10 +116,10 @@ int request_parser::on_header_value_complete(llhttp_t* p) noexcept {
   headers& h = s.req_->headers;
   if (in_head) {
     // The two fields the server itself acts on, noted here rather than searched for later.
-    std::string_view name = s.fields_.name(h, true);
+    std::string_view name = s.fields_.head_name(h);
     if (name.size() == 4 && iequals(name, "host")) s.has_host_ = true;
     if (name.size() == 6 && iequals(name, "expect")) {
-      if (!iequals(s.fields_.value(h, true), "100-continue")) return s.reject(417, "unsupported expectation");
+      if (!iequals(s.fields_.head_value(h), "100-continue")) return s.reject(417, "unsupported expectation");
       s.expect_continue_ = true;
     }
   }

@@ -54,8 +54,8 @@ constexpr std::string_view length_name = "Content-Length: ";
 // and a memcpy per piece, not a capacity check and a call per append (this runs once per request).
 bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out) {
   std::string_view reason = r.status == 200 ? std::string_view() : reason_phrase(r.status);
-  std::size_t status_digits = digits(static_cast<std::size_t>(r.status));
-  std::size_t size = r.status == 200 ? ok_line.size() : 9 + status_digits + 1 + reason.size() + 2;
+  std::size_t size =
+      r.status == 200 ? ok_line.size() : 9 + digits(static_cast<std::size_t>(r.status)) + 1 + reason.size() + 2;
   bool has_date = false;
   bool has_length = false;
   for (auto [name, value] : r.headers) {
