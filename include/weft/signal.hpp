@@ -66,7 +66,7 @@ class signal_set {
   friend struct detail::signal_awaiter;
   friend struct signal_dispatch;
   /// From the dispatch thread: one `signo` arrived. Settles a waiter into `wakes`, or keeps the count.
-  void deliver(int signo, detail::waiter_list& wakes) noexcept;
+  void deliver(int signo, detail::wake_list& wakes) noexcept;
 
   detail::spin_lock lock_;
   std::vector<int> signals_;

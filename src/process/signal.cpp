@@ -62,7 +62,7 @@ struct signal_dispatch {
       if (n <= 0) continue;  // EINTR
       std::lock_guard guard(lock);
       for (ssize_t i = 0; i < n; ++i) {
-        detail::waiter_list wakes;
+        detail::wake_list wakes;
         for (signal_set* s : sets) s->deliver(buf[i], wakes);
         // Under `lock`: a woken task may destroy its set at once, and its destructor waits for the lock.
         detail::wake_settled(wakes);
@@ -112,7 +112,7 @@ signal_set::~signal_set() {
   for (int s : signals_) d.unlisten(s);
 }
 
-void signal_set::deliver(int signo, detail::waiter_list& wakes) noexcept {
+void signal_set::deliver(int signo, detail::wake_list& wakes) noexcept {
   std::lock_guard guard(lock_);
   for (std::size_t i = 0; i < signals_.size(); ++i) {
     if (signals_[i] != signo) continue;

@@ -77,6 +77,8 @@ class scheduler {
   void enter_idle() noexcept { idle_.fetch_add(1, std::memory_order_seq_cst); }
   void leave_idle() noexcept { idle_.fetch_sub(1, std::memory_order_seq_cst); }
   void enter_searching() noexcept { searching_.fetch_add(1, std::memory_order_seq_cst); }
+  /// Workers counted idle now (tests: never more than size()).
+  int idle_count() const noexcept { return idle_.load(std::memory_order_relaxed); }
   /// Returns true if this was the last searcher.
   bool leave_searching() noexcept { return searching_.fetch_sub(1, std::memory_order_seq_cst) == 1; }
 

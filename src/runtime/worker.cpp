@@ -361,7 +361,10 @@ void worker::poll(bool idle) {
   if (timeout_ms != 0 && !paused_ && frame_cache_trim(trim_budget) && (timeout_ms < 0 || timeout_ms > 1)) {
     timeout_ms = 1;
   }
-  if (timeout_ms != 0) {
+  // Whether this poll counted itself asleep: the last look below may still turn the wait into 0, and
+  // the count must be undone all the same (else idle_ only grows, and notify_one wakes busy workers).
+  bool went_idle = timeout_ms != 0;
+  if (went_idle) {
     sleeping_.store(true);  // ordering: seq_cst, see post()
     if (sched_ != nullptr) sched_->enter_idle();
     // The last look (scheduler.hpp): work posted to us, injected, or left to steal.
@@ -370,7 +373,7 @@ void worker::poll(bool idle) {
     }
   }
   reactor_->poll(timeout_ms);
-  if (timeout_ms != 0) {
+  if (went_idle) {
     if (sched_ != nullptr) sched_->leave_idle();
     sleeping_.store(false, std::memory_order_relaxed);
   }

@@ -10,12 +10,12 @@
 namespace weft {
 
 void event::set() noexcept {
-  detail::waiter_list wakes;
+  detail::wake_list wakes;
   set_and_collect(wakes);
   detail::wake_settled(wakes);  // this event may be gone once the first waiter runs
 }
 
-void event::set_and_collect(detail::waiter_list& wakes) noexcept {
+void event::set_and_collect(detail::wake_list& wakes) noexcept {
   set_.store(true, std::memory_order_release);
   std::lock_guard guard(lock_);
   detail::settle_all(&waiters_, detail::wait_outcome::satisfied, wakes);
@@ -43,7 +43,7 @@ bool semaphore::try_acquire() noexcept {
 }
 
 void semaphore::release(std::size_t n) noexcept {
-  detail::waiter_list wakes;
+  detail::wake_list wakes;
   {
     std::lock_guard guard(lock_);
     for (; n > 0 && !waiters_.empty(); --n) detail::settle(waiters_.pop_front(), detail::wait_outcome::satisfied, wakes);
@@ -88,7 +88,7 @@ void wait_group::done() noexcept {
     std::terminate();
   }
   if (before != 1) return;
-  detail::waiter_list wakes;
+  detail::wake_list wakes;
   {
     std::lock_guard guard(lock_);
     // Woken only after we unlock: a waiter may destroy this group at once.

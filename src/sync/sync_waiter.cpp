@@ -11,7 +11,7 @@ namespace {
 void cancel_parked(cancel_waiter* c) noexcept {
   auto* w = static_cast<sync_waiter*>(c);
   std::lock_guard guard(*w->lock);
-  if (w->list == nullptr) return;  // satisfied meanwhile: its wake-up is queued already
+  if (w->list == nullptr) return;  // settled meanwhile: its wake-up is on its way (see the header)
   w->list->remove(w);
   w->outcome = wait_outcome::cancelled;
   current_worker()->schedule(w->handle, w->ctx);
@@ -53,8 +53,8 @@ void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept {
   }
 }
 
-void wake_settled(waiter_list& wakes) noexcept {
-  while (sync_waiter* w = wakes.pop_front()) {
+void wake_settled(wake_list& wakes) noexcept {
+  while (sync_waiter* w = wakes.items.pop_front()) {
     // Copy out first: once queued, the task may run (on its own thread) and free `w`.
     wake_on(w->home, w->handle, w->ctx);
   }

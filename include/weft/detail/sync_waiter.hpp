@@ -5,14 +5,17 @@
 // - A task that must wait fills a sync_waiter (its coroutine, context and loop), links it into a list
 //   and arms its cancellation, all under the lock.
 // - Whoever satisfies it — on any thread — unlinks it and records the outcome under the lock (`settle`,
-//   into a local list), then wakes it after unlocking (`wake_settled`): onto its own loop's run queue,
+//   into a local `wake_list`), then wakes it after unlocking (`wake_settled`): onto its own loop's run queue,
 //   or posted to that loop if it is another thread's. The task always resumes on the loop it parked
 //   on, which keeps its timers and sockets single-threaded. Waking only after unlocking matters: a
 //   woken task may destroy the primitive at once (an event that lived in its frame), so nothing may
 //   touch the primitive after the first wake-up.
 // - Cancellation runs on the waiter's loop (the context tree is that loop's): under the lock, a waiter
 //   still linked is unlinked and woken cancelled; one already unlinked has been satisfied and its
-//   wake-up is on its way.
+//   wake-up is on its way. So `list` must mean "parked on the primitive" and nothing else: a settled
+//   waiter sits on the settler's wake_list, which is the settler's own (no lock guards it), and its
+//   `list` is null. Were it set, a cancel would unlink the waiter from a list another thread is
+//   walking, and report as cancelled a value or permit that was already handed over.
 // - A waiter destroyed while linked (its frame destroyed at shutdown) unlinks itself.
 #pragma once
 
@@ -86,17 +89,23 @@ struct waiter_list {
 /// arms its cancellation (unless `cancellable` is false). The caller then suspends.
 void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx,
           bool cancellable = true) noexcept;
+/// Settled waiters on their way to be woken: a local of the settling call, never shared. Linked through
+/// the waiters' own links (free once they left their primitive's list); `list` stays null.
+struct wake_list {
+  intrusive_list<sync_waiter> items;
+};
+
 /// Under the lock: `w` is unlinked already; records `outcome` and adds it to `wakes`.
-inline void settle(sync_waiter* w, wait_outcome outcome, waiter_list& wakes) noexcept {
+inline void settle(sync_waiter* w, wait_outcome outcome, wake_list& wakes) noexcept {
   w->outcome = outcome;
-  wakes.push_back(w);
+  wakes.items.push_back(w);
 }
 /// Under the lock: settles every waiter of `list` with `outcome`.
-inline void settle_all(waiter_list* list, wait_outcome outcome, waiter_list& wakes) noexcept {
+inline void settle_all(waiter_list* list, wait_outcome outcome, wake_list& wakes) noexcept {
   while (sync_waiter* w = list->pop_front()) settle(w, outcome, wakes);
 }
 /// After unlocking: queues every settled waiter on its own loop.
-void wake_settled(waiter_list& wakes) noexcept;
+void wake_settled(wake_list& wakes) noexcept;
 /// Resumes the coroutine `h` (of context `ctx`) on loop `home`, from any thread.
 void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept;
 /// In await_resume: disarms the cancellation that park armed; the waiter is no longer linked.

@@ -49,7 +49,7 @@ class channel {
 
     // Under lock: delivers `v` to a waiting receiver (into `wakes`) or the buffer. False if it has
     // to wait.
-    bool try_put(std::optional<T>& v, detail::waiter_list& wakes) {
+    bool try_put(std::optional<T>& v, detail::wake_list& wakes) {
       if (detail::sync_waiter* r = receivers.pop_front()) {
         static_cast<waiter*>(r)->value = std::move(v);
         v.reset();
@@ -64,7 +64,7 @@ class channel {
       return false;
     }
     // Under lock: takes the next value into `out`, refilling the buffer from a waiting sender.
-    bool try_take(std::optional<T>& out, detail::waiter_list& wakes) {
+    bool try_take(std::optional<T>& out, detail::wake_list& wakes) {
       if (!items.empty()) {
         out = std::move(items.front());
         items.pop_front();
@@ -107,7 +107,7 @@ class channel {
         this->outcome = detail::wait_outcome::cancelled;
         return false;
       }
-      detail::waiter_list wakes;
+      detail::wake_list wakes;
       bool parked = false;
       {
         std::lock_guard guard(s->lock);
@@ -144,7 +144,7 @@ class channel {
         this->outcome = detail::wait_outcome::cancelled;
         return false;
       }
-      detail::waiter_list wakes;
+      detail::wake_list wakes;
       bool parked = false;
       {
         std::lock_guard guard(s->lock);
@@ -177,7 +177,7 @@ class channel {
   /// Sends without waiting: std::errc::operation_would_block if full. Callable from any thread.
   send_result<T> try_send(T value) {
     std::optional<T> v(std::move(value));
-    detail::waiter_list wakes;
+    detail::wake_list wakes;
     std::error_code failed;
     {
       std::lock_guard guard(s_->lock);
@@ -194,7 +194,7 @@ class channel {
   /// Receives without waiting: std::errc::operation_would_block if empty. Callable from any thread.
   result<T> try_receive() {
     std::optional<T> out;
-    detail::waiter_list wakes;
+    detail::wake_list wakes;
     bool closed;
     {
       std::lock_guard guard(s_->lock);
@@ -209,7 +209,7 @@ class channel {
 
   /// Closes the channel (idempotent); see above.
   void close() noexcept {
-    detail::waiter_list wakes;
+    detail::wake_list wakes;
     {
       std::lock_guard guard(s_->lock);
       s_->closed = true;

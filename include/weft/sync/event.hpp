@@ -41,7 +41,7 @@ class event {
   friend struct detail::void_wait_awaiter<event>;
   friend class wait_group;
   /// set(), leaving the waiters in `wakes` to be woken by the caller once it holds no lock.
-  void set_and_collect(detail::waiter_list& wakes) noexcept;
+  void set_and_collect(detail::wake_list& wakes) noexcept;
   bool suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx, bool cancellable) noexcept;
 
   detail::spin_lock lock_;

@@ -63,7 +63,7 @@ class oneshot_sender {
     if (s_ == nullptr) return send_result<T>(make_error_code(errc::channel_closed), std::move(value));
     detail::oneshot_state<T>* s = std::exchange(s_, nullptr);
     bool delivered = false;
-    detail::waiter_list wakes;
+    detail::wake_list wakes;
     {
       std::lock_guard guard(s->lock);
       s->sender_gone = true;
@@ -89,7 +89,7 @@ class oneshot_sender {
   void release() noexcept {
     if (s_ == nullptr) return;
     detail::oneshot_state<T>* s = std::exchange(s_, nullptr);
-    detail::waiter_list wakes;
+    detail::wake_list wakes;
     {
       std::lock_guard guard(s->lock);
       s->sender_gone = true;
