@@ -255,6 +255,77 @@ TEST(rt_spawn, post_from_many_threads_runs_everything_once) {
   EXPECT_EQ(count.load(), threads * per_thread);
 }
 
+// runtime::spawn and spawn_on promise "safe from any thread": on one loop as on several, tasks spawned
+// from other threads while the loop runs all run, once, and their handles can be dropped or polled
+// there. (Before, a one-loop runtime pushed onto its run queue from the calling thread, unlocked.)
+TEST(rt_spawn, spawn_from_other_threads_while_the_loop_runs) {
+  runtime rt(test::options());
+  std::atomic<int> ran = 0;
+  std::atomic<int> finished_handles = 0;
+  constexpr int threads = 3, per_thread = 1500;
+  auto body = [&]() -> task<void> {
+    std::vector<std::thread> ts;
+    for (int i = 0; i < threads; ++i) {
+      ts.emplace_back([&, i] {
+        std::vector<join_handle<int>> kept;
+        for (int j = 0; j < per_thread; ++j) {
+          auto work = [&, j]() -> task<int> {
+            if (j % 3 == 0) co_await yield_now();
+            ++ran;
+            co_return j;
+          };
+          if (j % 2 == 0) {
+            rt.spawn(work).detach();
+          } else if (i == 0) {
+            kept.push_back(rt.spawn_on(0, work));
+          } else {
+            kept.push_back(rt.spawn(work));
+          }
+        }
+        for (auto& h : kept) {
+          while (!h.done()) std::this_thread::yield();
+          ++finished_handles;
+        }
+      });
+    }
+    while (ran.load() < threads * per_thread) co_await sleep_for(100us);
+    for (auto& t : ts) t.join();
+  };
+  rt.block_on(body());
+  EXPECT_EQ(ran.load(), threads * per_thread);
+  EXPECT_EQ(finished_handles.load(), threads * (per_thread / 2));
+  EXPECT_EQ(test::settled_live_tasks(rt), 0u);
+}
+
+TEST(rt_spawn, a_spawn_from_another_thread_that_never_ran_is_abandoned_with_the_runtime) {
+  join_handle<int> h;
+  {
+    runtime rt(test::options());
+    std::thread([&] { h = rt.spawn(value_after(1ms, 1)); }).join();
+    EXPECT_EQ(rt.live_tasks(), 1u);
+  }
+  EXPECT_TRUE(h.done());
+}
+
+TEST(rt_spawn, block_on_from_a_second_thread_while_the_loop_runs_is_refused) {
+  if (test::multi_worker()) GTEST_SKIP() << "several workers: block_on only waits, from any number of threads";
+  runtime rt(test::options());
+  std::atomic<bool> refused = false;
+  auto body = [&]() -> task<void> {
+    std::thread t([&] {
+      try {
+        rt.block_on(value_after(0ms, 1));
+      } catch (const std::logic_error&) {
+        refused = true;
+      }
+    });
+    while (!refused) co_await sleep_for(100us);
+    t.join();
+  };
+  rt.block_on(body());
+  EXPECT_TRUE(refused);
+}
+
 TEST(rt_spawn, nested_block_on_is_refused) {
   runtime rt(test::options());
   auto body = [&]() -> task<bool> {

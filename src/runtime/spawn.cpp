@@ -107,6 +107,17 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
   p.on_done = &spawn_done;
   p.on_done_arg = s;
   scheduler* sched = w->shared();
+  if (current_worker() != w && (sched == nullptr || pinned)) {
+    // From another thread (or before the loop runs): the loop's run queue and task list are its
+    // thread's alone, so the start is posted there, and the state takes the atomic paths, since the
+    // handle lives on this thread. Started as far as cancellation is concerned: a cancel is posted to
+    // `w` too, after this post.
+    s->shared = true;
+    s->home.store(w, std::memory_order_relaxed);
+    s->started.store(true, std::memory_order_seq_cst);
+    w->post_spawn(s);
+    return;
+  }
   if (sched == nullptr || group != nullptr) {
     // One loop, or a group child: it runs where it was spawned, from now on (adopt sets `home`).
     // Group children stay with their group, whose bookkeeping is its loop's.
@@ -121,18 +132,10 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
   }
   s->shared = true;
   s->home.store(w, std::memory_order_relaxed);
-  if (pinned) {
-    // Started as far as cancellation is concerned: a cancel is posted to `w`, after this post.
+  if (pinned) {  // and spawned on `w` itself (from elsewhere: posted, above)
     s->started.store(true, std::memory_order_seq_cst);
-    if (current_worker() == w) {
-      w->adopt(s);
-      w->schedule(frame, &s->ctx);
-    } else {
-      w->post([w, s] {
-        w->adopt(s);
-        w->schedule(s->frame, &s->ctx);
-      });
-    }
+    w->adopt(s);
+    w->schedule(frame, &s->ctx);
     return;
   }
   if (current_worker() == w) {

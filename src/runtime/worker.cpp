@@ -236,7 +236,7 @@ bool worker::spin_for_work() {
 
 void worker::run_forever() {
   worker* previous = std::exchange(this_thread_worker, this);
-  running_ = true;
+  running_.store(true, std::memory_order_relaxed);
   while (!sched_->stopping()) {
     int ran = run_ready();
     if (has_posted_.load(std::memory_order_relaxed)) {
@@ -250,23 +250,59 @@ void worker::run_forever() {
     if (idle && spin_for_work()) continue;
     poll(idle);
   }
-  running_ = false;
+  running_.store(false, std::memory_order_relaxed);
   this_thread_worker = previous;
 }
 
 void worker::run_until_done(spawn_state_base* root) {
-  if (running_) throw std::logic_error("weft: block_on called from inside the same runtime");
+  // One thread at a time runs a loop: a second block_on, from inside or from another thread, is refused.
+  if (running_.exchange(true, std::memory_order_acquire)) {
+    throw std::logic_error("weft: block_on called while the runtime's loop already runs (from inside it, or on another thread)");
+  }
   worker* previous = std::exchange(this_thread_worker, this);
-  running_ = true;
   try {
     while (root->status == task_status::running) turn(root);
   } catch (...) {
-    running_ = false;
+    running_.store(false, std::memory_order_release);
     this_thread_worker = previous;
     throw;
   }
-  running_ = false;
+  running_.store(false, std::memory_order_release);
   this_thread_worker = previous;
+}
+
+namespace {
+
+/// Posted to a loop to start a task spawned from another thread there. Never run (the runtime ended
+/// first): the task never started, so its frame holds nothing of a loop's; it is destroyed, abandoned.
+struct start_on_loop {
+  start_on_loop(worker* loop, spawn_state_base* state) noexcept : w(loop), s(state) {}
+  start_on_loop(start_on_loop&& o) noexcept : w(o.w), s(std::exchange(o.s, nullptr)) {}
+  start_on_loop(const start_on_loop&) = delete;
+  start_on_loop& operator=(const start_on_loop&) = delete;
+  start_on_loop& operator=(start_on_loop&&) = delete;
+  ~start_on_loop() {
+    if (s == nullptr) return;
+    w->spawn_arrived();
+    s->status.store(task_status::abandoned, std::memory_order_release);
+    s->drop_frame();
+    if (spawn_unref(s)) delete s;
+  }
+  void operator()() {
+    w->spawn_arrived();
+    w->adopt(s);
+    w->schedule_fresh(s->frame, &s->ctx);
+    s = nullptr;
+  }
+  worker* w;
+  spawn_state_base* s;
+};
+
+}  // namespace
+
+void worker::post_spawn(spawn_state_base* s) {
+  posted_spawns_.fetch_add(1, std::memory_order_relaxed);
+  post(start_on_loop(this, s));
 }
 
 bool worker::pop_ready(runnable& r) noexcept {

@@ -111,8 +111,14 @@ class worker {
   void forget(spawn_state_base* s) noexcept;
   void bury(spawn_state_base* s) { graveyard_.push_back(s); }
   std::size_t live_tasks() const noexcept {
-    return live_count_.load(std::memory_order_relaxed) + fresh_.size() + in_hand_.load(std::memory_order_relaxed);
+    return live_count_.load(std::memory_order_relaxed) + fresh_.size() + in_hand_.load(std::memory_order_relaxed) +
+           posted_spawns_.load(std::memory_order_relaxed);
   }
+  /// Starts `s` on this loop from any thread: posted, adopted and queued there (its state is shared).
+  /// Counted by live_tasks() from now on.
+  void post_spawn(spawn_state_base* s);
+  /// A posted spawn reached the loop (or was dropped): live_tasks() counts it as adopted from now on.
+  void spawn_arrived() noexcept { posted_spawns_.fetch_sub(1, std::memory_order_relaxed); }
   /// Detaches the unfinished children of `group` (of every group, if null) from it: they run on
   /// as plain detached tasks.
   void unhook_group_children(const task_group* group) noexcept;
@@ -176,10 +182,11 @@ class worker {
   spawn_state_base* live_ = nullptr;
   std::atomic<std::size_t> live_count_{0};  // written by the loop, read by runtime::live_tasks()
   std::atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
+  std::atomic<std::size_t> posted_spawns_{0};  // spawned from another thread, not yet adopted (post_spawn)
   std::vector<spawn_state_base*> graveyard_;
   std::uint32_t handoffs_ = 0;  // take_back()s since the loop last resumed something (see take_back)
   bool shutting_down_ = false;
-  bool running_ = false;
+  std::atomic<bool> running_{false};  // a thread runs this loop (block_on refuses a second one)
 
   bool paused_;
   clock::time_point origin_;        // wheel tick 0
