@@ -236,3 +236,37 @@ TEST(rt_workers, one_per_core_by_request) {
   runtime rt(workers(0));
   EXPECT_EQ(rt.workers(), std::max(1u, std::thread::hardware_concurrency()));
 }
+
+// A task that finishes on one worker while its handle is dropped, or its joiner resumes, on another:
+// the state (and the frame it owns) must outlive the finishing worker's final_suspend. Before, the
+// task dropped its reference inside final_suspend, so the other thread could free the frame while the
+// finishing one was still suspending it (ASan sees the use after free on the builds that touch the
+// frame there).
+TEST(rt_workers, a_task_finishing_while_its_handle_goes_on_another_worker) {
+  runtime rt(workers(4));
+  std::atomic<int> finished = 0;
+  constexpr int rounds = 4000;
+  auto body = [&]() -> task<void> {
+    std::vector<join_handle<int>> joined;
+    for (int i = 0; i < rounds; ++i) {
+      join_handle<int> h = rt.spawn_on(static_cast<std::size_t>(1 + i % 3), [&finished, i]() -> task<int> {
+        ++finished;
+        co_return i;
+      });
+      if (i % 2 == 0) {
+        h.detach();  // races with the task's end on its own worker
+      } else {
+        joined.push_back(std::move(h));
+      }
+      if (joined.size() == 16) {
+        for (auto& j : joined) (void)co_await std::move(j);  // joiner on worker 0, the task elsewhere
+        joined.clear();
+      }
+    }
+    for (auto& j : joined) (void)co_await std::move(j);
+    while (finished.load() < rounds) co_await sleep_for(100us);
+  };
+  rt.block_on(body());
+  EXPECT_EQ(finished.load(), rounds);
+  EXPECT_EQ(test::settled_live_tasks(rt), 0u);
+}

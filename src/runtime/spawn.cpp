@@ -3,9 +3,11 @@
 // Two paths: a single-loop runtime's states are touched by one thread and use plain fields; a shared
 // state (several workers) may be finished on one thread while another joins it, drops its handle or
 // cancels it. There, `word` decides who acts: spawn_done sets sync_done, a joiner sets sync_joiner, a
-// dropped handle sets sync_handle_gone, each with one atomic add (which drops the task's or the
-// handle's reference in the same instruction), and whoever sets its bit second does the work that
-// needs both (waking the joiner, reporting an exception nobody will see).
+// dropped handle sets sync_handle_gone (dropping the handle's reference in the same instruction), and
+// whoever sets its bit second does the work that needs both (waking the joiner, reporting an exception
+// nobody will see). The task's own reference is dropped by its loop after the resume that finished it
+// (worker::bury), never inside the frame's final_suspend: the frame is still in use until it has
+// suspended, and a reference dropped there would let another thread free it mid-suspension.
 #include <cstring>
 #include <system_error>
 
@@ -44,18 +46,19 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
       }
     }
     if (!s->handle_alive) report_unseen(w, s);
-    if (spawn_unref(s)) w->bury(s);
+    w->bury(s);
     return next;
   }
 
   s->status.store(task_status::done, std::memory_order_release);
-  // Sets sync_done, and drops the task's reference at once when there is nothing more to do here.
-  constexpr std::uint32_t more = sync_joiner | sync_handle_gone | sync_external;
-  std::uint32_t before = spawn_word_mark(s, sync_done, more);
-  if ((before & more) == 0) {
-    if (refs_of(before) == 1) w->bury(s);
+  // lifetime: the task keeps its reference until the loop buries it, after this resume. We are inside
+  // the frame's final_suspend, and the frame may still be touched until the suspension completes;
+  // were the reference dropped here, a joiner or handle on another thread could free the frame now.
+  if (refs_of(s->word.load(std::memory_order_acquire)) == 1) {
+    w->bury(s);  // ours alone (the handle is gone and nothing else holds it): no handshake to make
     return next;
   }
+  std::uint32_t before = s->word.fetch_or(sync_done, std::memory_order_acq_rel);
   if ((before & sync_joiner) != 0) {
     // The joiner disarms its own cancellation hook when it resumes (its context is its loop's).
     std::coroutine_handle<> j = std::exchange(s->joiner, {});
@@ -70,7 +73,7 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   }
   if ((before & sync_handle_gone) != 0) report_unseen(w, s);
   if ((before & sync_external) != 0) s->status.notify_all();  // block_on's thread
-  if (spawn_unref(s)) w->bury(s);
+  w->bury(s);
   return next;
 }
 

@@ -423,11 +423,13 @@ clock::time_point worker::time_of_tick(std::uint64_t tick) const noexcept {
 }
 
 void worker::free_buried() noexcept {
-  // Deleting a state destroys its frame, which may drop join handles and bury more states.
+  // Each buried state still holds its task's reference: drop it now that the frame has suspended for
+  // good. Deleting a state destroys its frame, which may drop join handles and bury more states.
   while (!graveyard_.empty()) {
     spawn_state_base* s = graveyard_.back();
     graveyard_.pop_back();
-    delete s;
+    // ordering: a count of one is ours alone (no other holder is left to add one): no atomic write.
+    if (refs_of(s->word.load(std::memory_order_acquire)) == 1 || spawn_unref(s)) delete s;
   }
 }
 

@@ -11,9 +11,9 @@
 // - post(): push under `post_mu_`, set `has_posted_`, and wake the reactor if the loop is (about to be)
 //   sleeping. The loop sets `sleeping_` before its last check of `has_posted_` (both seq_cst), so a post
 //   either is seen by that check or sees `sleeping_` and wakes it: no lost wake-up.
-// - Spawned tasks are kept on an intrusive list so shutdown can destroy the unfinished ones. A detached
-//   task's state is freed by the loop after the resume that completed it ("buried"), never from inside
-//   the frame's own final_suspend.
+// - Spawned tasks are kept on an intrusive list so shutdown can destroy the unfinished ones. A finished
+//   task's own reference to its state is dropped by the loop after the resume that completed it
+//   ("buried"), never from inside the frame's own final_suspend.
 // - Shutdown order (~worker): drop the run queue, destroy unfinished frames (their awaitables unlink
 //   timers), free buried states, drop posted closures.
 #pragma once
@@ -109,6 +109,8 @@ class worker {
   // Spawned tasks.
   void adopt(spawn_state_base* s) noexcept;
   void forget(spawn_state_base* s) noexcept;
+  /// A spawned task finished (spawn_done): its loop drops the task's reference to `s` after the
+  /// resume that finished it, freeing it if that was the last.
   void bury(spawn_state_base* s) { graveyard_.push_back(s); }
   std::size_t live_tasks() const noexcept {
     return live_count_.load(std::memory_order_relaxed) + fresh_.size() + in_hand_.load(std::memory_order_relaxed) +

@@ -7,8 +7,9 @@
 //
 // Lifecycle:
 //   spawn_start -> [queued, runs, suspends, ...] -> spawn_done (on_done hook of the root frame)
-//   spawn_done drops the task's reference; a detached task's state is freed by the loop right after the
-//   resume that completed it (never inside the frame's own final_suspend).
+//   spawn_done hands the task's reference to its loop, which drops it right after the resume that
+//   completed the task (never inside the frame's own final_suspend, where the frame is still in use:
+//   with the reference gone, a handle on another thread could free the frame mid-suspension).
 //   At runtime shutdown, unfinished tasks have their frames destroyed and are marked abandoned.
 //
 // Threads (runtimes with several workers, `shared` states): a task that has not started yet may be

@@ -1,0 +1,76 @@
+// The atomics, locks and threads that weft's cross-thread protocols use, behind thin names so that a
+// model-checking build can run each protocol under a controlled scheduler (tests/model/, `make model`).
+//
+// - Normal build: atomic<T> is std::atomic<T>, mutex is std::mutex, and so on; cell<T> is a plain T
+//   behind get()/set()/with()/with_mut(). Nothing costs more than the standard type it names.
+// - WEFT_MODEL_CHECK=1: the same names come from weft/detail/model_atomic.hpp and report every operation
+//   to the checker (weft/detail/model.hpp): each is a scheduling point, and each access to a cell<T> is
+//   checked against the happens-before the atomics and locks establish.
+//
+// A protocol's plain fields that other threads touch (the ones a lock or an acquire/release pair is
+// meant to protect) belong in cell<T>: then the model build reports a data race where the protection
+// is missing. A spin loop calls cpu_relax(), which in the model build lets the other threads run first.
+#pragma once
+
+#if defined(WEFT_MODEL_CHECK) && WEFT_MODEL_CHECK
+
+#include "weft/detail/model_atomic.hpp"
+
+#else
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace weft::detail {
+
+template <class T>
+using atomic = std::atomic<T>;
+using mutex = std::mutex;
+using condition_variable = std::condition_variable;
+using thread = std::thread;
+
+inline void atomic_thread_fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
+
+/// A spin-wait hint: tells the core a spin loop is running (and, in the model build, lets others run).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+/// Gives up the CPU (std::this_thread::yield); a scheduling point in the model build.
+inline void yield_now() noexcept { std::this_thread::yield(); }
+
+/// A plain field shared between threads under some protocol (a lock, a release/acquire pair). Reads
+/// and writes go through get()/set() or with()/with_mut(), which the model build checks for races.
+template <class T>
+class cell {
+ public:
+  constexpr cell() = default;
+  constexpr explicit cell(T value) : value_(std::move(value)) {}
+
+  T get() const { return value_; }
+  void set(T value) { value_ = std::move(value); }
+  /// Calls f(const T&): a read.
+  template <class F>
+  decltype(auto) with(F&& f) const {
+    return std::forward<F>(f)(value_);
+  }
+  /// Calls f(T&): a read and a write.
+  template <class F>
+  decltype(auto) with_mut(F&& f) {
+    return std::forward<F>(f)(value_);
+  }
+
+ private:
+  T value_{};
+};
+
+}  // namespace weft::detail
+
+#endif

@@ -1,0 +1,166 @@
+// The model checker's interface: what model tests call (check, thread, require) and the hooks through
+// which weft::detail's wrappers (atomic.hpp, in the WEFT_MODEL_CHECK build) report each visible operation.
+// The engine lives in src/model/; docs/design/model-checking.md explains the method.
+//
+// How a check runs:
+// - The model's threads are fibers on one OS thread. Thread 0 runs the model's body; it starts others
+//   with model::thread. Only one runs at a time, so a run is a deterministic function of its schedule.
+// - Before every visible operation (an atomic access, a lock, a spawn, a join, a yield) the running
+//   thread stops at a scheduling point and the explorer picks who runs next. A check is a depth-first
+//   search over those picks, exhaustive up to `preemption_bound` preemptions per run (CHESS's bound).
+// - Atomics execute sequentially consistently: each holds one value, and a load sees the latest store.
+//   Happens-before is tracked per memory order with vector clocks (release/acquire/seq_cst create edges,
+//   relaxed does not), and every access to a cell<T> is checked against it: two accesses to one cell,
+//   one a write, not ordered by happens-before are a data race.
+// - A run fails on a broken require(), a data race, a deadlock (every live thread blocked), or a
+//   livelock (more than max_steps scheduling points). The failing schedule replays exactly.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft::model {
+
+inline constexpr std::size_t max_threads = 8;
+
+/// Entry t: the latest event of thread t that happens-before the holder. Thread clocks start at 1.
+struct vector_clock {
+  std::array<std::uint32_t, max_threads> at{};
+
+  void join(const vector_clock& other) noexcept {
+    for (std::size_t i = 0; i < max_threads; ++i) at[i] = at[i] < other.at[i] ? other.at[i] : at[i];
+  }
+};
+
+/// What an atomic or a lock carries between threads: the clocks released into it (its release sequence).
+struct sync_state {
+  vector_clock released;
+};
+
+/// A mutex: its holder (-1: free) and what its last unlock released.
+struct lock_state {
+  sync_state sync;
+  int owner = -1;
+};
+
+/// The accesses to a checked plain field: its last write as an epoch (thread, clock), and per thread the
+/// epoch of its last read since that write (0: none).
+struct cell_state {
+  std::uint32_t write_epoch = 0;  // 0: the initial value, which happens-before every access
+  std::uint8_t write_thread = 0;
+  std::array<std::uint32_t, max_threads> read_epochs{};
+};
+
+/// WEFT_MODEL_PREEMPTIONS, else 2.
+unsigned default_preemption_bound() noexcept;
+
+struct options {
+  unsigned preemption_bound = default_preemption_bound();
+  std::uint64_t max_interleavings = 2'000'000;  // budget: stop exploring (not exhaustive) past either
+  double max_seconds = 60;
+  std::uint32_t max_steps = 20'000;  // scheduling points per run; past it the run is a livelock
+  bool detect_races = true;
+  std::string replay;  // a schedule to run once instead of exploring (else env WEFT_MODEL_REPLAY)
+};
+
+struct report {
+  std::string name;
+  bool failed = false;
+  bool exhaustive = false;          // every schedule within the bound ran
+  unsigned preemption_bound = 0;
+  std::uint64_t interleavings = 0;  // runs made (up to and including a failing one)
+  double seconds = 0;
+  std::string failure;              // what broke
+  std::string schedule;             // the failing run's schedule: options::replay or WEFT_MODEL_REPLAY
+  bool reproduced = false;          // replaying `schedule` failed the same way
+  std::vector<std::string> trace;   // the failing run's last steps
+  std::string note;                 // for the runner's line
+};
+
+/// The hooks for a run's model. `setup` and `teardown` run outside the model (build and drop fresh
+/// state), `body` is thread 0, `final_check` runs once every thread has finished.
+struct model_fns {
+  std::function<void()> setup, body, final_check, teardown;
+};
+report check(std::string_view name, const model_fns& fns, options opts = {});
+
+/// Checks `body` (thread 0); the state it checks lives in its frame.
+inline report check(std::string_view name, std::function<void()> body, options opts = {}) {
+  return check(name, model_fns{{}, std::move(body), {}, {}}, std::move(opts));
+}
+
+/// Checks `body` over a fresh State per run, then `final_check` once all threads have finished (threads
+/// may outlive thread 0, since the state does).
+template <class State, class Body, class Final>
+report check(std::string_view name, Body body, Final final_check, options opts = {}) {
+  std::optional<State> state;
+  return check(name,
+               model_fns{[&] { state.emplace(); }, [&] { body(*state); }, [&] { final_check(*state); },
+                         [&] { state.reset(); }},
+               std::move(opts));
+}
+
+/// Fails the run (the property named by `what` broke) unless `ok`.
+void require(bool ok, std::string_view what) noexcept;
+#define WEFT_MODEL_REQUIRE(cond) ::weft::model::require((cond), #cond)
+
+/// For models of known bugs: passes when `found` failed with a message containing `expected` and its
+/// printed schedule, run again through `rerun` as options::replay, fails the same way in one run.
+report expect_failure(report found, std::string_view expected, const std::function<report(options)>& rerun);
+
+/// A model thread (std::thread's shape). It must be joined or detached before it is destroyed.
+class thread {
+ public:
+  template <class F>
+  explicit thread(F&& fn) : id_(start(std::function<void()>(std::forward<F>(fn)))) {}
+  thread(thread&& other) noexcept : id_(other.id_) { other.id_ = -1; }
+  thread& operator=(thread&&) = delete;
+  thread(const thread&) = delete;
+  ~thread();
+
+  bool joinable() const noexcept { return id_ >= 0; }
+  void join() noexcept;
+  void detach() noexcept { id_ = -1; }
+
+ private:
+  static int start(std::function<void()> fn);
+  int id_;
+};
+
+/// A scheduling point at which the running thread lets the others go first (a spin loop's pause).
+void yield_now() noexcept;
+
+// A registry of checks, so one executable runs every model and prints `models: N passed, M failed`.
+using case_fn = report (*)(std::string_view name);
+bool register_case(const char* name, case_fn fn);
+/// Runs every registered case whose name contains argv[1] (all without it); 0 when all passed.
+int run_cases(int argc, char** argv);
+#define WEFT_MODEL_CASE(ident, label)                                                                \
+  static ::weft::model::report ident(std::string_view name);                                         \
+  [[maybe_unused]] static const bool ident##_registered = ::weft::model::register_case(label, &ident); \
+  static ::weft::model::report ident(std::string_view name)
+
+/// What the wrappers call: each is a no-op outside a model thread (in setup, final check, teardown).
+namespace hook {
+void step(const char* op, const void* object) noexcept;  // the scheduling point before an operation
+void load(sync_state& s, std::memory_order order) noexcept;
+void store(sync_state& s, std::memory_order order) noexcept;
+void read_modify_write(sync_state& s, std::memory_order order) noexcept;
+void fence(std::memory_order order) noexcept;
+void block_on(const void* object, const char* what) noexcept;  // until wake(object)
+void wake(const void* object, bool all) noexcept;
+void lock(lock_state& m) noexcept;
+bool try_lock(lock_state& m) noexcept;
+void unlock(lock_state& m) noexcept;
+void wait(const void* cv, lock_state& m) noexcept;  // unlock, block until woken, relock
+void cell_read(cell_state& c) noexcept;
+void cell_write(cell_state& c) noexcept;
+}  // namespace hook
+
+}  // namespace weft::model

@@ -1,0 +1,327 @@
+#include "model/execution.hpp"
+
+#include <bit>
+#include <exception>
+#include <utility>
+
+namespace weft::model::engine {
+namespace {
+
+execution* current_execution = nullptr;
+
+bool acquires(std::memory_order o) noexcept {
+  return o == std::memory_order_acquire || o == std::memory_order_acq_rel || o == std::memory_order_seq_cst ||
+         o == std::memory_order_consume;
+}
+bool releases(std::memory_order o) noexcept {
+  return o == std::memory_order_release || o == std::memory_order_acq_rel || o == std::memory_order_seq_cst;
+}
+
+}  // namespace
+
+execution::execution(explorer& search, stack_pool& stacks, const options& opts, bool tracing)
+    : search_(search), stacks_(stacks), opts_(opts), tracing_(tracing) {}
+
+execution::~execution() {
+  for (int i = 0; i < count_; ++i) stacks_.give(threads_[static_cast<std::size_t>(i)].stack);
+  if (current_execution == this) current_execution = nullptr;
+}
+
+execution* execution::active() noexcept {
+  return current_execution != nullptr && current_execution->running_ ? current_execution : nullptr;
+}
+execution* execution::current() noexcept { return current_execution; }
+
+void execution::run(const std::function<void()>& body) {
+  current_execution = this;
+  search_.begin_run();
+  start_thread(0, body);
+  current_ = 0;
+  running_ = true;
+  fiber::switch_to(checker_, threads_[0].context);
+  // Back here from end_run() or fail(): every thread finished, or the run failed.
+}
+
+void execution::final_check(const std::function<void()>& check) {
+  if (!failure_.empty() || !check) return;
+  current_execution = this;
+  try {
+    check();
+  } catch (const std::exception& e) {
+    fail(std::string("the final check threw: ") + e.what());
+  }
+}
+
+void execution::start_thread(int id, std::function<void()> fn) {
+  thread_state& t = threads_[static_cast<std::size_t>(id)];
+  t = thread_state{};
+  t.fn = std::move(fn);
+  t.stack = stacks_.take();
+  t.context.prepare(&execution::entry, t.stack);
+  t.clock.at[static_cast<std::size_t>(id)] = 1;
+  count_ = id + 1;
+}
+
+void execution::entry() {
+  execution* e = current_execution;
+  try {
+    e->self().fn();
+  } catch (const std::exception& ex) {
+    e->fail("thread " + std::to_string(e->current_) + " threw: " + ex.what());
+  } catch (...) {
+    e->fail("thread " + std::to_string(e->current_) + " threw");
+  }
+  e->finish();
+}
+
+void execution::finish() noexcept {
+  self().finished = true;
+  wake(&self(), true);
+  schedule();  // never comes back: a finished thread is never chosen
+  std::terminate();
+}
+
+void execution::end_run() noexcept {
+  running_ = false;
+  fiber::switch_to(self().context, checker_);
+  std::terminate();  // an ended run is never resumed
+}
+
+void execution::fail(std::string what) noexcept {
+  if (failure_.empty()) {
+    failure_ = std::move(what);
+    if (tracing_) trace_.push_back("failed: " + failure_);
+  }
+  if (running_) end_run();
+}
+
+// The scheduling point: pick who runs next among the threads that can, and switch to it.
+void execution::schedule() noexcept {
+  std::uint32_t runnable = 0, yielded = 0;
+  for (int i = 0; i < count_; ++i) {
+    const thread_state& t = threads_[static_cast<std::size_t>(i)];
+    if (t.finished || t.blocked_on != nullptr) continue;
+    (t.yielded ? yielded : runnable) |= 1U << i;
+  }
+  if (runnable == 0) runnable = yielded;
+  if (runnable == 0) {
+    std::string blocked;
+    for (int i = 0; i < count_; ++i) {
+      const thread_state& t = threads_[static_cast<std::size_t>(i)];
+      if (t.finished) continue;
+      blocked += (blocked.empty() ? "" : ", ") + ("thread " + std::to_string(i) + " on " + t.blocked_what);
+    }
+    if (blocked.empty()) end_run();
+    fail("deadlock: every live thread is blocked (" + blocked + ")");
+  }
+  int next = search_.choose(runnable, current_, (runnable >> current_ & 1U) != 0);
+  if (next < 0) fail(search_.error());
+  for (int i = 0; i < count_; ++i) threads_[static_cast<std::size_t>(i)].yielded = false;
+  if (next == current_) return;
+  int previous = std::exchange(current_, next);
+  fiber::switch_to(threads_[static_cast<std::size_t>(previous)].context, self().context);
+}
+
+void execution::step(const char* op, const void* object) noexcept {
+  if (++steps_ > opts_.max_steps) {
+    fail("livelock: more than " + std::to_string(opts_.max_steps) +
+         " steps in one run (a thread spins on a condition no other thread will change?)");
+  }
+  if (tracing_) trace_.push_back("thread " + std::to_string(current_) + ": " + op + " " + object_name(object));
+  schedule();
+}
+
+void execution::yield() noexcept {
+  self().yielded = true;
+  step("yield", nullptr);
+}
+
+void execution::block_on(const void* object, const char* what) noexcept {
+  self().blocked_on = object;
+  self().blocked_what = what;
+  schedule();
+}
+
+void execution::wake(const void* object, bool all) noexcept {
+  for (int i = 0; i < count_; ++i) {
+    thread_state& t = threads_[static_cast<std::size_t>(i)];
+    if (t.blocked_on != object) continue;
+    t.blocked_on = nullptr;
+    if (!all) return;
+  }
+}
+
+void execution::release(vector_clock& into) noexcept {
+  into = self().clock;
+  ++self().clock.at[static_cast<std::size_t>(current_)];
+}
+
+void execution::load(sync_state& s, std::memory_order order) noexcept {
+  (acquires(order) ? self().clock : self().pending_acquire).join(s.released);
+}
+
+void execution::store(sync_state& s, std::memory_order order) noexcept {
+  if (releases(order)) {
+    release(s.released);
+  } else {
+    s.released = self().fence_release;
+  }
+}
+
+void execution::read_modify_write(sync_state& s, std::memory_order order) noexcept {
+  load(s, order);
+  if (releases(order)) {
+    vector_clock before = s.released;
+    release(s.released);
+    s.released.join(before);
+  } else {
+    s.released.join(self().fence_release);
+  }
+}
+
+void execution::fence(std::memory_order order) noexcept {
+  if (acquires(order)) self().clock.join(self().pending_acquire);
+  if (releases(order)) release(self().fence_release);
+}
+
+void execution::acquire_lock(lock_state& m) noexcept {
+  while (m.owner >= 0) {
+    if (m.owner == current_) fail("deadlock: thread " + std::to_string(current_) + " locks a mutex it holds");
+    block_on(&m, "a mutex");
+  }
+  m.owner = current_;
+  self().clock.join(m.sync.released);
+}
+
+void execution::release_lock(lock_state& m) noexcept {
+  if (m.owner != current_) fail("thread " + std::to_string(current_) + " unlocks a mutex it does not hold");
+  release(m.sync.released);
+  m.owner = -1;
+  wake(&m, true);
+}
+
+void execution::lock(lock_state& m) noexcept {
+  step("lock", &m);
+  acquire_lock(m);
+}
+
+bool execution::try_lock(lock_state& m) noexcept {
+  step("try_lock", &m);
+  if (m.owner >= 0) return false;
+  acquire_lock(m);
+  return true;
+}
+
+void execution::unlock(lock_state& m) noexcept {
+  step("unlock", &m);
+  release_lock(m);
+}
+
+void execution::wait(const void* cv, lock_state& m) noexcept {
+  step("wait", cv);
+  release_lock(m);  // and block, in the same step: a notify after the unlock finds this thread waiting
+  block_on(cv, "a condition variable");
+  acquire_lock(m);
+}
+
+void execution::cell_read(cell_state& c) noexcept {
+  if (!opts_.detect_races) return;
+  thread_state& t = self();
+  if (c.write_epoch > t.clock.at[c.write_thread]) {
+    fail("data race: thread " + std::to_string(current_) + " reads a cell that thread " +
+         std::to_string(c.write_thread) + " wrote, and the write does not happen-before the read");
+  }
+  c.read_epochs[static_cast<std::size_t>(current_)] = t.clock.at[static_cast<std::size_t>(current_)];
+}
+
+void execution::cell_write(cell_state& c) noexcept {
+  if (!opts_.detect_races) return;
+  thread_state& t = self();
+  if (c.write_epoch > t.clock.at[c.write_thread]) {
+    fail("data race: thread " + std::to_string(current_) + " writes a cell that thread " +
+         std::to_string(c.write_thread) + " wrote, and the writes are not ordered by happens-before");
+  }
+  for (std::size_t u = 0; u < max_threads; ++u) {
+    if (c.read_epochs[u] > t.clock.at[u]) {
+      fail("data race: thread " + std::to_string(current_) + " writes a cell that thread " + std::to_string(u) +
+           " read, and the read does not happen-before the write");
+    }
+  }
+  c.write_epoch = t.clock.at[static_cast<std::size_t>(current_)];
+  c.write_thread = static_cast<std::uint8_t>(current_);
+  c.read_epochs = {};
+}
+
+int execution::spawn(std::function<void()> fn) noexcept {
+  step("spawn", nullptr);
+  if (count_ == static_cast<int>(max_threads)) fail("more than " + std::to_string(max_threads) + " threads");
+  int id = count_;
+  start_thread(id, std::move(fn));
+  threads_[static_cast<std::size_t>(id)].clock.join(self().clock);  // what the parent did happens-before
+  ++self().clock.at[static_cast<std::size_t>(current_)];
+  return id;
+}
+
+void execution::join(int id) noexcept {
+  thread_state& t = threads_[static_cast<std::size_t>(id)];
+  step("join", &t);
+  while (!t.finished) block_on(&t, "a join");
+  self().clock.join(t.clock);
+}
+
+std::string execution::object_name(const void* object) {
+  if (object == nullptr) return "";
+  for (std::size_t i = 0; i < objects_.size(); ++i) {
+    if (objects_[i] == object) return "#" + std::to_string(i);
+  }
+  objects_.push_back(object);
+  return "#" + std::to_string(objects_.size() - 1);
+}
+
+}  // namespace weft::model::engine
+
+// The hooks the wrappers call: no-ops outside a model thread.
+namespace weft::model::hook {
+using engine::execution;
+
+void step(const char* op, const void* object) noexcept {
+  if (execution* e = execution::active()) e->step(op, object);
+}
+void load(sync_state& s, std::memory_order order) noexcept {
+  if (execution* e = execution::active()) e->load(s, order);
+}
+void store(sync_state& s, std::memory_order order) noexcept {
+  if (execution* e = execution::active()) e->store(s, order);
+}
+void read_modify_write(sync_state& s, std::memory_order order) noexcept {
+  if (execution* e = execution::active()) e->read_modify_write(s, order);
+}
+void fence(std::memory_order order) noexcept {
+  if (execution* e = execution::active()) e->fence(order);
+}
+void block_on(const void* object, const char* what) noexcept {
+  if (execution* e = execution::active()) e->block_on(object, what);
+}
+void wake(const void* object, bool all) noexcept {
+  if (execution* e = execution::active()) e->wake(object, all);
+}
+void lock(lock_state& m) noexcept {
+  if (execution* e = execution::active()) e->lock(m);
+}
+bool try_lock(lock_state& m) noexcept {
+  execution* e = execution::active();
+  return e == nullptr || e->try_lock(m);
+}
+void unlock(lock_state& m) noexcept {
+  if (execution* e = execution::active()) e->unlock(m);
+}
+void wait(const void* cv, lock_state& m) noexcept {
+  if (execution* e = execution::active()) e->wait(cv, m);
+}
+void cell_read(cell_state& c) noexcept {
+  if (execution* e = execution::active()) e->cell_read(c);
+}
+void cell_write(cell_state& c) noexcept {
+  if (execution* e = execution::active()) e->cell_write(c);
+}
+}  // namespace weft::model::hook
