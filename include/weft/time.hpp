@@ -50,7 +50,7 @@ class [[nodiscard]] sleep_awaitable : detail::timer_entry, detail::cancel_waiter
  private:
   bool suspend(std::coroutine_handle<> h, detail::context* ctx) noexcept;
   static void fired(detail::timer_entry* e) noexcept;
-  static void cut_short(detail::cancel_waiter* w) noexcept;
+  static bool cut_short(detail::cancel_waiter* w) noexcept;
 
   clock::time_point deadline_;
   std::coroutine_handle<> waiting_;

@@ -5,9 +5,15 @@
 //
 // Runs `awaitable` (a task, a join_handle, a sleep, ...) in a child cancellation context and arms a
 // timer. If the timer fires first, the child is cancelled; timeout then waits for it to finish (its
-// resources released) and returns `errc::timed_out`, discarding whatever the child produced.
-// Otherwise it returns the child's outcome: a `result<U>` passes through as is, `void` becomes
-// `result<void>`, any other `T` becomes `result<T>`. An exception from the child is rethrown.
+// resources released) and returns `errc::timed_out`. Otherwise it returns the child's outcome: a
+// `result<U>` passes through as is, `void` becomes `result<void>`, any other `T` becomes `result<T>`.
+// An exception from the child is rethrown.
+//
+// An outcome that already happened is never thrown away (docs/design/cancellation.md): if the deadline
+// falls due in the same turn as the child's outcome — a value received from a channel on another
+// worker, a permit granted, a blocking job that ran — the cancel finds nothing to cut short, and
+// timeout returns that outcome, late as it is. A failed send's value is handed back with the error
+// `timed_out`.
 //
 // Cancelling the awaiting task cancels the child too; timeout then returns the child's outcome.
 #pragma once
@@ -21,6 +27,7 @@
 #include "weft/detail/promise_base.hpp"
 #include "weft/detail/timer_entry.hpp"
 #include "weft/error.hpp"
+#include "weft/sync/send_result.hpp"
 #include "weft/task.hpp"
 #include "weft/time.hpp"
 
@@ -41,12 +48,34 @@ class timeout_timer : timer_entry {
   void arm(clock::time_point deadline, context* child) noexcept;
   void disarm() noexcept;
   bool fired() const noexcept { return fired_; }
+  /// The deadline's cancel cut an await point of the child short (context::cancel).
+  bool cut() const noexcept { return cut_; }
 
  private:
   static void on_fire(timer_entry* e) noexcept;
   context* child_ = nullptr;
   bool fired_ = false;
+  bool cut_ = false;
 };
+
+/// After the deadline fired: true if the child's outcome is what the cancellation made of it (so
+/// timeout reports timed_out), false if it is an outcome that happened (so timeout returns it).
+/// See "Outcomes that happened" in docs/design/cancellation.md.
+template <class T>
+bool cancelled_outcome(bool cut, task_promise<T>& p) {
+  if constexpr (is_send_result_v<T>) {
+    // A send hands its value back when it fails: kept, and the reason told as the deadline.
+    if (!p.exception && p.value && p.value->error() == errc::operation_canceled) {
+      p.value.emplace(make_error_code(errc::timed_out), p.value->take_back());
+    }
+    return false;
+  } else if constexpr (is_result_v<T>) {
+    if (!p.exception && p.value && !p.value->has_value() && p.value->error() == errc::operation_canceled) {
+      return true;  // it met the cancel at an await point that checked before suspending
+    }
+  }
+  return cut;
+}
 
 template <class T>
 class timeout_awaitable {
@@ -67,7 +96,7 @@ class timeout_awaitable {
   timeout_result_t<T> await_resume() {
     timer_.disarm();
     ctx_.detach();
-    if (timer_.fired()) return fail(errc::timed_out);
+    if (timer_.fired() && cancelled_outcome(timer_.cut(), task_.handle().promise())) return fail(errc::timed_out);
     if constexpr (std::is_void_v<T>) {
       task_.handle().promise().take();
       return {};

@@ -127,7 +127,7 @@ void execution::step(const char* op, const void* object) noexcept {
     fail("livelock: more than " + std::to_string(opts_.max_steps) +
          " steps in one run (a thread spins on a condition no other thread will change?)");
   }
-  if (tracing_) trace_.push_back("thread " + std::to_string(current_) + ": " + op + " " + object_name(object));
+  if (tracing_) trace_.push_back("thread " + std::to_string(current_) + ": " + op + object_name(object));
   schedule();
 }
 
@@ -225,6 +225,7 @@ void execution::wait(const void* cv, lock_state& m) noexcept {
 }
 
 void execution::cell_read(cell_state& c) noexcept {
+  if (opts_.cell_steps) step("read", &c);
   if (!opts_.detect_races) return;
   thread_state& t = self();
   if (c.write_epoch > t.clock.at[c.write_thread]) {
@@ -235,6 +236,7 @@ void execution::cell_read(cell_state& c) noexcept {
 }
 
 void execution::cell_write(cell_state& c) noexcept {
+  if (opts_.cell_steps) step("write", &c);
   if (!opts_.detect_races) return;
   thread_state& t = self();
   if (c.write_epoch > t.clock.at[c.write_thread]) {
@@ -270,12 +272,12 @@ void execution::join(int id) noexcept {
 }
 
 std::string execution::object_name(const void* object) {
-  if (object == nullptr) return "";
+  if (object == nullptr) return "";  // " #k": the k-th object this run touched
   for (std::size_t i = 0; i < objects_.size(); ++i) {
-    if (objects_[i] == object) return "#" + std::to_string(i);
+    if (objects_[i] == object) return " #" + std::to_string(i);
   }
   objects_.push_back(object);
-  return "#" + std::to_string(objects_.size() - 1);
+  return " #" + std::to_string(objects_.size() - 1);
 }
 
 }  // namespace weft::model::engine

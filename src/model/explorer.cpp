@@ -6,6 +6,7 @@
 namespace weft::model::engine {
 
 std::string format_schedule(const std::vector<std::uint8_t>& choices) {
+  if (choices.empty()) return "-";  // a run that failed before its first scheduling point
   std::string out;
   for (std::size_t i = 0; i < choices.size();) {
     std::size_t n = 1;
@@ -23,6 +24,7 @@ std::string format_schedule(const std::vector<std::uint8_t>& choices) {
 
 std::optional<std::vector<std::uint8_t>> parse_schedule(std::string_view text) {
   std::vector<std::uint8_t> out;
+  if (text == "-") return out;
   while (!text.empty()) {
     std::string_view item = text.substr(0, text.find('.'));
     text.remove_prefix(item.size() < text.size() ? item.size() + 1 : item.size());
@@ -39,8 +41,8 @@ std::optional<std::vector<std::uint8_t>> parse_schedule(std::string_view text) {
   return out;
 }
 
-explorer::explorer(unsigned bound, std::vector<std::uint8_t> replay)
-    : bound_(bound), replay_(std::move(replay)), replaying_(!replay_.empty()) {}
+explorer::explorer(unsigned bound, std::vector<std::uint8_t> replay, bool replaying)
+    : bound_(bound), replay_(std::move(replay)), replaying_(replaying) {}
 
 int explorer::choose(std::uint32_t enabled, int current, bool current_enabled) {
   if (depth_ < path_.size()) {

@@ -11,7 +11,8 @@
 // model), which is CHESS's iterative context bounding at one fixed bound.
 //
 // Schedules as text: the chosen thread of every decision, dot-separated, with runs of one thread as
-// `t*n` ("0*4.1.1.0" is 0.0.0.0.1.1.0). Replaying one takes its choices in order, then defaults.
+// `t*n` ("0*4.1.1.0" is 0.0.0.0.1.1.0); "-" is a run without decisions. Replaying one takes its choices
+// in order, then defaults.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,8 @@ std::optional<std::vector<std::uint8_t>> parse_schedule(std::string_view text);
 
 class explorer {
  public:
-  /// Explores every schedule within `bound` preemptions, or with `replay`, runs that one only.
-  explorer(unsigned bound, std::vector<std::uint8_t> replay);
+  /// Explores every schedule within `bound` preemptions, or if `replaying`, runs `replay` only.
+  explorer(unsigned bound, std::vector<std::uint8_t> replay, bool replaying);
 
   /// Starts a run: the next one advance() chose (or the first).
   void begin_run() noexcept { depth_ = 0; }

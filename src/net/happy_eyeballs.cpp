@@ -79,11 +79,12 @@ class race_wait : weft::detail::cancel_waiter, timer_entry {
     self->r_.ctx->disarm();
     weft::detail::schedule(h, self->r_.ctx);
   }
-  static void cut_short(weft::detail::cancel_waiter* w) noexcept {
+  static bool cut_short(weft::detail::cancel_waiter* w) noexcept {
     auto* self = static_cast<race_wait*>(w);
     self->cancelled_ = true;
     if (self->linked()) weft::detail::current_worker()->disarm_timer(self);
     wake(self);
+    return true;
   }
   static void expired(timer_entry* e) noexcept { wake(static_cast<race_wait*>(e)); }
 

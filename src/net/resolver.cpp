@@ -326,12 +326,13 @@ class answer_awaitable : weft::detail::cancel_waiter, timer_entry {
     if (linked()) weft::detail::current_worker()->disarm_timer(this);
     q_->waiting = {};
   }
-  static void cut_short(weft::detail::cancel_waiter* w) noexcept {
+  static bool cut_short(weft::detail::cancel_waiter* w) noexcept {
     auto* self = static_cast<answer_awaitable*>(w);
     std::coroutine_handle<> h = self->q_->waiting;
     context* ctx = self->q_->ctx;
     self->leave(errc::operation_canceled);
     weft::detail::schedule(h, ctx);
+    return true;
   }
   static void expired(timer_entry* e) noexcept {
     auto* self = static_cast<answer_awaitable*>(e);

@@ -24,10 +24,11 @@ void finish(io_op* op) noexcept {
   schedule(std::exchange(op->waiting, {}), op->ctx);
 }
 
-void cut_short(cancel_waiter* w) noexcept {
+bool cut_short(cancel_waiter* w) noexcept {
   auto* op = static_cast<io_op*>(w);
   op->error = errc::operation_canceled;
   finish(op);
+  return true;
 }
 
 void deadline_passed(timer_entry* e) noexcept {

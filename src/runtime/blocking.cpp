@@ -25,7 +25,7 @@ struct compute_ticket {
 
 compute_ticket* ticket_of(blocking_job* job) noexcept { return static_cast<compute_ticket*>(job->ticket); }
 
-void cancel_job(cancel_waiter* w) noexcept {
+bool cancel_job(cancel_waiter* w) noexcept {
   auto* job = static_cast<blocking_job*>(w);
   bool unstarted;
   if (job->on_compute_pool) {
@@ -38,7 +38,8 @@ void cancel_job(cancel_waiter* w) noexcept {
     job->stage = blocking_stage::cancelled;
     current_worker()->schedule(job->handle, job->ctx);
   }
-  // Started: it runs to its end and wakes the task then.
+  // Started: it runs to its end and wakes the task then, with its value.
+  return unstarted;
 }
 
 task<void> run_on_compute(compute_ticket* t) {

@@ -25,19 +25,21 @@ void context::detach() noexcept {
   parent_ = next_ = prev_ = nullptr;
 }
 
-void context::cancel() noexcept {
+bool context::cancel() noexcept {
   if (cancelled()) {
     // The flag alone may have been set from another thread before the task started: still cut
     // short what is armed now and cancel the children, once.
-    if (waiter_ == nullptr && first_child_ == nullptr) return;
+    if (waiter_ == nullptr && first_child_ == nullptr) return false;
   }
   cancelled_.store(true, std::memory_order_relaxed);
+  bool cut = false;
   if (cancel_waiter* w = waiter_) {
     waiter_ = nullptr;
-    w->on_cancel(w);
+    cut = w->on_cancel(w);
   }
   // on_cancel only schedules; it never destroys nodes, so the child list is stable here.
-  for (context* c = first_child_; c != nullptr; c = c->next_) c->cancel();
+  for (context* c = first_child_; c != nullptr; c = c->next_) cut = c->cancel() || cut;
+  return cut;
 }
 
 }  // namespace weft::detail

@@ -54,8 +54,11 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   // lifetime: the task keeps its reference until the loop buries it, after this resume. We are inside
   // the frame's final_suspend, and the frame may still be touched until the suspension completes;
   // were the reference dropped here, a joiner or handle on another thread could free the frame now.
-  if (refs_of(s->word.load(std::memory_order_acquire)) == 1) {
-    w->bury(s);  // ours alone (the handle is gone and nothing else holds it): no handshake to make
+  if (std::uint32_t word = s->word.load(std::memory_order_acquire); refs_of(word) == 1) {
+    // Ours alone: the handle is gone and nothing else holds the state, so there is no handshake to
+    // make, only an exception nobody will see to report.
+    if ((word & sync_handle_gone) != 0) report_unseen(w, s);
+    w->bury(s);
     return next;
   }
   std::uint32_t before = s->word.fetch_or(sync_done, std::memory_order_acq_rel);
@@ -77,7 +80,7 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   return next;
 }
 
-void cancel_joined(cancel_waiter* w) noexcept;
+bool cancel_joined(cancel_waiter* w) noexcept;
 
 /// Posted to a started task's loop to cancel it there; holds a reference until it runs or is dropped.
 struct cancel_on_home {
@@ -228,9 +231,18 @@ void spawn_request_cancel(spawn_state_base* s) noexcept {
 }
 
 namespace {
-void cancel_joined(cancel_waiter* w) noexcept {
-  // The joiner stays suspended: it still waits for the task, which now ends sooner.
-  spawn_request_cancel(static_cast<join_waiter*>(w)->s);
+bool cancel_joined(cancel_waiter* w) noexcept {
+  // The joiner stays suspended: it still waits for the task, which now ends sooner. Cut short, as
+  // far as `timeout` is concerned, unless the task had finished already (its wake-up to the joiner is
+  // on its way) or nothing in it was waiting on something the cancel could cut.
+  spawn_state_base* s = static_cast<join_waiter*>(w)->s;
+  if (s->load_status() != task_status::running) return false;
+  if (!s->shared || (s->started.load(std::memory_order_seq_cst) &&
+                     s->home.load(std::memory_order_relaxed) == current_worker())) {
+    return s->ctx.cancel();
+  }
+  spawn_request_cancel(s);  // posted to its loop, or seen at its first await
+  return true;
 }
 }  // namespace
 

@@ -8,13 +8,14 @@
 namespace weft::detail {
 namespace {
 
-void cancel_parked(cancel_waiter* c) noexcept {
+bool cancel_parked(cancel_waiter* c) noexcept {
   auto* w = static_cast<sync_waiter*>(c);
   std::lock_guard guard(*w->lock);
-  if (w->list == nullptr) return;  // settled meanwhile: its wake-up is on its way (see the header)
+  if (w->list == nullptr) return false;  // settled meanwhile: its wake-up is on its way (see the header)
   w->list->remove(w);
   w->outcome = wait_outcome::cancelled;
   current_worker()->schedule(w->handle, w->ctx);
+  return true;
 }
 
 }  // namespace

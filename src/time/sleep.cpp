@@ -32,11 +32,12 @@ void sleep_awaitable::fired(detail::timer_entry* e) noexcept {
   detail::schedule(std::exchange(self->waiting_, {}), self->ctx_);
 }
 
-void sleep_awaitable::cut_short(detail::cancel_waiter* w) noexcept {
+bool sleep_awaitable::cut_short(detail::cancel_waiter* w) noexcept {
   auto* self = static_cast<sleep_awaitable*>(w);
   detail::current_worker()->disarm_timer(self);
   self->canceled_ = true;
   detail::schedule(std::exchange(self->waiting_, {}), self->ctx_);
+  return true;
 }
 
 result<void> sleep_awaitable::await_resume() noexcept {
@@ -78,7 +79,7 @@ void timeout_timer::disarm() noexcept {
 void timeout_timer::on_fire(timer_entry* e) noexcept {
   auto* self = static_cast<timeout_timer*>(e);
   self->fired_ = true;
-  self->child_->cancel();
+  self->cut_ = self->child_->cancel();
 }
 
 }  // namespace weft::detail

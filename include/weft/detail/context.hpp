@@ -20,9 +20,11 @@
 
 namespace weft::detail {
 
-/// A suspended await point that can be cut short.
+/// A suspended await point that can be cut short. `on_cancel` returns true if it cut the await short
+/// (it will complete with `errc::operation_canceled`), false if its outcome had already happened (a
+/// value handed over, a job running to its end) or it waits on regardless (a join).
 struct cancel_waiter {
-  void (*on_cancel)(cancel_waiter* self) noexcept = nullptr;
+  bool (*on_cancel)(cancel_waiter* self) noexcept = nullptr;
 };
 
 class context {
@@ -38,8 +40,10 @@ class context {
   void detach() noexcept;
 
   bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
-  /// Cancels this node and every node below it. Idempotent.
-  void cancel() noexcept;
+  /// Cancels this node and every node below it. Idempotent. Returns true if it cut short an await
+  /// point (see cancel_waiter): false means that whatever is below was already on its way to an outcome
+  /// of its own, which `timeout` then returns rather than `timed_out`.
+  bool cancel() noexcept;
   /// Only sets the flag (from any thread): for a task that has not started, so has nothing to cut short.
   void set_cancelled() noexcept { cancelled_.store(true, std::memory_order_seq_cst); }
 

@@ -57,7 +57,7 @@ struct cell_state {
   std::array<std::uint32_t, max_threads> read_epochs{};
 };
 
-/// WEFT_MODEL_PREEMPTIONS, else 2.
+/// WEFT_MODEL_PREEMPTIONS, else 3.
 unsigned default_preemption_bound() noexcept;
 
 struct options {
@@ -66,6 +66,10 @@ struct options {
   double max_seconds = 60;
   std::uint32_t max_steps = 20'000;  // scheduling points per run; past it the run is a livelock
   bool detect_races = true;
+  // Cell accesses as scheduling points too. Without it they run between the atomics' scheduling points,
+  // which loses nothing for race-free code (races are reported instead): turn it on, with detect_races
+  // off, to explore what a race does to the model's properties.
+  bool cell_steps = false;
   std::string replay;  // a schedule to run once instead of exploring (else env WEFT_MODEL_REPLAY)
 };
 
@@ -106,6 +110,10 @@ report check(std::string_view name, Body body, Final final_check, options opts =
                std::move(opts));
 }
 
+/// Caps the time of every later check: all of them together end within `seconds` of this call (a
+/// check cut short is reported as not exhaustive).
+void set_time_budget(double seconds);
+
 /// Fails the run (the property named by `what` broke) unless `ok`.
 void require(bool ok, std::string_view what) noexcept;
 #define WEFT_MODEL_REQUIRE(cond) ::weft::model::require((cond), #cond)
@@ -139,7 +147,8 @@ void yield_now() noexcept;
 // A registry of checks, so one executable runs every model and prints `models: N passed, M failed`.
 using case_fn = report (*)(std::string_view name);
 bool register_case(const char* name, case_fn fn);
-/// Runs every registered case whose name contains argv[1] (all without it); 0 when all passed.
+/// Runs every registered case whose name contains argv[1] (all without it), within WEFT_MODEL_SECONDS
+/// (default 240) in all; 0 when all passed.
 int run_cases(int argc, char** argv);
 #define WEFT_MODEL_CASE(ident, label)                                                                \
   static ::weft::model::report ident(std::string_view name);                                         \

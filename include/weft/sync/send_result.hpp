@@ -26,4 +26,9 @@ class [[nodiscard]] send_result {
   std::optional<T> value_;
 };
 
+template <class T>
+inline constexpr bool is_send_result_v = false;
+template <class T>
+inline constexpr bool is_send_result_v<send_result<T>> = true;
+
 }  // namespace weft
