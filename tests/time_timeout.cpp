@@ -308,3 +308,48 @@ TEST(time_timeout, a_child_that_exited_as_the_deadline_falls_reports_its_status)
     EXPECT_TRUE(status->success());
   }(), one_paused_loop());
 }
+
+// A duration too long to add to now, up to duration::max(), means "no limit": never undefined
+// behaviour, never an instant timeout (before, now + d overflowed into the past).
+static_assert(deadline_after(clock::time_point(clock::duration(5)), clock::duration::max()) == clock::time_point::max());
+static_assert(deadline_after(clock::time_point(clock::duration(-5)), clock::duration::min()) == clock::time_point::min());
+static_assert(deadline_after(clock::time_point(clock::duration(5)), clock::duration(7)) == clock::time_point(clock::duration(12)));
+
+TEST(time_timeout, the_largest_durations_mean_no_limit) {
+  auto body = []() -> task<void> {
+    result<int> r = co_await timeout(clock::duration::max(), slow_value(1h, 1));
+    CO_ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(*r, 1);
+    r = co_await timeout(clock::duration::max() - clock::now().time_since_epoch() / 2, slow_value(2h, 2));
+    CO_ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(*r, 2);
+    // A sleep of duration::max() waits until cancelled.
+    auto sleeper = spawn([]() -> task<result<void>> { co_return co_await sleep_for(clock::duration::max()); });
+    co_await sleep_for(24h);
+    EXPECT_FALSE(sleeper.done());
+    sleeper.cancel();
+    result<void> slept = co_await std::move(sleeper);
+    CO_ASSERT_TRUE(!slept.has_value());
+    EXPECT_EQ(slept.error(), errc::operation_canceled);
+  };
+  test::run_paused(body());
+}
+
+TEST(time_timeout, a_socket_read_with_the_largest_timeout_waits_for_its_bytes) {
+  auto body = []() -> task<void> {
+    auto pair = net::unix_stream::pair();
+    CO_ASSERT_TRUE(pair.has_value());
+    auto& [a, b] = *pair;
+    char buf[8];
+    auto reader = spawn([&]() -> task<result<std::size_t>> {
+      co_return co_await a.read_some(std::span<char>(buf), clock::duration::max());
+    });
+    co_await sleep_for(1ms);
+    EXPECT_FALSE(reader.done());  // not timed out at once
+    EXPECT_TRUE(co_await b.write_all("ok"));
+    auto n = co_await std::move(reader);
+    CO_ASSERT_TRUE(n.has_value());
+    EXPECT_EQ(std::string_view(buf, *n), "ok");
+  };
+  test::run_test(body());
+}

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <limits>
 
 #include "weft/detail/context.hpp"
 #include "weft/detail/promise_base.hpp"
@@ -26,6 +27,18 @@ struct clock {
   /// The current loop's time; outside a runtime, std::chrono::steady_clock's.
   static time_point now() noexcept;
 };
+
+/// `t + d`, saturating: a sum past what a time_point holds (a duration up to `duration::max()`, meant as
+/// "no limit") is `time_point::max()`, which never comes; below the least, `time_point::min()`. Every
+/// deadline weft computes from a duration goes through here, so no timeout overflows into the past.
+constexpr clock::time_point deadline_after(clock::time_point t, clock::duration d) noexcept {
+  using rep = clock::rep;
+  rep base = t.time_since_epoch().count();
+  rep add = d.count();
+  if (add > 0 && base > std::numeric_limits<rep>::max() - add) return clock::time_point::max();
+  if (add < 0 && base < std::numeric_limits<rep>::min() - add) return clock::time_point::min();
+  return t + d;
+}
 
 /// The awaitable behind `sleep_until` and `sleep_for`.
 ///
@@ -63,10 +76,12 @@ class [[nodiscard]] sleep_awaitable : detail::timer_entry, detail::cancel_waiter
 ///     if (auto r = co_await weft::sleep_until(start + 2s); !r) co_return r;   // cancelled
 inline sleep_awaitable sleep_until(clock::time_point deadline) noexcept { return sleep_awaitable(deadline); }
 
-/// Waits for `d`, measured from this call.
+/// Waits for `d`, measured from this call. `duration::max()` waits until cancelled.
 ///
 ///     co_await weft::sleep_for(100ms);
-inline sleep_awaitable sleep_for(clock::duration d) noexcept { return sleep_awaitable(clock::now() + d); }
+inline sleep_awaitable sleep_for(clock::duration d) noexcept {
+  return sleep_awaitable(deadline_after(clock::now(), d));
+}
 
 /// Ticks every `period`. The first tick completes at once. Ticks missed while the task was busy come
 /// as one late tick, at once; the ticks after it stay on the original grid: a slow consumer never

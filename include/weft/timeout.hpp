@@ -116,11 +116,11 @@ class timeout_awaitable {
 
 }  // namespace detail
 
-/// Waits for `awaitable` for at most `d`; see the top of this header.
+/// Waits for `awaitable` for at most `d` (`clock::duration::max()`: no limit); see the top of this header.
 template <class A>
 auto timeout(clock::duration d, A awaitable) -> task<detail::timeout_result_t<detail::await_result_t<A>>> {
   using T = detail::await_result_t<A>;
-  clock::time_point deadline = clock::now() + d;
+  clock::time_point deadline = deadline_after(clock::now(), d);  // duration::max(): no limit
   co_return co_await detail::timeout_awaitable<T>(detail::as_task(std::move(awaitable)), deadline);
 }
 

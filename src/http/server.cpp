@@ -376,7 +376,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
           if (!parser.headers_done()) {
             // Counted from the first wait for more of the head: a clock read only for requests that
             // do not arrive whole.
-            if (head_deadline == clock::time_point{}) head_deadline = clock::now() + opt.headers_timeout;
+            if (head_deadline == clock::time_point{}) head_deadline = weft::deadline_after(clock::now(), opt.headers_timeout);
             wait = std::max(head_deadline - clock::now(), clock::duration(1));
           }
           n = co_await io.read(std::span<char>(buf, read_buffer_size), wait);

@@ -125,7 +125,7 @@ std::vector<endpoint> interleave(const std::vector<ip_address>& addrs, std::uint
 task<result<tcp_stream>> tcp_stream::connect_any(std::vector<endpoint> candidates, clock::duration timeout,
                                                  clock::duration attempt_delay) {
   if (candidates.empty()) co_return fail(errc::invalid_argument);
-  clock::time_point deadline = clock::now() + timeout;
+  clock::time_point deadline = weft::deadline_after(clock::now(), timeout);
   race r;
   bool cancelled = false;
   {
@@ -134,7 +134,7 @@ task<result<tcp_stream>> tcp_stream::connect_any(std::vector<endpoint> candidate
       ++r.running;
       attempts.spawn(attempt(r, candidates[i], deadline - clock::now())).detach();
       // Wait for the attempt delay, or less if every attempt so far has failed.
-      clock::time_point next = std::min(clock::now() + attempt_delay, deadline);
+      clock::time_point next = std::min(weft::deadline_after(clock::now(), attempt_delay), deadline);
       while (!r.winner && r.running > 0 && clock::now() < next) {
         bool ok = co_await race_wait(r, next);
         if (!ok) {
@@ -159,7 +159,7 @@ task<result<tcp_stream>> tcp_stream::connect_any(std::vector<endpoint> candidate
 
 task<result<tcp_stream>> tcp_stream::connect(std::string host, std::uint16_t port, clock::duration timeout,
                                              clock::duration attempt_delay) {
-  clock::time_point deadline = clock::now() + timeout;
+  clock::time_point deadline = weft::deadline_after(clock::now(), timeout);
   auto addrs = co_await resolve(std::move(host), {.timeout = timeout});
   if (!addrs) co_return fail(addrs.error());
   co_return co_await connect_any(interleave(*addrs, port), deadline - clock::now(), attempt_delay);

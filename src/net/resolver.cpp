@@ -145,7 +145,7 @@ class dns_service final : public weft::detail::loop_extension, timer_entry {
   }
   void remember(const std::string& key, const std::vector<ip_address>& addrs, clock::duration ttl) {
     if (cache_.size() >= max_entries) cache_.clear();  // crude, bounded, and rare
-    cache_[key] = cached{addrs, w_->now() + ttl};
+    cache_[key] = cached{addrs, weft::deadline_after(w_->now(), ttl)};
   }
   void clear_cache() noexcept { cache_.clear(); }
 
@@ -243,7 +243,7 @@ class dns_service final : public weft::detail::loop_extension, timer_entry {
     timeval tv{};
     if (ares_timeout(channel_, nullptr, &tv) == nullptr) return;  // nothing pending
     auto wait = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-    w_->arm_timer(this, w_->now() + std::chrono::duration_cast<clock::duration>(wait));
+    w_->arm_timer(this, weft::deadline_after(w_->now(), std::chrono::duration_cast<clock::duration>(wait)));
   }
 
   worker* w_;
@@ -374,7 +374,7 @@ task<result<std::vector<ip_address>>> resolve(std::string host, resolve_options 
   result<std::vector<ip_address>> answer = fail(errc::dns_failure);
   bool orphaned = false;
   {
-    answer_awaitable wait(q, w->now() + options.timeout);
+    answer_awaitable wait(q, weft::deadline_after(w->now(), options.timeout));
     answer = co_await wait;
     orphaned = wait.left_early();
   }

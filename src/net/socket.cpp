@@ -30,7 +30,7 @@ std::int64_t deadline_after(clock::duration timeout) noexcept {
   // wait saves a clock read.
   weft::detail::worker* w = weft::detail::current_worker();
   clock::time_point now = w != nullptr ? w->loop_now() : clock::now();
-  return (now + timeout).time_since_epoch().count();
+  return weft::deadline_after(now, timeout).time_since_epoch().count();
 }
 
 result<endpoint> name_of(const io_state* io, bool peer) noexcept {

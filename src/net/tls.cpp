@@ -120,7 +120,7 @@ task<result<tls_stream>> tls_stream::accept(tcp_stream s, const tls_context& ctx
 }
 
 task<result<tls_stream>> tls_stream::handshake(tls_stream t, clock::duration timeout) {
-  clock::time_point deadline = clock::now() + timeout;
+  clock::time_point deadline = weft::deadline_after(clock::now(), timeout);
   for (;;) {
     ERR_clear_error();
     int rc = SSL_do_handshake(t.ssl_);
@@ -174,7 +174,7 @@ bool tls_stream::read_once(std::span<char> buf, std::size_t& got, std::error_cod
 
 task<result<std::size_t>> tls_stream::read_some(std::span<char> buf, clock::duration timeout) {
   if (ssl_ == nullptr) co_return fail(errc::closed);
-  clock::time_point deadline = timeout > clock::duration::zero() ? clock::now() + timeout : clock::time_point{};
+  clock::time_point deadline = timeout > clock::duration::zero() ? weft::deadline_after(clock::now(), timeout) : clock::time_point{};
   for (;;) {
     std::size_t got = 0;
     std::error_code error;

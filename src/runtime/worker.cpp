@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <exception>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -456,9 +457,16 @@ void worker::advance_paused(clock::duration d) noexcept {
 }
 
 void worker::arm_timer(timer_entry* e, clock::time_point deadline) noexcept {
-  auto since = deadline - origin_;
-  // Round up: a timer never fires before its deadline.
-  e->tick = since.count() <= 0 ? 0 : static_cast<std::uint64_t>((since + tick_length - clock::duration(1)) / tick_length);
+  auto since = deadline - origin_;  // origin_ <= every clock reading, so this does not overflow
+  // Round up: a timer never fires before its deadline. A deadline within a tick of the largest
+  // time_point ("no limit") takes the largest tick, which the wheel keeps re-filing and never fires.
+  if (since.count() <= 0) {
+    e->tick = 0;
+  } else if (since > clock::duration::max() - tick_length) {
+    e->tick = std::numeric_limits<std::uint64_t>::max();
+  } else {
+    e->tick = static_cast<std::uint64_t>((since + tick_length - clock::duration(1)) / tick_length);
+  }
   wheel_.insert(e);
 }
 

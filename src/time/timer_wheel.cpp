@@ -26,9 +26,11 @@ timer_wheel::timer_wheel() noexcept {
 
 void timer_wheel::insert(timer_entry* e) noexcept {
   if (e->tick <= elapsed_) e->tick = elapsed_ + 1;
-  if (e->tick - elapsed_ > max_ticks) e->tick = elapsed_ + max_ticks;
-  int level = level_for(elapsed_, e->tick);
-  int slot = slot_for(e->tick, level);
+  // A deadline past the wheel's range is filed at the range's end, keeping its own tick: when that
+  // slot comes up, advance() finds it not due and files it again, further on. It never fires early.
+  std::uint64_t at = e->tick - elapsed_ > max_ticks ? elapsed_ + max_ticks : e->tick;
+  int level = level_for(elapsed_, at);
+  int slot = slot_for(at, level);
   timer_entry& h = head(level, slot);
   e->level = static_cast<std::uint8_t>(level);
   e->slot = static_cast<std::uint8_t>(slot);

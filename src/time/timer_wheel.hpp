@@ -27,7 +27,8 @@ class timer_wheel {
   timer_wheel(const timer_wheel&) = delete;
   timer_wheel& operator=(const timer_wheel&) = delete;
 
-  /// Links `e`; a deadline at or before elapsed() is moved to the next tick; one too far is clamped.
+  /// Links `e`; a deadline at or before elapsed() is moved to the next tick; one past the range waits
+  /// at its end and is filed again from there (it never fires early).
   void insert(timer_entry* e) noexcept;
   /// Unlinks `e` if linked.
   void remove(timer_entry* e) noexcept;

@@ -92,14 +92,33 @@ TEST(timer_wheel, remove_unlinks_and_clears_occupancy) {
   EXPECT_TRUE(f.log.empty());
 }
 
-TEST(timer_wheel, past_deadline_moves_to_next_tick_and_far_deadline_is_clamped) {
+TEST(timer_wheel, past_deadline_moves_to_next_tick_and_far_deadline_waits_at_the_range_end) {
   fixture f;
   f.wheel.advance(1000);
   f.add(1, 3);  // already past
   f.wheel.advance(1001);
   EXPECT_EQ(f.log, (std::vector<std::pair<int, std::uint64_t>>{{1, 1001}}));
-  probe* far = f.add(2, ~std::uint64_t{0});
-  EXPECT_EQ(far->tick, 1001 + timer_wheel::max_ticks);
+  probe* never = f.add(2, ~std::uint64_t{0});
+  EXPECT_EQ(never->tick, ~std::uint64_t{0});  // kept: it is filed at the range's end, not moved there
+  EXPECT_TRUE(f.wheel.next_expiration().has_value());
+}
+
+TEST(timer_wheel, a_deadline_past_the_range_never_fires_early) {
+  fixture f;
+  std::uint64_t due = timer_wheel::max_ticks + 5000;  // beyond one range from 0
+  f.add(1, due);
+  f.wheel.advance(timer_wheel::max_ticks);  // the range's end: filed again, further on
+  EXPECT_TRUE(f.log.empty());
+  EXPECT_EQ(f.wheel.size(), 1u);
+  f.wheel.advance(due - 1);
+  EXPECT_TRUE(f.log.empty());
+  f.wheel.advance(due);
+  EXPECT_EQ(f.log, (std::vector<std::pair<int, std::uint64_t>>{{1, due}}));
+  // "No limit" (the largest tick) is re-filed at every range's end and never fires.
+  f.add(2, ~std::uint64_t{0});
+  f.wheel.advance(due + 3 * timer_wheel::max_ticks);
+  EXPECT_EQ(f.log.size(), 1u);
+  EXPECT_EQ(f.wheel.size(), 1u);
 }
 
 TEST(timer_wheel, matches_a_sorted_model_under_random_operations) {
