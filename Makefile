@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 CMAKE_GEN := -G Ninja
 JOBS      ?= $(shell nproc)
 
-.PHONY: run test sanitize tsan fuzz bench deps configure clean
+.PHONY: run test sanitize tsan fuzz bench deps configure clean aarch64
 
 deps:
 	@scripts/install-deps.sh
@@ -54,6 +54,21 @@ fuzz: deps
 	cmake --build $(FUZZDIR) --target request_parser_fuzz
 	mkdir -p $(FUZZDIR)/corpus && cp tests/fuzz/corpus/* $(FUZZDIR)/corpus/
 	$(FUZZDIR)/tests/request_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZDIR)/corpus
+
+# The model checker over weft's concurrency protocols (tests/model): builds only the checker and the
+# models, runs each (bounded in time), and ends with `models: N passed, M failed`.
+MODELDIR  ?= build-model
+.PHONY: model
+model: deps
+	cmake -S . -B $(MODELDIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_MODEL_CHECK=ON \
+	  -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=OFF -DWEFT_BUILD_TOOLS=OFF
+	cmake --build $(MODELDIR) --target weft_models
+	timeout 300 $(MODELDIR)/tests/model/weft_models
+
+# weft cross-built for aarch64 (Debian's cross g++, arm64 dev packages) and its unit and runtime suites run
+# under qemu-user, on one loop and on 4 workers; installs what it needs, ends with `aarch64: OK` or FAILED.
+aarch64:
+	@scripts/cross-aarch64.sh
 
 # Benchmarks against Boost.Asio in the same run; prints medians and ratios.
 bench: deps

@@ -1,6 +1,5 @@
 #include "model/execution.hpp"
 
-#include <bit>
 #include <exception>
 #include <utility>
 
@@ -75,6 +74,7 @@ void execution::entry() {
 }
 
 void execution::finish() noexcept {
+  if (tracing_) trace_.push_back("thread " + std::to_string(current_) + ": finished");
   self().finished = true;
   wake(&self(), true);
   schedule();  // never comes back: a finished thread is never chosen
@@ -127,8 +127,9 @@ void execution::step(const char* op, const void* object) noexcept {
     fail("livelock: more than " + std::to_string(opts_.max_steps) +
          " steps in one run (a thread spins on a condition no other thread will change?)");
   }
-  if (tracing_) trace_.push_back("thread " + std::to_string(current_) + ": " + op + object_name(object));
   schedule();
+  // Logged once the thread is running again, so the trace is the order in which operations happened.
+  if (tracing_) trace_.push_back("thread " + std::to_string(current_) + ": " + op + object_name(object));
 }
 
 void execution::yield() noexcept {

@@ -9,8 +9,9 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
+
+#include "weft/detail/atomic.hpp"
 
 namespace weft::detail {
 
@@ -83,9 +84,9 @@ class steal_queue {
  private:
   static constexpr std::uint32_t mask = capacity - 1;
 
-  alignas(64) std::atomic<std::uint32_t> head_{0};
-  alignas(64) std::atomic<std::uint32_t> tail_{0};
-  std::array<std::atomic<T*>, capacity> slots_{};
+  alignas(64) atomic<std::uint32_t> head_{0};
+  alignas(64) atomic<std::uint32_t> tail_{0};
+  std::array<atomic<T*>, capacity> slots_{};
 };
 
 }  // namespace weft::detail

@@ -23,9 +23,9 @@ bool cancel_parked(cancel_waiter* c) noexcept {
 void spin_lock::wait_until_free() noexcept {
   for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
     if (spins < 64) {
-      __builtin_ia32_pause();
+      cpu_relax();
     } else {
-      std::this_thread::yield();
+      thread_yield();
     }
   }
 }

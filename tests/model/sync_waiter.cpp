@@ -176,8 +176,9 @@ void delivered_once(state& s) {
   require(delivered || kept, "the value is delivered exactly once (to the waiter, or kept if it is cancelled)");
 }
 
-// Thread 0 is the waiter's loop: it parks the waiter and, if it parked, starts the cancellation; a
-// second thread sends concurrently.
+// Thread 0 is the waiter's loop: it parks the waiter while a second thread sends. If the waiter parked,
+// a third thread cancels it (in weft cancellation runs on the waiter's loop, after the park; a thread
+// started after the park meets the settler in the same interleavings).
 template <variant V>
 report oneshot_model(std::string_view name, options opts) {
   return check<state>(

@@ -43,8 +43,9 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-/// Gives up the CPU (std::this_thread::yield); a scheduling point in the model build.
-inline void yield_now() noexcept { std::this_thread::yield(); }
+/// Gives up the CPU (std::this_thread::yield); a scheduling point in the model build. (Not
+/// weft::yield_now, the awaitable that lets other tasks of the loop run.)
+inline void thread_yield() noexcept { std::this_thread::yield(); }
 
 /// A plain field shared between threads under some protocol (a lock, a release/acquire pair). Reads
 /// and writes go through get()/set() or with()/with_mut(), which the model build checks for races.

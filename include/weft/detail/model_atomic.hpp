@@ -141,7 +141,7 @@ inline void atomic_thread_fence(std::memory_order order) noexcept {
 }
 
 inline void cpu_relax() noexcept { model::yield_now(); }
-inline void yield_now() noexcept { model::yield_now(); }
+inline void thread_yield() noexcept { model::yield_now(); }
 
 class mutex {
  public:
@@ -158,7 +158,8 @@ class mutex {
   model::lock_state state_;
 };
 
-/// Waits with its mutex released; notify_one wakes the longest-blocked thread (not explored).
+/// Waits with its mutex released. notify_one wakes the lowest-numbered waiting thread (which one is not
+/// explored).
 class condition_variable {
  public:
   void wait(std::unique_lock<mutex>& lock) noexcept { model::hook::wait(this, lock.mutex()->state_); }

@@ -19,10 +19,10 @@
 // - A waiter destroyed while linked (its frame destroyed at shutdown) unlinks itself.
 #pragma once
 
-#include <atomic>
 #include <coroutine>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/context.hpp"
 #include "weft/detail/intrusive_list.hpp"
 #include "weft/detail/promise_base.hpp"
@@ -44,7 +44,7 @@ class spin_lock {
 
  private:
   void wait_until_free() noexcept;
-  std::atomic<bool> locked_{false};
+  atomic<bool> locked_{false};
 };
 
 enum class wait_outcome : std::uint8_t { waiting, satisfied, closed, cancelled };
