@@ -45,8 +45,6 @@ io_op::~io_op() {
 
 namespace {
 
-void complete_elsewhere(io_op* op) noexcept { schedule(std::exchange(op->waiting, {}), op->ctx); }
-
 /// The attempt would block: register `op->io` here if it is not yet, park `op`, arm cancellation and
 /// the deadline. Returns false (with op->error set) if it cannot wait.
 bool park(worker* w, io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
@@ -90,31 +88,51 @@ bool park(worker* w, io_op* op, std::coroutine_handle<> h, context* ctx) noexcep
   return true;
 }
 
-/// Back on the op's own loop after its descriptor left another loop's reactor: start again.
-void resume_after_move(io_op* op) noexcept {
+/// Back on the op's own loop after a move: the descriptor left the other loop's reactor (`released`),
+/// or stayed there because an op of that loop still waits on it. A close that came meanwhile was
+/// held back (io_close): the op completes with `closed`, and the close happens now.
+void move_done(io_op* op, bool released) noexcept {
+  io_state* io = op->io;
+  io->moving = false;
   std::coroutine_handle<> h = std::exchange(op->waiting, {});
-  if (!io_start(op, h, op->ctx)) schedule(h, op->ctx);
+  if (io->close_after_move) {
+    op->error = errc::closed;
+    op->io = nullptr;
+    schedule(h, op->ctx);
+    io_close(io);
+    return;
+  }
+  if (!released) {
+    op->error = errc::operation_in_progress;
+    schedule(h, op->ctx);
+  } else if (!io_start(op, h, op->ctx)) {
+    schedule(h, op->ctx);
+  }
 }
 
 /// `op->io` is registered with another worker's reactor. That loop alone may touch its registration,
 /// so ask it to let go, then continue here. Sockets are used by one worker at a time: if an op of
 /// that loop is still parked on it, this op fails with operation_in_progress.
+///
+/// The move and a close of the same descriptor would otherwise race: both were posted to the owner,
+/// and whichever ran second found the registration, or the whole io_state, gone. So while the op is
+/// on its way (`moving`), io_close only marks the descriptor, and the op closes it when it is back.
 void move_registration(worker* here, io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
   op->waiting = h;
   op->ctx = ctx;
+  op->io->moving = true;
   worker* there = op->io->owner;
   there->post([op, here, there] {
     io_state* io = op->io;
     if (io->parked[0] != nullptr || io->parked[1] != nullptr) {
-      op->error = errc::operation_in_progress;
-      here->post([op] { complete_elsewhere(op); });
+      here->post([op] { move_done(op, false); });
       return;
     }
     there->io().remove(io);
     io->owner = nullptr;
     io->writes_watched = false;
     io->read_ready = true;  // unknown: the next attempt finds out
-    here->post([op] { resume_after_move(op); });
+    here->post([op] { move_done(op, true); });
   });
 }
 
@@ -139,6 +157,10 @@ bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
 }
 
 void io_close(io_state* io) noexcept {
+  if (io->moving) {
+    io->close_after_move = true;  // move_done closes it, on this loop, once the owner has let go
+    return;
+  }
   worker* here = current_worker();
   worker* owner = io->owner;
   auto close_here = [](io_state* s, bool unregister) noexcept {

@@ -26,6 +26,11 @@ struct io_state {
   bool peer_closed = false;
   // A pipe, not a socket: reads and writes use read()/writev() (recv() and send() need a socket).
   bool is_pipe = false;
+  // An op is on its way from `owner`'s loop to the loop using the descriptor (move_registration): the
+  // owner is letting go, and the op resumes on the using loop. Set and cleared on the using loop.
+  bool moving = false;
+  // io_close was called during a move: the close waits for the op to come back (see io_close).
+  bool close_after_move = false;
 };
 
 /// The backend saw `io` become ready (or fail) in direction `d`: retry the parked op, if any.
