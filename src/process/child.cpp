@@ -289,6 +289,12 @@ result<child> command::spawn() const {
       return fail(std::error_code(rc, std::system_category()));
     }
   }
+  // The child keeps its three standard streams and nothing else: every other descriptor is closed in
+  // it, after the dup2s above, including those the program opened without close-on-exec (glibc does
+  // this with close_range where the kernel has it).
+  if (int rc = posix_spawn_file_actions_addclosefrom_np(&s.actions, 3); rc != 0) {
+    return fail(std::error_code(rc, std::system_category()));
+  }
   // The child starts clean: nothing blocked, every signal at its default action (weft ignores SIGPIPE).
   sigset_t none;
   sigset_t all;

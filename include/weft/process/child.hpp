@@ -12,7 +12,8 @@
 //     auto status = co_await c->wait();                                       // result<exit_status>
 //
 // A child is waited for through a pidfd in the loop's reactor, so a thousand children cost no threads.
-// Every descriptor weft opens is close-on-exec: a child inherits only its three standard streams. The
+// A child inherits only its three standard streams: every other descriptor is closed in the child,
+// whether weft opened it (all close-on-exec) or the program did without close-on-exec. The
 // child starts with no signals blocked and every signal at its default action (SIGPIPE included,
 // which weft itself ignores).
 //
