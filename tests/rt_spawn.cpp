@@ -326,6 +326,26 @@ TEST(rt_spawn, block_on_from_a_second_thread_while_the_loop_runs_is_refused) {
   EXPECT_TRUE(refused);
 }
 
+TEST(rt_spawn, join_all_awaits_every_handle_even_after_one_throws) {
+  auto body = []() -> task<void> {
+    int finished = 0;  // a local the tasks use: none may still run when join_all returns
+    std::vector<join_handle<void>> hs;
+    hs.push_back(spawn([&]() -> task<void> {
+      co_await sleep_for(1ms);
+      throw std::runtime_error("first");
+    }));
+    for (int i = 2; i < 5; ++i) {
+      hs.push_back(spawn([&, i]() -> task<void> {
+        co_await sleep_for(std::chrono::milliseconds(i));
+        ++finished;
+      }));
+    }
+    EXPECT_THROW(co_await join_all(hs), std::runtime_error);
+    EXPECT_EQ(finished, 3);
+  };
+  test::run_paused(body());
+}
+
 TEST(rt_spawn, nested_block_on_is_refused) {
   runtime rt(test::options());
   auto body = [&]() -> task<bool> {

@@ -270,3 +270,34 @@ TEST(rt_workers, a_task_finishing_while_its_handle_goes_on_another_worker) {
   EXPECT_EQ(finished.load(), rounds);
   EXPECT_EQ(test::settled_live_tasks(rt), 0u);
 }
+
+// A socket registered on one worker, read from another (the registration moves: a post to the owner),
+// and closed on the reading worker while that move is on its way. The close used to be posted to the
+// owner behind the move, and whichever ran second found the registration, or the socket, gone.
+TEST(rt_workers, a_socket_closed_while_its_registration_moves) {
+  runtime rt(workers(2));
+  auto body = [&]() -> task<void> {
+    auto pair = net::unix_stream::pair();
+    CO_ASSERT_TRUE(pair.has_value());
+    auto& [a, b] = *pair;
+    char buf[8];
+    auto first = co_await a.read_some(std::span<char>(buf), 5ms);  // registers `a` with worker 0
+    CO_ASSERT_TRUE(!first.has_value());
+    EXPECT_EQ(first.error(), errc::timed_out);
+    result<std::size_t> moved_read = 0;
+    auto other = rt.spawn_on(1, [&]() -> task<void> {
+      auto reader = rt.spawn_on(1, [&]() -> task<void> { moved_read = co_await a.read_some(std::span<char>(buf)); });
+      co_await yield_now();  // the reader asks worker 0 to let go of `a`, and waits
+      a.close();             // while worker 0 has not run that request yet (it is busy, below)
+      co_await std::move(reader);
+    });
+    std::this_thread::sleep_for(50ms);  // hold worker 0: the move waits until `a` is closed
+    co_await std::move(other);
+    CO_ASSERT_TRUE(!moved_read.has_value());
+    EXPECT_EQ(moved_read.error(), errc::closed);
+    auto eof = co_await b.read_some(std::span<char>(buf));  // the descriptor is closed: end of stream
+    CO_ASSERT_TRUE(eof.has_value());
+    EXPECT_EQ(*eof, 0u);
+  };
+  rt.block_on(body());
+}

@@ -19,9 +19,11 @@
 #pragma once
 
 #include <coroutine>
+#include <exception>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "weft/detail/spawn_state.hpp"
 #include "weft/error.hpp"
@@ -151,6 +153,27 @@ template <class F>
 [[nodiscard("drop the handle with .detach() to run the task detached")]] join_handle<detail::spawn_value_t<F>> spawn(
     F&& f) {
   return detail::spawn_on(detail::require_worker(), {}, nullptr, std::forward<F>(f));
+}
+
+/// Awaits every handle in `handles`, in order, even after one of them rethrew: none of the tasks is
+/// left running (detached) behind the caller, which matters when they refer to the caller's locals.
+/// Then rethrows the first exception, if any. Tasks spread over workers, unlike a task_group's.
+///
+///     std::vector<weft::join_handle<void>> workers;
+///     for (int i = 0; i < n; ++i) workers.push_back(weft::spawn(work(state)));
+///     co_await weft::join_all(workers);   // `state` may go once this returns, or throws
+template <class T>
+task<void> join_all(std::vector<join_handle<T>>& handles) {
+  std::exception_ptr first;
+  for (auto& h : handles) {
+    if (!h.valid()) continue;
+    try {
+      (void)co_await std::move(h);
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
 }
 
 /// As `spawn(f)`, naming the task; the name appears in error reports and slow-task reports.

@@ -13,9 +13,16 @@
 // Cancellation: join() links the group under the joining task, so cancelling that task cancels every
 // task in the group; join() still waits for all of them to finish. `cancel()` cancels the group directly.
 //
-// Destroying a group with tasks still running is a bug (their captures may refer to the scope being
-// left). weft reports it to `runtime_options::on_unhandled_exception` as a std::logic_error, cancels
-// those tasks and lets them finish detached; it never leaks or loses them silently.
+// Leaving the group's scope without join() — an exception thrown between the spawns and the join, or a
+// forgotten join — never lets a child outlive the scope (its captures may refer to the scope's locals):
+// the destructor cancels the children and runs the loop until they have finished, then the scope's
+// locals go. A child that ignores cancellation therefore holds the destructor up until it ends. A
+// forgotten join (no exception in flight) is reported to `runtime_options::on_unhandled_exception` as a
+// std::logic_error, and so is each failure of a child that nobody joined. Only at runtime shutdown,
+// when every frame is destroyed anyway, are the children destroyed instead.
+//
+// While the destructor waits, the loop runs its other ready tasks too, inside the task that left the
+// scope: as if that task had awaited join().
 #pragma once
 
 #include <coroutine>

@@ -198,7 +198,7 @@ bool worker::find_work(bool counted) {
     }
     if (!found && lone != nullptr) {
       auto until = std::chrono::steady_clock::now() + lone_grace;
-      while (std::chrono::steady_clock::now() < until && !lone->fresh_.empty()) __builtin_ia32_pause();
+      while (std::chrono::steady_clock::now() < until && !lone->fresh_.empty()) cpu_relax();
       found = steal_from(*lone);
     }
   }
@@ -219,7 +219,7 @@ bool worker::spin_for_work() {
   auto until = std::chrono::steady_clock::now() + spin_time;
   bool found = false;
   for (unsigned i = 1;; ++i) {
-    __builtin_ia32_pause();
+    cpu_relax();
     if (has_posted_.load(std::memory_order_relaxed)) {  // a wake-up for us: the cheap check, every time
       found = true;
       break;
@@ -323,6 +323,17 @@ void worker::turn(const spawn_state_base* root) {
   if (root->status != task_status::running) return;  // done: don't wait for events nobody needs
   if (has_posted_.load(std::memory_order_relaxed)) run_posted();
   poll(queue_.empty());
+}
+
+void worker::nested_turn() {
+  std::uint32_t handoffs = handoffs_;  // the outer resume's budget is the outer resume's
+  int ran = run_ready();
+  if (has_posted_.load(std::memory_order_relaxed)) {
+    run_posted();
+    ran = 1;
+  }
+  poll(ran == 0 && queue_.empty() && fresh_.empty());
+  handoffs_ = handoffs;
 }
 
 bool worker::take_back(std::coroutine_handle<> h) noexcept {

@@ -73,6 +73,13 @@ class worker {
 
   /// Runs turns until `root` finishes (the single-loop runtime).
   void run_until_done(spawn_state_base* root);
+  /// From inside a resume on this loop's thread: runs turns of this loop (its ready tasks, posts,
+  /// I/O and timers; nothing stolen) until `done()`. For a task_group left without join(), whose
+  /// children must finish before the scope does.
+  template <class Done>
+  void run_nested_until(Done done) {
+    while (!done()) nested_turn();
+  }
   /// A worker thread's body: runs turns until the scheduler stops.
   void run_forever();
   /// After the threads stopped: runs what was posted to this worker and never ran. True if any.
@@ -138,6 +145,7 @@ class worker {
   friend class scheduler;
 
   void turn(const spawn_state_base* root);
+  void nested_turn();
   /// Runs up to a budget of ready tasks; returns how many ran.
   int run_ready();
   void start_fresh(spawn_state_base* s);

@@ -1,5 +1,6 @@
 #include "weft/task_group.hpp"
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -29,14 +30,26 @@ aggregate_error::aggregate_error(std::vector<std::exception_ptr> errors)
 task_group::~task_group() {
   if (running_ == 0) return;
   detail::worker* w = detail::current_worker();
-  if (w != nullptr && !w->shutting_down()) {
+  ctx_.cancel();
+  if (w == nullptr || w->shutting_down()) {
+    // Runtime shutdown destroys every frame, the children's included; or there is no loop to run
+    // them on. Unhook them: nothing of theirs may point into this group while they are destroyed.
+    if (w != nullptr) w->unhook_group_children(this);
+    return;
+  }
+  // Scope left without join(): by an exception (the usual way, and not a bug), or by a forgotten
+  // join (a bug, reported). Either way the children may refer to locals of that scope, so they must
+  // not outlive it: cancelled, they are run to their end here, before the scope's locals go.
+  if (std::uncaught_exceptions() == 0) {
     w->report_exception("task_group", std::make_exception_ptr(std::logic_error(
                                           "task_group destroyed with " + std::to_string(running_) +
-                                          " task(s) still running; they were cancelled and detached")));
+                                          " task(s) still running, without join(); they were cancelled and "
+                                          "waited for")));
   }
-  ctx_.cancel();
-  // Detach our children from this group: they finish on their own, reporting their own exceptions.
-  if (w != nullptr) w->unhook_group_children(this);
+  ctx_.detach();  // the cancel stays with this group, not with whoever it was last joined under
+  w->run_nested_until([this] { return running_ == 0; });
+  // Failures nobody will see now: to the unhandled-exception hook, each.
+  for (std::exception_ptr& e : failures_) w->report_exception("task_group", std::move(e));
 }
 
 void task_group::suspend_joiner(std::coroutine_handle<> h, detail::context* ctx) noexcept {

@@ -148,7 +148,7 @@ task<void> fetch_all(fetch_state& st, http::client_options options) {
   }
   join_handle<void> progress;
   if (st.progress.enabled()) progress = spawn(show_progress(st));
-  for (auto& w : workers) co_await std::move(w);
+  co_await join_all(workers);  // every one, even if one throws: they use `st` and `http`
   if (progress.valid()) co_await std::move(progress);
 }
 

@@ -134,7 +134,7 @@ task<void> drive(load_state& st, http::client_options options, clock::duration d
   std::vector<join_handle<void>> connections;
   for (std::size_t c = 0; c < st.cfg.connections; ++c) connections.push_back(spawn(connection(st, http)));
   auto pacer = spawn(pace(st, duration, start));
-  for (auto& c : connections) co_await std::move(c);
+  co_await join_all(connections);  // every one, even if one throws: they use this frame's state
   st.stop.store(true, std::memory_order_relaxed);
   pacer.cancel();
   co_await std::move(pacer);
