@@ -50,6 +50,14 @@ struct runtime_options {
   /// WEFT_SHUFFLE_SEED sets it for every runtime that leaves it zero.
   std::uint64_t shuffle_seed = 0;
 
+  /// Testing: when nonzero, perturbs scheduling from this seed to shake out interleavings that quiet
+  /// runs never reach: ready tasks in a random order, random pauses before cross-thread wake-ups and
+  /// posts, random steal decisions, timers up to two ticks late (never early). Slower; for stress
+  /// tests (`make stress`). On one loop a seed replays its run exactly; on several workers it fixes
+  /// each loop's choices but not the threads' timing. The environment variable WEFT_CHAOS sets it for
+  /// every runtime that leaves it zero.
+  std::uint64_t chaos_seed = 0;
+
   /// Virtual time: the clock starts paused and, whenever no task is ready to run, jumps straight to the
   /// next timer. Sleeps cost no real time and orders are exact: the manual clock for tests and replays.
   bool start_paused = false;

@@ -70,7 +70,11 @@ worker::worker(runtime_options options, scheduler* sched, std::size_t index, clo
   if (options_.shuffle_seed == 0) {
     if (const char* env = std::getenv("WEFT_SHUFFLE_SEED")) options_.shuffle_seed = std::strtoull(env, nullptr, 10);
   }
-  shuffle_state_ = options_.shuffle_seed == 0 ? 0 : options_.shuffle_seed * 0x9E3779B97F4A7C15ull + index + 1;
+  options_.chaos_seed = chaos::seed_or_env(options_.chaos_seed);
+  chaos_ = chaos(options_.chaos_seed, index);
+  // Chaos orders ready tasks at random too, from its own seed unless a shuffle seed is given.
+  std::uint64_t order_seed = options_.shuffle_seed != 0 ? options_.shuffle_seed : options_.chaos_seed;
+  shuffle_state_ = order_seed == 0 ? 0 : order_seed * 0x9E3779B97F4A7C15ull + index + 1;
   if (!options_.on_unhandled_exception) options_.on_unhandled_exception = default_exception_report;
   if (!options_.on_slow_task) options_.on_slow_task = default_slow_report;
 }
@@ -102,6 +106,7 @@ worker::~worker() {
 }
 
 void worker::post(unique_function fn) {
+  if (chaos_.on()) chaos::pause_a_moment(options_.chaos_seed);
   {
     std::lock_guard lock(post_mu_);
     posted_.push_back(std::move(fn));
@@ -111,6 +116,7 @@ void worker::post(unique_function fn) {
 }
 
 void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
+  if (chaos_.on()) chaos::pause_a_moment(options_.chaos_seed);
   {
     std::lock_guard lock(post_mu_);
     remote_.push_back({h, ctx});
@@ -167,7 +173,9 @@ int worker::run_ready() {
 bool worker::find_work(bool counted) {
   bool found = sched_->take_injected(*this);
   std::size_t n = sched_->size();
-  if (!found && n > 1) {
+  // Chaos: sometimes do not look this time (the last look before sleeping still sees the work).
+  bool look = !chaos_.on() || !chaos_.one_in(4);
+  if (!found && n > 1 && look) {
     if (!counted) sched_->enter_searching();
     counted = true;
     // Start at a different victim each time so that thieves spread over the busy workers.
@@ -190,7 +198,8 @@ bool worker::find_work(bool counted) {
       // spawner awaits it, or sends it a message): taking it would split a conversation across two
       // threads for good, since started tasks stay put. Leave it a moment first, as Go does with its
       // runnext slot.
-      if (victim.fresh_.size() == 1 && !victim.sleeping_.load(std::memory_order_relaxed)) {
+      if (victim.fresh_.size() == 1 && !victim.sleeping_.load(std::memory_order_relaxed) &&
+          !(chaos_.on() && chaos_.one_in(2))) {
         lone = &victim;
         continue;
       }
@@ -477,6 +486,7 @@ void worker::arm_timer(timer_entry* e, clock::time_point deadline) noexcept {
     e->tick = std::numeric_limits<std::uint64_t>::max();
   } else {
     e->tick = static_cast<std::uint64_t>((since + tick_length - clock::duration(1)) / tick_length);
+    if (chaos_.on() && !paused_) e->tick += chaos_.next() % 3;  // late, never early (virtual time stays exact)
   }
   wheel_.insert(e);
 }

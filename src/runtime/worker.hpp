@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "reactor/reactor.hpp"
+#include "runtime/chaos.hpp"
 #include "runtime/run_queue.hpp"
 #include "runtime/steal_queue.hpp"
 #include "time/timer_wheel.hpp"
@@ -186,7 +187,8 @@ class worker {
   // Paused runtimes with several workers (guarded by the scheduler's pause_mu_).
   bool counted_idle_ = false;
   std::uint32_t steal_seed_ = 1;
-  std::uint64_t shuffle_state_ = 0;  // nonzero: runtime_options::shuffle_seed's debug mode
+  std::uint64_t shuffle_state_ = 0;  // nonzero: runtime_options::shuffle_seed's debug mode (or chaos's)
+  chaos chaos_;                      // runtime_options::chaos_seed (see chaos.hpp)
   clock::time_point next_due_ = clock::time_point::max();
 
   spawn_state_base* live_ = nullptr;
