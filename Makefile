@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 CMAKE_GEN := -G Ninja
 JOBS      ?= $(shell nproc)
 
-.PHONY: run test sanitize tsan fuzz bench deps configure clean aarch64
+.PHONY: run test sanitize tsan stress fuzz bench deps configure clean aarch64
 
 deps:
 	@scripts/install-deps.sh
@@ -44,6 +44,14 @@ tsan: deps
 	# The parallel runtime's own suites again, ten times each: races show up in some interleavings only.
 	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) --repeat until-fail:10 \
 	  -R '^(rt_workers|sync_primitives|parallel_work|.*_workers4)$$'
+
+# Stress under chaos (scripts/stress.sh): the stress programs and the runtime suites on 2, 4 and 8
+# workers, each with seeded scheduling perturbation (WEFT_CHAOS), under ThreadSanitizer, bounded in time.
+stress: deps
+	cmake -S . -B $(TSAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DWEFT_SANITIZE=thread
+	cmake --build $(TSAN)
+	scripts/stress.sh $(TSAN)
 
 # The request-parser fuzz target under libFuzzer + ASan/UBSan (clang 14), for FUZZ_SECONDS, starting
 # from a copy of tests/fuzz/corpus (libFuzzer adds what it finds to its first corpus directory).

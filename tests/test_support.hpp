@@ -26,8 +26,9 @@ inline runtime_options options() {
 /// True when the tests run on several workers.
 inline bool multi_worker() { return options().workers != 1; }
 
-/// True when ready tasks run in a shuffled order (WEFT_SHUFFLE_SEED, see runtime_options::shuffle_seed).
-inline bool shuffled() { return std::getenv("WEFT_SHUFFLE_SEED") != nullptr; }
+/// True when ready tasks run in a shuffled order (WEFT_SHUFFLE_SEED, see runtime_options::shuffle_seed;
+/// or WEFT_CHAOS, which shuffles too).
+inline bool shuffled() { return std::getenv("WEFT_SHUFFLE_SEED") != nullptr || std::getenv("WEFT_CHAOS") != nullptr; }
 
 /// For tests that check the order in which ready tasks run on one loop (first come, first served).
 inline bool fifo_order() { return !multi_worker() && !shuffled(); }
