@@ -1,5 +1,6 @@
 #include "model/execution.hpp"
 
+#include <bit>
 #include <exception>
 #include <utility>
 
@@ -97,13 +98,19 @@ void execution::fail(std::string what) noexcept {
 
 // The scheduling point: pick who runs next among the threads that can, and switch to it.
 void execution::schedule() noexcept {
-  std::uint32_t runnable = 0, yielded = 0;
+  std::uint32_t enabled = 0;
   for (int i = 0; i < count_; ++i) {
     const thread_state& t = threads_[static_cast<std::size_t>(i)];
-    if (t.finished || t.blocked_on != nullptr) continue;
-    (t.yielded ? yielded : runnable) |= 1U << i;
+    if (!t.finished && t.blocked_on == nullptr) enabled |= 1U << i;
   }
-  if (runnable == 0) runnable = yielded;
+  // A thread that yielded waits for those it yielded to that can still take a step (CHESS's fair
+  // scheduling); when every enabled thread waits so, any may run.
+  std::uint32_t runnable = 0;
+  for (std::uint32_t left = enabled; left != 0; left &= left - 1) {
+    int i = std::countr_zero(left);
+    if ((threads_[static_cast<std::size_t>(i)].waits_for & enabled) == 0) runnable |= 1U << i;
+  }
+  if (runnable == 0) runnable = enabled;
   if (runnable == 0) {
     std::string blocked;
     for (int i = 0; i < count_; ++i) {
@@ -116,7 +123,8 @@ void execution::schedule() noexcept {
   }
   int next = search_.choose(runnable, current_, (runnable >> current_ & 1U) != 0);
   if (next < 0) fail(search_.error());
-  for (int i = 0; i < count_; ++i) threads_[static_cast<std::size_t>(i)].yielded = false;
+  // `next` takes a step: no thread waits for it any more.
+  for (int i = 0; i < count_; ++i) threads_[static_cast<std::size_t>(i)].waits_for &= ~(1U << next);
   if (next == current_) return;
   int previous = std::exchange(current_, next);
   fiber::switch_to(threads_[static_cast<std::size_t>(previous)].context, self().context);
@@ -133,7 +141,15 @@ void execution::step(const char* op, const void* object) noexcept {
 }
 
 void execution::yield() noexcept {
-  self().yielded = true;
+  // Passed over until each other thread that can run now has taken a step: so two threads spinning on
+  // a third cannot take turns at each other's yields for ever, which would make the search of any
+  // model with two spinners endless and report a false livelock (a lock holder never run again).
+  std::uint32_t others = 0;
+  for (int i = 0; i < count_; ++i) {
+    const thread_state& t = threads_[static_cast<std::size_t>(i)];
+    if (i != current_ && !t.finished && t.blocked_on == nullptr) others |= 1U << i;
+  }
+  self().waits_for = others;
   step("yield", nullptr);
 }
 

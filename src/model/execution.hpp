@@ -3,10 +3,11 @@
 //
 // Threads: thread 0 runs the model's body; spawn() adds more (at most max_threads). Each is runnable,
 // blocked on an object (a mutex, a joined thread, an atomic's wait, a condition variable) until wake()
-// of that object, or finished. A thread that yields is passed over until another thread has taken a
-// step, unless no other can run: so a spin loop waits for the thread it spins on without a preemption,
-// and a switch away from it costs none. A run ends when every thread has finished; when none can run
-// but some have not finished, that is a deadlock.
+// of that object, or finished. A thread that yields is passed over until every other thread that could
+// run at its yield has taken a step or stopped being able to (blocked, finished), unless no other can
+// run (CHESS's fair scheduling): so a spin loop waits for the thread it spins on without a preemption,
+// a switch away from it costs none, and two spinners cannot take turns for ever. A run ends when every
+// thread has finished; when none can run but some have not finished, that is a deadlock.
 //
 // Happens-before (vector clocks; each thread's own entry starts at 1 and grows after each release):
 // - an acquire load (acquire, acq_rel, seq_cst, consume) joins the object's released clock into the
@@ -84,7 +85,7 @@ class execution {
     const void* blocked_on = nullptr;
     const char* blocked_what = nullptr;
     bool finished = false;
-    bool yielded = false;
+    std::uint32_t waits_for = 0;  // after a yield: the threads that must take a step before this one
   };
 
   thread_state& self() noexcept { return threads_[static_cast<std::size_t>(current_)]; }

@@ -112,6 +112,24 @@ WEFT_MODEL_CASE(spin_lock_relaxed_unlock, "selftest/spin_lock_relaxed_unlock_rac
   return expect_failure(run({}), "data race", run);
 }
 
+// Three threads take the spin lock: while one holds it, the other two may both spin. A spinner is
+// passed over until the threads it yielded to have taken a step; were it passed over only until any
+// other thread had, the two spinners could take turns for ever without a preemption, and this search
+// would not end (or end in a false livelock).
+WEFT_MODEL_CASE(two_spinners, "selftest/two_spinners_wait_for_the_holder") {
+  using state = spin_counter<release>;
+  return check<state>(
+      name,
+      [](state& s) {
+        thread a([&s] { s.increment(); });
+        thread b([&s] { s.increment(); });
+        s.increment();
+        a.join();
+        b.join();
+      },
+      [](state& s) { WEFT_MODEL_REQUIRE(s.count.get() == 3); });
+}
+
 // Two mutexes taken in opposite orders.
 struct two_mutexes {
   weft::detail::mutex a, b;

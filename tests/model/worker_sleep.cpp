@@ -12,28 +12,32 @@
 // Properties:
 // - No lost wake-up: every item posted or injected runs. The item that completes the count stops the
 //   runtime (as block_on's root task would), so a worker asleep while work waits is a deadlock.
-// - `idle_` never exceeds the number of workers, and is 0 once every worker has stopped.
+// - `idle_` never exceeds the number of workers, and is 0 once every worker has stopped; `searching_`
+//   stays within 0 and the number of workers.
 // - Every queue is empty at the end and the items ran exactly `items` times in all.
 //
 // The replica: the reactor is an eventfd (a counter: wake adds one, a blocking poll waits for it to be
-// non-zero, every poll drains it, and one that does not block lets the other threads run); a poll that waits always waits without a timeout (no timers here: a
-// timeout would only hide a lost wake-up for a while). A worker's not-yet-started tasks (its steal_queue,
-// checked on its own in steal_queue.cpp) are a count that the owner pops one at a time and a thief takes
-// half of with a compare-and-swap. The injection queue holds chunks of one task under a mutex (the real
-// spin lock is in inject_queue.cpp). Left out: the run queue of started tasks, timers, spin_for_work()
-// and the lone-task grace period of find_work() (both only delay sleeping: a worker that spins still
-// ends in poll()), paused time.
+// non-zero and drains it, one that does not block lets the other threads run); a poll that waits has no
+// timeout (no timers here: a timeout would only hide a lost wake-up for a while). A worker's not-yet-
+// started tasks (its steal_queue, checked on its own in steal_queue.cpp) are a count that the owner pops
+// one at a time and a thief takes half of with a compare-and-swap. The injection queue holds chunks of
+// `chunk` tasks under a mutex (its spin lock and count are checked in inject_queue.cpp). The one-worker
+// models stand for one worker of a runtime with several (a real one-worker runtime has no scheduler
+// and no idle count). Left out: the run queue of started tasks, timers, frame-cache trimming,
+// spin_for_work() and the lone-task grace period of find_work() (both only delay sleeping: a worker that
+// spins still ends in poll()), paused time, the runtime's own shutdown (here the last item stops it).
 //
 // Defects the checker must find:
 // - idle_leak: the code before commit 57819e6, which undid the idle count only when it blocked
 //   (`if (timeout_ms != 0)` after the last look could set the timeout to 0): idle_ only grows.
-// - sleeping_after_last_look: the sleeping_ store made visible only after the last look, which is what
-//   a relaxed store allows (C++ permits a relaxed store to become visible after later loads; a plain
-//   store on a store-buffering CPU does it). The engine executes every atomic sequentially consistently,
-//   so a relaxed `sleeping_` store *as written* is not found (relaxed_sleeping, which passes): this
-//   variant writes out the reordering itself, to show that the protocol depends on the order.
+// - sleeping_after_last_look: the sleeping_ store visible only after the last look's loads, which C++
+//   allows for a relaxed store (in practice x86 and ARM would keep it in order here, because enter_idle's
+//   seq_cst read-modify-write sits between; C++ does not promise that). The engine executes every atomic
+//   sequentially consistently, so a relaxed `sleeping_` store *as written* is not found (relaxed_sleeping,
+//   which passes): this variant writes the reordering out, to show that the protocol depends on it.
 // - idle_read_before_publishing: notify_one reading `idle_` before the injected work is visible, which
-//   the missing fence would allow; the same remark applies.
+//   C++ allows without the fence (a relaxed load of `idle_` after a read-modify-write of another
+//   object); the same remark applies.
 #include <array>
 #include <mutex>
 #include <utility>
@@ -202,7 +206,9 @@ struct runtime {
       }
     }
     if (counted) {
-      bool last = searching.fetch_sub(1, seq_cst) == 1;
+      int before = searching.fetch_sub(1, seq_cst);
+      require(before >= 1 && before <= Workers, "the searching count stays within 0 and the number of workers");
+      bool last = before == 1;
       if (found && last) notify_one<V>();
     }
     return found;
@@ -337,7 +343,9 @@ WEFT_MODEL_CASE(sleeping_late, "worker_sleep/sleeping_after_last_look_is_found")
 }
 
 WEFT_MODEL_CASE(idle_early, "worker_sleep/idle_read_before_publishing_is_found") {
-  auto run = [&](options opts) { return inject_model<variant::idle_read_before_publishing, 1, 1, 1>(name, std::move(opts)); };
+  auto run = [&](options opts) {
+    return inject_model<variant::idle_read_before_publishing, 1, 1, 1>(name, std::move(opts));
+  };
   return expect_failure(run({}), "deadlock", run);
 }
 
