@@ -140,9 +140,13 @@ void worker::push_fresh(spawn_state_base* s) noexcept {
 
 void worker::start_fresh(spawn_state_base* s) {
   adopt(s);  // sets `home`
-  // seq_cst, paired with the flag in spawn_request_cancel: a cancel that saw `started` false has set
-  // the flag before this store, so the task sees it at its first await.
+  // ordering: store `started`, then load the flag, both seq_cst, against spawn_request_cancel's store
+  // of the flag, then load of `started` (also seq_cst): in the single total order one of the two loads
+  // sees the other side's store. Either the canceller sees `started` and posts the cancel here, or
+  // this load sees the flag, and so does every later (relaxed) read on this thread: the first await.
+  // A relaxed load here would let both miss, on aarch64 (the model tests/model/spawn_cancel.cpp).
   s->started.store(true, std::memory_order_seq_cst);
+  (void)s->ctx.cancelled_seq_cst();
   resume({s->frame, &s->ctx});
 }
 

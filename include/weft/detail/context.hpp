@@ -40,6 +40,9 @@ class context {
   void detach() noexcept;
 
   bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
+  /// The flag, read seq_cst: for the one place where another thread's set_cancelled must be seen or
+  /// must see us (worker::start_fresh, against spawn_request_cancel).
+  bool cancelled_seq_cst() const noexcept { return cancelled_.load(std::memory_order_seq_cst); }
   /// Cancels this node and every node below it. Idempotent. Returns true if it cut short an await
   /// point (see cancel_waiter): false means that whatever is below was already on its way to an outcome
   /// of its own, which `timeout` then returns rather than `timed_out`.
