@@ -279,7 +279,8 @@ TEST(rt_workers, a_socket_closed_while_its_registration_moves) {
   auto body = [&]() -> task<void> {
     auto pair = net::unix_stream::pair();
     CO_ASSERT_TRUE(pair.has_value());
-    auto& [a, b] = *pair;
+    auto& a = pair->first;
+    auto& b = pair->second;
     char buf[8];
     auto first = co_await a.read_some(std::span<char>(buf), 5ms);  // registers `a` with worker 0
     CO_ASSERT_TRUE(!first.has_value());

@@ -258,7 +258,8 @@ TEST(time_timeout, bytes_read_as_the_deadline_falls_are_returned) {
   run([]() -> task<void> {
     auto pair = net::unix_stream::pair();
     CO_ASSERT_TRUE(pair.has_value());
-    auto& [a, b] = *pair;
+    auto& a = pair->first;
+    auto& b = pair->second;
     char buf[16];
     auto waiter = spawn(timeout(10ms, awaited([&] { return a.read_some(std::span<char>(buf)); })));
     co_await yield_now();  // parked on the socket
@@ -275,7 +276,8 @@ TEST(time_timeout, bytes_not_yet_read_at_the_deadline_stay_in_the_socket) {
   run([]() -> task<void> {
     auto pair = net::unix_stream::pair();
     CO_ASSERT_TRUE(pair.has_value());
-    auto& [a, b] = *pair;
+    auto& a = pair->first;
+    auto& b = pair->second;
     char buf[16];
     auto r = co_await timeout(10ms, awaited([&] { return a.read_some(std::span<char>(buf)); }));
     CO_ASSERT_TRUE(!r.has_value());
@@ -352,7 +354,8 @@ TEST(time_timeout, a_socket_read_with_the_largest_timeout_waits_for_its_bytes) {
   auto body = []() -> task<void> {
     auto pair = net::unix_stream::pair();
     CO_ASSERT_TRUE(pair.has_value());
-    auto& [a, b] = *pair;
+    auto& a = pair->first;
+    auto& b = pair->second;
     char buf[8];
     auto reader = spawn([&]() -> task<result<std::size_t>> {
       co_return co_await a.read_some(std::span<char>(buf), clock::duration::max());

@@ -29,7 +29,7 @@ class chaos {
       : state_(seed == 0 ? 0 : (seed ^ 0x5DEECE66Dull) * 0x9E3779B97F4A7C15ull + stream * 0xBF58476D1CE4E5B9ull + 1) {}
 
   bool on() const noexcept { return state_ != 0; }
-  /// xorshift64; loop thread only.
+  /// xorshift64. Loop thread only, like on(): other threads look at the seed instead.
   std::uint64_t next() noexcept {
     state_ ^= state_ << 13;
     state_ ^= state_ >> 7;

@@ -106,7 +106,8 @@ worker::~worker() {
 }
 
 void worker::post(unique_function fn) {
-  if (chaos_.on()) chaos::pause_a_moment(options_.chaos_seed);
+  // Any thread: read the seed (set once, at construction), not chaos_, whose state the loop advances.
+  if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed);
   {
     std::lock_guard lock(post_mu_);
     posted_.push_back(std::move(fn));
@@ -116,7 +117,8 @@ void worker::post(unique_function fn) {
 }
 
 void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
-  if (chaos_.on()) chaos::pause_a_moment(options_.chaos_seed);
+  // Any thread: read the seed (set once, at construction), not chaos_, whose state the loop advances.
+  if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed);
   {
     std::lock_guard lock(post_mu_);
     remote_.push_back({h, ctx});
