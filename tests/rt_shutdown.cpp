@@ -114,3 +114,28 @@ TEST(rt_shutdown, group_child_handle_outliving_its_group) {
   }
   EXPECT_TRUE(escaped.done());
 }
+
+// A waiter woken by a primitive that lived in a task which then ended, and destroyed by shutdown before
+// it ran: destroying it must not touch the primitive (gone with that task's frame). Before, its
+// awaiter's destructor locked the freed primitive's spin lock (ASan: heap-use-after-free; with the
+// frame cache, a spin on whatever word reused the block). Found by tests/model/sync_waiter_abandon.cpp.
+TEST(rt_shutdown, a_woken_waiter_destroyed_at_shutdown_leaves_its_primitive_alone) {
+  runtime rt(test::options());
+  auto body = []() -> task<void> {
+    event ready;
+    mutex m;
+    semaphore permits(0);
+    std::vector<join_handle<void>> waiters;
+    waiters.push_back(spawn([&]() -> task<void> { (void)co_await ready.wait(); }));
+    waiters.push_back(spawn([&]() -> task<void> { (void)co_await permits.acquire(); }));
+    auto held = m.try_lock();
+    waiters.push_back(spawn([&]() -> task<void> { (void)co_await m.lock(); }));
+    for (int i = 0; i < 20; ++i) co_await yield_now();  // they park
+    ready.set();
+    permits.release();
+    held.reset();  // each waiter is settled and queued, not yet resumed
+    for (auto& w : waiters) w.detach();
+    co_return;  // the primitives go with this frame; the runtime then ends with the waiters queued
+  };
+  rt.block_on(body());
+}

@@ -62,7 +62,11 @@ void wake_settled(wake_list& wakes) noexcept {
 }
 
 void abandon(sync_waiter* w) noexcept {
-  if (w->lock == nullptr) return;
+  // Only a frame destroyed while it waits gets here with `lock` set: at runtime shutdown, after the
+  // workers' threads have stopped, so `outcome` is read without the lock. A waiter already settled
+  // or cancelled is on no list, and its primitive may be gone already (it may have lived in a task that
+  // ended after waking it): it must not be touched. One still parked has a primitive that is alive.
+  if (w->lock == nullptr || w->outcome != wait_outcome::waiting) return;
   std::lock_guard guard(*w->lock);
   if (w->list != nullptr) w->list->remove(w);
 }

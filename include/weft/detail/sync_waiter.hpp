@@ -16,7 +16,11 @@
 //   waiter sits on the settler's wake_list, which is the settler's own (no lock guards it), and its
 //   `list` is null. Were it set, a cancel would unlink the waiter from a list another thread is
 //   walking, and report as cancelled a value or permit that was already handed over.
-// - A waiter destroyed while linked (its frame destroyed at shutdown) unlinks itself.
+// - A waiter destroyed while linked (its frame destroyed at shutdown) unlinks itself. One destroyed
+//   after it was settled, before it resumed, leaves its primitive alone: that may be gone already.
+//   (A settler outside the runtime still between settle and wake_settled when the runtime is destroyed
+//   would read the destroyed waiter: tests/model/sync_waiter_abandon.cpp shows that window. weft's own
+//   threads have all stopped by then.)
 #pragma once
 
 #include <coroutine>
