@@ -131,6 +131,14 @@ TEST(rt_shutdown, a_woken_waiter_destroyed_at_shutdown_leaves_its_primitive_alon
     auto held = m.try_lock();
     waiters.push_back(spawn([&]() -> task<void> { (void)co_await m.lock(); }));
     for (int i = 0; i < 20; ++i) co_await yield_now();  // they park
+    // Busy tasks ahead of them in the queue: the loop's turn ends before the woken waiters run, and
+    // block_on returns as soon as this task has ended.
+    for (int i = 0; i < 300; ++i) {
+      spawn([]() -> task<void> {
+        for (;;) co_await yield_now();
+      }).detach();
+    }
+    co_await yield_now();
     ready.set();
     permits.release();
     held.reset();  // each waiter is settled and queued, not yet resumed
