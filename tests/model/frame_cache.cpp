@@ -46,16 +46,10 @@
 
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/model.hpp"
+#include "prelude.hpp"
 
 namespace weft::model {
 namespace {
-
-using weft::detail::atomic;
-using weft::detail::cell;
-
-constexpr auto relaxed = std::memory_order_relaxed;
-constexpr auto acquire = std::memory_order_acquire;
-constexpr auto release = std::memory_order_release;
 
 constexpr std::size_t max_cached = 2;  // frame_max_cached
 constexpr unsigned depot_lists = 2;

@@ -38,12 +38,10 @@
 #include "replica.hpp"
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/model.hpp"
+#include "prelude.hpp"
 
 namespace weft::model {
 namespace {
-
-using weft::detail::atomic;
-using weft::detail::cell;
 
 enum class variant { fixed, count_dropped_at_pop, rest_not_subtracted };
 

@@ -32,16 +32,10 @@
 #include "replica.hpp"
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/model.hpp"
+#include "prelude.hpp"
 
 namespace weft::model {
 namespace {
-
-using weft::detail::atomic;
-using weft::detail::cell;
-
-constexpr auto relaxed = std::memory_order_relaxed;
-constexpr auto acquire = std::memory_order_acquire;
-constexpr auto acq_rel = std::memory_order_acq_rel;
 
 enum class outcome { waiting, satisfied, closed, cancelled };
 enum class variant { fixed, relaxed_unref };

@@ -37,12 +37,11 @@
 #include "spawn_replica.hpp"
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/model.hpp"
+#include "prelude.hpp"
 
 namespace weft::model {
 namespace {
 
-using weft::detail::atomic;
-using weft::detail::cell;
 using replica::spawn_state;
 using replica::status;
 

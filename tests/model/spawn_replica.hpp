@@ -14,16 +14,9 @@
 #include "replica.hpp"
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/model.hpp"
+#include "prelude.hpp"
 
 namespace weft::model::replica {
-
-using weft::detail::atomic;
-using weft::detail::cell;
-
-constexpr auto relaxed = std::memory_order_relaxed;
-constexpr auto acquire = std::memory_order_acquire;
-constexpr auto release = std::memory_order_release;
-constexpr auto acq_rel = std::memory_order_acq_rel;
 
 // weft/detail/spawn_state.hpp's layout of `word`.
 constexpr std::uint32_t sync_done = 1;

@@ -19,12 +19,10 @@
 // links through a field of its own that only the settler touches.
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/model.hpp"
+#include "prelude.hpp"
 
 namespace weft::model {
 namespace {
-
-using weft::detail::atomic;
-using weft::detail::cell;
 
 class spin_lock {  // weft's test-and-test-and-set shape
  public:

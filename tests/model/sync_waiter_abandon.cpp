@@ -41,12 +41,10 @@
 #include "replica.hpp"
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/model.hpp"
+#include "prelude.hpp"
 
 namespace weft::model {
 namespace {
-
-using weft::detail::atomic;
-using weft::detail::cell;
 
 enum class outcome { waiting, satisfied };
 /// fixed: a frame that abandon found settled is freed once the settler has returned (weft's shutdown
