@@ -46,7 +46,10 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
       }
     }
     if (!s->handle_alive) report_unseen(w, s);
-    w->bury(s);
+    // One thread: the handle is this loop's too, and can be dropped only once this frame has suspended
+    // (by the joiner `next`, say), so the reference goes now, and the state is buried only if it was
+    // the last (the spawn-and-join fast path: no graveyard round trip).
+    if (spawn_unref(s)) w->bury(s);
     return next;
   }
 

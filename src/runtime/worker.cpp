@@ -360,21 +360,15 @@ bool worker::take_back(std::coroutine_handle<> h) noexcept {
   return true;
 }
 
-void worker::resume(const runnable& r) {
-  handoffs_ = 0;
-  if (options_.slow_task_threshold.count() > 0) {
-    // lifetime: the context may be freed during the resume (the task ends, its handle is dropped).
-    std::string name(r.ctx != nullptr ? r.ctx->name() : std::string_view{});
-    auto start = std::chrono::steady_clock::now();
-    r.handle.resume();
-    auto held = std::chrono::steady_clock::now() - start;
-    if (held > options_.slow_task_threshold) {
-      options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(held));
-    }
-  } else {
-    r.handle.resume();
+void worker::resume_timed(const runnable& r) {
+  // lifetime: the context may be freed during the resume (the task ends, its handle is dropped).
+  std::string name(r.ctx != nullptr ? r.ctx->name() : std::string_view{});
+  auto start = std::chrono::steady_clock::now();
+  r.handle.resume();
+  auto held = std::chrono::steady_clock::now() - start;
+  if (held > options_.slow_task_threshold) {
+    options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(held));
   }
-  if (!graveyard_.empty()) free_buried();
 }
 
 bool worker::run_leftover_posts() {
@@ -455,8 +449,9 @@ void worker::free_buried() noexcept {
   while (!graveyard_.empty()) {
     spawn_state_base* s = graveyard_.back();
     graveyard_.pop_back();
-    // ordering: a count of one is ours alone (no other holder is left to add one): no atomic write.
-    if (refs_of(s->word.load(std::memory_order_acquire)) == 1 || spawn_unref(s)) delete s;
+    // ordering: a count of one is ours alone (no other holder is left to add one): no atomic write. A
+    // one-loop state comes here with its count already at zero (spawn_done dropped it: no other thread).
+    if (refs_of(s->word.load(std::memory_order_acquire)) <= 1 || spawn_unref(s)) delete s;
   }
 }
 

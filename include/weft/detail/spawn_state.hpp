@@ -7,9 +7,10 @@
 //
 // Lifecycle:
 //   spawn_start -> [queued, runs, suspends, ...] -> spawn_done (on_done hook of the root frame)
-//   spawn_done hands the task's reference to its loop, which drops it right after the resume that
-//   completed the task (never inside the frame's own final_suspend, where the frame is still in use:
-//   with the reference gone, a handle on another thread could free the frame mid-suspension).
+//   spawn_done hands a shared state's task reference to its loop, which drops it right after the
+//   resume that completed the task (never inside the frame's own final_suspend, where the frame is
+//   still in use: with the reference gone, a handle on another thread could free the frame
+//   mid-suspension). A one-loop state drops it in spawn_done: its handle is on the same thread.
 //   At runtime shutdown, unfinished tasks have their frames destroyed and are marked abandoned.
 //
 // Threads (runtimes with several workers, `shared` states): a task that has not started yet may be
