@@ -113,6 +113,9 @@ void worker::post(unique_function fn) {
     posted_.push_back(std::move(fn));
   }
   has_posted_.store(true);  // ordering: seq_cst, paired with sleeping_ in poll() (see the protocol above)
+  // Redundant in C++ (both are seq_cst), and nearly free here (we just took a mutex): qemu-user's
+  // aarch64 emulation lets a store-release pass a later load-acquire, which lost this wake-up there.
+  weft::detail::atomic_thread_fence(std::memory_order_seq_cst);
   if (sleeping_.load()) reactor_->wake();
 }
 
@@ -124,6 +127,7 @@ void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
     remote_.push_back({h, ctx});
   }
   has_posted_.store(true);  // as in post()
+  weft::detail::atomic_thread_fence(std::memory_order_seq_cst);
   if (sleeping_.load()) reactor_->wake();
 }
 
@@ -423,6 +427,7 @@ void worker::poll(bool idle) {
   bool went_idle = timeout_ms != 0;
   if (went_idle) {
     sleeping_.store(true);  // ordering: seq_cst, see post()
+    weft::detail::atomic_thread_fence(std::memory_order_seq_cst);  // for qemu-user, as in post(); about to block anyway
     if (sched_ != nullptr) sched_->enter_idle();
     // The last look (scheduler.hpp): work posted to us, injected, or left to steal.
     if (has_posted_.load() || (sched_ != nullptr && (sched_->stopping() || sched_->work_available(this)))) {
