@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -317,7 +318,8 @@ TEST(time_timeout, a_child_that_exited_as_the_deadline_falls_reports_its_status)
     CO_ASSERT_TRUE(c.has_value());
     auto waiter = spawn(timeout(10ms, c->wait()));
     co_await yield_now();  // parked on the child's pidfd
-    std::this_thread::sleep_for(100ms);  // it exits meanwhile (real time; the loop's is paused)
+    siginfo_t info{};  // wait until it has exited, without reaping it (the loop's time is paused)
+    EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(c->id()), &info, WEXITED | WNOWAIT), 0);
     auto status = co_await std::move(waiter);
     CO_ASSERT_TRUE(status.has_value());
     EXPECT_TRUE(status->success());
