@@ -364,7 +364,7 @@ bool worker::take_back(std::coroutine_handle<> h) noexcept {
   return true;
 }
 
-void worker::resume_timed(const runnable& r) {
+void worker::resume_timed(runnable r) {
   // lifetime: the context may be freed during the resume (the task ends, its handle is dropped).
   std::string name(r.ctx != nullptr ? r.ctx->name() : std::string_view{});
   auto start = std::chrono::steady_clock::now();

@@ -157,7 +157,7 @@ class worker {
   /// Briefly polls for work before the worker sleeps; true if it found some.
   bool spin_for_work();
   /// The hot path of every turn, inline: a call here cost a yield 25% (bench_tasks weft_yield).
-  void resume(const runnable& r) {
+  void resume(runnable r) {
     handoffs_ = 0;
     if (options_.slow_task_threshold.count() > 0) [[unlikely]] {
       resume_timed(r);
@@ -167,7 +167,7 @@ class worker {
     if (!graveyard_.empty()) [[unlikely]] free_buried();
   }
   /// resume() with the slow-task detector on.
-  void resume_timed(const runnable& r);
+  void resume_timed(runnable r);
   /// The next ready coroutine: the oldest, or a random one in the shuffling debug mode.
   bool pop_ready(runnable& r) noexcept;
   void run_posted();
