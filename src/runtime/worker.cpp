@@ -106,27 +106,24 @@ worker::~worker() {
 }
 
 void worker::post(unique_function fn) {
+  hand_off([&] { posted_.push_back(std::move(fn)); });
+}
+
+void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
+  hand_off([&] { remote_.push_back({h, ctx}); });
+}
+
+template <class Push>
+void worker::hand_off(Push push) {
   // Any thread: read the seed (set once, at construction), not chaos_, whose state the loop advances.
   if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed);
   {
     std::lock_guard lock(post_mu_);
-    posted_.push_back(std::move(fn));
+    push();
   }
   has_posted_.store(true);  // ordering: seq_cst, paired with sleeping_ in poll() (see the protocol above)
   // Redundant in C++ (both are seq_cst), and nearly free here (we just took a mutex): qemu-user's
   // aarch64 emulation lets a store-release pass a later load-acquire, which lost this wake-up there.
-  weft::detail::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleeping_.load()) reactor_->wake();
-}
-
-void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
-  // Any thread: read the seed (set once, at construction), not chaos_, whose state the loop advances.
-  if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed);
-  {
-    std::lock_guard lock(post_mu_);
-    remote_.push_back({h, ctx});
-  }
-  has_posted_.store(true);  // as in post()
   weft::detail::atomic_thread_fence(std::memory_order_seq_cst);
   if (sleeping_.load()) reactor_->wake();
 }

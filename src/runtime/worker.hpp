@@ -148,6 +148,9 @@ class worker {
 
   void turn(const spawn_state_base* root);
   void nested_turn();
+  /// post() and remote_schedule(): `push()` under post_mu_, then wake the loop if it sleeps.
+  template <class Push>
+  void hand_off(Push push);
   /// Runs up to a budget of ready tasks; returns how many ran.
   int run_ready();
   void start_fresh(spawn_state_base* s);
