@@ -210,23 +210,18 @@ void spawn_join_abandon(join_waiter* w) noexcept {
   }
 }
 
-void spawn_request_cancel(spawn_state_base* s) noexcept {
-  if (!s->shared) {
-    s->ctx.cancel();
-    return;
-  }
+bool spawn_request_cancel(spawn_state_base* s) noexcept {
+  if (!s->shared) return s->ctx.cancel();
   // Set the flag first (seq_cst): a task that has not started sees it at its first await.
   s->ctx.set_cancelled();
-  if (!s->started.load(std::memory_order_seq_cst)) return;
+  if (!s->started.load(std::memory_order_seq_cst)) return true;
   worker* home = s->home.load(std::memory_order_relaxed);  // fixed once started
-  if (s->load_status() != task_status::running) return;
-  if (home == current_worker()) {
-    s->ctx.cancel();  // cut short what it waits on, and its children
-    return;
-  }
+  if (s->load_status() != task_status::running) return false;
+  if (home == current_worker()) return s->ctx.cancel();  // cut short what it waits on, and its children
   // Its tree belongs to its loop: walk it there. The reference keeps the state alive until then.
   s->word.fetch_add(ref_one, std::memory_order_relaxed);
   home->post(cancel_on_home{s});
+  return true;
 }
 
 [[noreturn]] void throw_abandoned() {
@@ -240,12 +235,7 @@ bool cancel_joined(cancel_waiter* w) noexcept {
   // on its way) or nothing in it was waiting on something the cancel could cut.
   spawn_state_base* s = static_cast<join_waiter*>(w)->s;
   if (s->load_status() != task_status::running) return false;
-  if (!s->shared || (s->started.load(std::memory_order_seq_cst) &&
-                     s->home.load(std::memory_order_relaxed) == current_worker())) {
-    return s->ctx.cancel();
-  }
-  spawn_request_cancel(s);  // posted to its loop, or seen at its first await
-  return true;
+  return spawn_request_cancel(s);
 }
 }  // namespace
 

@@ -136,7 +136,9 @@ inline void spawn_join_resumed(join_waiter* w) noexcept {
   if (w->ctx != nullptr) w->ctx->disarm();
 }
 /// join_handle::cancel(): cancels the task from any thread.
-void spawn_request_cancel(spawn_state_base* s) noexcept;
+/// Returns whether the cancel cut (or, posted to the task's loop or waiting for its first await, may
+/// cut) an await point short; false once the task has finished (see context::cancel).
+bool spawn_request_cancel(spawn_state_base* s) noexcept;
 /// Called from a join awaiter's destructor: forget a joiner that no longer waits.
 void spawn_join_abandon(join_waiter* w) noexcept;
 /// Throws the error that awaiting an abandoned task gives.
