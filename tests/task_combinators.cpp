@@ -85,9 +85,9 @@ TEST(task_combinators, when_any_first_wins_losers_cancelled_and_awaited) {
   auto body = []() -> task<void> {
     journal j;
     clock::time_point start = clock::now();
-    std::variant<int, int, std::monostate> w =
-        co_await when_any(value_after(50ms, 1, &j), value_after(20ms, 2, &j), void_after(1h));
+    any_variant<int, int, void> w = co_await when_any(value_after(50ms, 1, &j), value_after(20ms, 2, &j), void_after(1h));
     EXPECT_EQ(w.index(), 1u);
+    EXPECT_TRUE(w.also_finished.empty());  // the losers' sleeps were cut: nothing of theirs happened
     EXPECT_EQ(std::get<1>(w), 2);
     EXPECT_EQ(j.lines, (std::vector<std::string>{"2 done", "1 canceled"}));  // loser finished before return
     EXPECT_EQ(test::ms_since(start), 20);
@@ -107,7 +107,7 @@ TEST(task_combinators, when_any_range_and_exception_winner) {
     std::vector<task<int>> ts2;
     ts2.push_back(value_after(30ms, 7));
     ts2.push_back(throw_after(10ms, "first to finish"));
-    EXPECT_THROW(co_await when_any(std::move(ts2)), std::runtime_error);
+    EXPECT_THROW(co_await when_any(std::move(ts2)), std::runtime_error);  // the loser's value was the cancel's
     EXPECT_THROW(co_await when_any(std::vector<task<int>>{}), std::invalid_argument);
   };
   test::run_paused(body());
@@ -200,4 +200,81 @@ TEST(task_combinators, children_finishing_synchronously) {
     EXPECT_EQ(w.index(), 0u);
   };
   test::run_paused(body());
+}
+
+// A loser's outcome can happen in the same turn as the winner's: here the winner's own send hands the
+// value to the waiting receiver, then the winner finishes, and the receiver's cancel finds nothing to
+// cut. The value must come back: in also_finished, or (when chaos delayed the receiver so that the
+// cancel did cut it) still in the channel. Never lost, never twice.
+namespace {
+
+task<result<int>> receive_from(channel<int>& ch) { co_return co_await ch.receive(); }
+
+task<int> send_then_return(channel<int>& ch, int v) {
+  EXPECT_TRUE(ch.try_send(v));
+  co_return 0;
+}
+
+task<int> send_then_throw(channel<int>& ch, int v) {
+  EXPECT_TRUE(ch.try_send(v));
+  throw std::runtime_error("the winner failed");
+  co_return 0;
+}
+
+}  // namespace
+
+TEST(task_combinators, when_any_returns_a_losers_value_received_in_the_winners_turn) {
+  test::run_test([]() -> task<void> {
+    channel<int> ch(1);
+    any_variant<result<int>, int> w = co_await when_any(receive_from(ch), send_then_return(ch, 7));
+    EXPECT_EQ(w.index(), 1u);
+    if (!test::shuffled()) CO_ASSERT_TRUE(w.also_finished.size() == 1u);
+    int copies = ch.try_receive().has_value() ? 1 : 0;
+    for (auto& late : w.also_finished) {
+      CO_ASSERT_TRUE(late.index() == 0u);
+      EXPECT_EQ(std::get<0>(late).value(), 7);
+      ++copies;
+    }
+    EXPECT_EQ(copies, 1);
+  }());
+}
+
+TEST(task_combinators, when_any_prefers_a_value_that_happened_to_the_winners_exception) {
+  test::run_test([]() -> task<void> {
+    channel<int> ch(1);
+    try {
+      auto w = co_await when_any(receive_from(ch), send_then_throw(ch, 8));
+      CO_ASSERT_TRUE(w.index() == 0u);  // the receiver took the value: it wins over the exception
+      EXPECT_EQ(std::get<0>(w).value(), 8);
+      EXPECT_TRUE(w.also_finished.empty());
+      EXPECT_FALSE(ch.try_receive().has_value());
+    } catch (const std::runtime_error&) {
+      // Only when chaos let the cancel cut the receive: the value is still in the channel.
+      EXPECT_TRUE(test::shuffled());
+      EXPECT_EQ(ch.try_receive().value(), 8);
+    }
+  }());
+}
+
+TEST(task_combinators, first_success_range_returns_a_losers_value_received_in_the_winners_turn) {
+  test::run_test([]() -> task<void> {
+    channel<int> ch(1);
+    std::vector<task<result<int>>> ts;
+    ts.push_back(receive_from(ch));
+    ts.push_back([](channel<int>& c) -> task<result<int>> {
+      EXPECT_TRUE(c.try_send(9));
+      co_return 1;
+    }(ch));
+    any_result<result<int>> w = co_await first_success(std::move(ts));
+    EXPECT_EQ(w.index, 1u);
+    EXPECT_EQ(w.value.value(), 1);
+    if (!test::shuffled()) CO_ASSERT_TRUE(w.also_finished.size() == 1u);
+    int copies = ch.try_receive().has_value() ? 1 : 0;
+    for (auto& late : w.also_finished) {
+      EXPECT_EQ(late.index, 0u);
+      EXPECT_EQ(late.value.value(), 9);
+      ++copies;
+    }
+    EXPECT_EQ(copies, 1);
+  }());
 }

@@ -5,8 +5,26 @@ namespace {
 
 void cancel_others(fan_out& f, std::size_t winner) noexcept {
   for (std::size_t i = 0; i < f.count; ++i) {
-    if (i != winner) f.slots[i].ctx.cancel();
+    if (i != winner) f.slots[i].cut = f.slots[i].ctx.cancel();
   }
+}
+
+// when_any's winner threw, but a loser's outcome happened anyway and it ended with a value: throwing
+// would drop that value, so the loser wins instead (the exception goes the way of a loser's).
+void prefer_a_value(fan_out& f) noexcept {
+  if (f.mode != fan_mode::any || f.chosen < 0) return;
+  if (f.slots[static_cast<std::size_t>(f.chosen)].promise->exception == nullptr) return;
+  for (std::size_t i = 0; i < f.count; ++i) {
+    if (f.finished_anyway(i)) {
+      f.chosen = static_cast<std::ptrdiff_t>(i);
+      return;
+    }
+  }
+}
+
+std::coroutine_handle<> all_done(fan_out& f) noexcept {
+  prefer_a_value(f);
+  return f.parent;
 }
 
 std::coroutine_handle<> child_done(void* arg) noexcept {
@@ -34,7 +52,7 @@ std::coroutine_handle<> child_done(void* arg) noexcept {
     }
   }
   slot->ctx.detach();
-  if (--f.remaining == 0) return f.parent;
+  if (--f.remaining == 0) return all_done(f);
   return std::noop_coroutine();
 }
 
@@ -52,7 +70,7 @@ std::coroutine_handle<> fan_out::start(std::coroutine_handle<> awaiting, context
     s.ctx.attach(parent_ctx);
   }
   for (std::size_t i = 0; i < count; ++i) slots[i].handle.resume();
-  if (--remaining == 0) return awaiting;
+  if (--remaining == 0) return all_done(*this);
   return std::noop_coroutine();
 }
 

@@ -45,6 +45,8 @@ struct fan_slot {
   promise_base* promise = nullptr;
   /// Null if the child succeeded; else its exception, or its error result as a std::system_error.
   std::exception_ptr (*failure)(promise_base*) = nullptr;
+  /// A loser whose cancel cut an await short. One whose cancel cut nothing had its outcome on the way.
+  bool cut = false;
 };
 
 struct fan_out {
@@ -59,10 +61,45 @@ struct fan_out {
   std::coroutine_handle<> start(std::coroutine_handle<> awaiting, context* parent_ctx) noexcept;
   /// The exceptions of every failed child, and failed results as std::system_error, in slot order.
   std::vector<std::exception_ptr> failures() const;
+  /// Whether child i ended with a value: no exception, and no error inside a result<T>.
+  bool succeeded(std::size_t i) const noexcept { return slots[i].failure(slots[i].promise) == nullptr; }
+  /// A loser of when_any / first_success whose cancel cut nothing and that ended with a value: its
+  /// outcome happened in the same turn as the winner's (or it was running when the cancel came).
+  bool finished_anyway(std::size_t i) const noexcept {
+    return static_cast<std::ptrdiff_t>(i) != chosen && !slots[i].cut && succeeded(i);
+  }
+  template <class F>
+  void for_each_finished_anyway(F&& f) const {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (finished_anyway(i)) f(i);
+    }
+  }
 };
 
 template <class T>
 using non_void_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+}  // namespace weft::detail
+
+namespace weft {
+
+/// What the variadic when_any and first_success return: the winner's value, as a std::variant whose
+/// index() says which task won (std::get, std::visit and holds_alternative work on it), and the losers
+/// that still ended with a value.
+template <class... T>
+struct any_variant : std::variant<detail::non_void_t<T>...> {
+  using variant = std::variant<detail::non_void_t<T>...>;
+  any_variant(variant winner, std::vector<variant> also) : variant(std::move(winner)), also_finished(std::move(also)) {}
+  /// Losers whose cancel cut nothing and that ended with a value: an outcome that happened in the same
+  /// turn as the winner's (a value received, a permit granted), before the cancel could cut it, or a
+  /// loser that was running when the cancel came. Whatever they hold was consumed: handle it, or drop
+  /// it knowingly. Empty in the common case.
+  std::vector<variant> also_finished;
+};
+
+}  // namespace weft
+
+namespace weft::detail {
 
 /// A task's outcome for all_settled: its value, or the exception it threw.
 template <class T>
@@ -143,13 +180,19 @@ class fan_tuple {
     } else {
       if (fan_.chosen < 0) throw_all_failed(fan_);
       using variant = std::variant<non_void_t<T>...>;
+      std::vector<variant> also_finished;
+      fan_.for_each_finished_anyway([&](std::size_t i) {
+        ((i == I ? void(also_finished.emplace_back(std::in_place_index<I>, take_value(std::get<I>(tasks_))))
+                 : void()),
+         ...);
+      });
       std::optional<variant> out;
       // Exactly one I matches the winner; its take_value() rethrows if the winner threw.
       ((static_cast<std::size_t>(fan_.chosen) == I
             ? void(out.emplace(std::in_place_index<I>, take_value(std::get<I>(tasks_))))
             : void()),
        ...);
-      return std::move(*out);
+      return any_variant<T...>(std::move(*out), std::move(also_finished));
     }
   }
 
