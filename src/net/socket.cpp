@@ -136,8 +136,12 @@ result<std::size_t> read_op::outcome() const noexcept {
   return value;
 }
 
-write_op::write_op(io_state* state, std::span<const std::string_view> in) noexcept
+write_op::write_op(io_state* state, std::span<const std::string_view> in, clock::duration stall_timeout) noexcept
     : io_op(state, io_dir::write, &write_op::attempt) {
+  if (stall_timeout > clock::duration::zero()) {
+    deadline_ns = deadline_after(stall_timeout);
+    stall_ns = stall_timeout.count();
+  }
   if (in.size() > max_parts) {
     error = errc::invalid_argument;
     count = 0;

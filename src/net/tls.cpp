@@ -205,15 +205,15 @@ task<result<void>> tls_stream::wait_readable(clock::duration timeout) {
   co_return r;
 }
 
-task<result<void>> tls_stream::write_all(std::span<const std::string_view> parts) {
+task<result<void>> tls_stream::write_all(std::span<const std::string_view> parts, clock::duration stall_timeout) {
   for (std::string_view p : parts) {
-    auto w = co_await write_all(p);
+    auto w = co_await write_all(p, stall_timeout);
     if (!w) co_return w;
   }
   co_return result<void>{};
 }
 
-task<result<void>> tls_stream::write_all(std::string_view data) {
+task<result<void>> tls_stream::write_all(std::string_view data, clock::duration stall_timeout) {
   if (ssl_ == nullptr) co_return fail(errc::closed);
   while (!data.empty()) {
     ERR_clear_error();
@@ -223,7 +223,11 @@ task<result<void>> tls_stream::write_all(std::string_view data) {
       data.remove_prefix(sent);
       continue;
     }
-    auto waited = co_await wait_for(rc, errc::tls_error, clock::time_point{});
+    // Each wait follows an attempt: a full period with no byte taken is a stall.
+    clock::time_point deadline = stall_timeout > clock::duration::zero()
+                                     ? weft::deadline_after(clock::now(), stall_timeout)
+                                     : clock::time_point{};
+    auto waited = co_await wait_for(rc, errc::tls_error, deadline);
     if (!waited) co_return fail(waited.error());
   }
   co_return result<void>{};

@@ -33,6 +33,12 @@ bool cut_short(cancel_waiter* w) noexcept {
 
 void deadline_passed(timer_entry* e) noexcept {
   auto* op = static_cast<io_op*>(e);
+  if (op->stall_ns != 0 && op->value != op->progress_mark) {
+    op->progress_mark = op->value;
+    worker* w = current_worker();
+    w->arm_timer(op, weft::deadline_after(w->now(), clock::duration(op->stall_ns)));
+    return;
+  }
   op->error = errc::timed_out;
   finish(op);
 }

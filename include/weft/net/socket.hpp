@@ -65,7 +65,8 @@ struct readiness_op : io_op {
 
 struct write_op : io_op {
   static constexpr std::size_t max_parts = 16;
-  write_op(io_state* state, std::span<const std::string_view> parts) noexcept;
+  /// `stall_timeout` (zero: none): fail with `timed_out` once no byte has gone out for that long.
+  write_op(io_state* state, std::span<const std::string_view> parts, clock::duration stall_timeout = {}) noexcept;
   weft::result<void> outcome() const noexcept;
   static bool attempt(io_op* op) noexcept;
   iovec parts[max_parts];
@@ -152,6 +153,14 @@ class stream_socket : public basic_socket {
   /// Writes all the parts in order, gathered (sendmsg with an iovec each; at most 16 parts). Pass a
   /// std::array of string_views: g++ 12 cannot keep a braced list alive across a co_await.
   write_awaitable write_all(std::span<const std::string_view> parts) noexcept { return {io_, parts}; }
+  /// As above, giving up with `errc::timed_out` once no byte has gone out for `stall_timeout` (a peer
+  /// that stopped reading). A slow peer that keeps reading is never cut off; some bytes may have gone.
+  write_awaitable write_all(std::string_view data, clock::duration stall_timeout) noexcept {
+    return {io_, std::span(&data, 1), stall_timeout};
+  }
+  write_awaitable write_all(std::span<const std::string_view> parts, clock::duration stall_timeout) noexcept {
+    return {io_, parts, stall_timeout};
+  }
 
   /// Sends FIN: the peer reads end of stream; this side can still read.
   result<void> shutdown_write() noexcept;

@@ -78,10 +78,12 @@ class tls_stream {
   result<std::size_t> try_read_some(std::span<char> buf) noexcept;
   /// After try_read_some said would-block: waits until reading can make progress.
   task<result<void>> wait_readable(clock::duration timeout = clock::duration::zero());
-  /// Encrypts and sends all of `data`.
-  task<result<void>> write_all(std::string_view data);
-  /// Encrypts and sends all the parts, in order.
-  task<result<void>> write_all(std::span<const std::string_view> parts);
+  /// Encrypts and sends all of `data`. `stall_timeout` (zero: none): give up with `errc::timed_out` once
+  /// the socket has taken no byte for that long (a peer that stopped reading).
+  task<result<void>> write_all(std::string_view data, clock::duration stall_timeout = clock::duration::zero());
+  /// Encrypts and sends all the parts, in order (`stall_timeout` as above).
+  task<result<void>> write_all(std::span<const std::string_view> parts,
+                               clock::duration stall_timeout = clock::duration::zero());
   /// Sends close_notify (the peer reads end of stream); the stream can still be read.
   task<result<void>> shutdown();
 
