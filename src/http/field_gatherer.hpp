@@ -4,7 +4,8 @@
 // In the header section the pieces go straight into the message's headers, with no side copy: this
 // runs for every field of every message. Trailers (after a chunked body) arrive while a handler, or
 // the user of a response stream, may already be using those headers, so they are gathered aside and
-// added whole.
+// added whole to the message's trailers: never merged into its headers, where a field a proxy checked
+// could be added after the check, and where growing the storage would move what views point at.
 #pragma once
 
 #include <cstddef>
@@ -40,7 +41,8 @@ class field_gatherer {
   /// In the header section: the field whose value just ended, not yet added.
   std::string_view head_name(const headers& h) const noexcept { return h.open_field().substr(0, name_len_); }
   std::string_view head_value(const headers& h) const noexcept { return h.open_field().substr(name_len_); }
-  /// Adds the field whose value just ended.
+  /// Adds the field whose value just ended: to `h`, the headers the pieces went to (in the header
+  /// section), or the trailers (after it).
   void finish(headers& h, bool in_head) {
     if (in_head) {
       h.end_field(name_len_);

@@ -16,6 +16,8 @@ const llhttp_settings_t request_parser::settings = [] {
   s.on_header_value_complete = &request_parser::on_header_value_complete;
   s.on_headers_complete = &request_parser::on_headers_complete;
   s.on_body = &request_parser::on_body;
+  s.on_chunk_extension_name = &request_parser::on_chunk_extension;
+  s.on_chunk_extension_value = &request_parser::on_chunk_extension;
   s.on_message_complete = &request_parser::on_message_complete;
   return s;
 }();
@@ -43,11 +45,12 @@ void request_parser::start(request& req) noexcept {
   req.method.clear();
   req.target.clear();
   req.headers.clear();
+  req.trailers.clear();
   req.body.clear();
   req.params.clear();
   req_ = &req;
   fields_.reset();
-  head_bytes_ = 0;
+  head_bytes_ = fields_seen_ = extension_bytes_ = 0;
   began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = streaming_ = false;
   chunk_.clear();
 }
@@ -123,7 +126,8 @@ int request_parser::on_header_value_complete(llhttp_t* p) noexcept {
       s.expect_continue_ = true;
     }
   }
-  s.fields_.finish(h, in_head);
+  s.fields_.finish(in_head ? h : s.req_->trailers, in_head);
+  if (++s.fields_seen_ > s.limits_.max_header_fields) return s.reject(431, "too many header fields");
   return s.count_head(4);  // ": " and CRLF
 }
 
@@ -154,6 +158,13 @@ int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) noexce
   }
   if (s.req_->body.size() + len > s.limits_.max_body_bytes) return s.reject(413, "request body too large");
   s.req_->body.append(at, len);
+  return 0;
+}
+
+int request_parser::on_chunk_extension(llhttp_t* p, const char*, std::size_t len) noexcept {
+  request_parser& s = self(p);
+  s.extension_bytes_ += len;
+  if (s.extension_bytes_ > max_chunk_extension_bytes) return s.reject(400, "chunk extensions too long");
   return 0;
 }
 

@@ -5,7 +5,7 @@
 // stay unconsumed for the next start/feed) or `failed` (then error_status() says 400, 413, 414 or 431
 // and the connection must close: the stream's framing can no longer be trusted).
 // Header names and values are copied into req.headers as they arrive, so the read buffer can be
-// compacted or refilled between feeds.
+// compacted or refilled between feeds. Trailer fields go to req.trailers, never into req.headers.
 #pragma once
 
 #include <llhttp.h>
@@ -19,10 +19,15 @@
 namespace weft::http::detail {
 
 struct parse_limits {
-  std::size_t max_header_bytes;
+  std::size_t max_header_bytes;  // the header section and the trailers together
   std::size_t max_request_line;
   std::size_t max_body_bytes;
+  std::size_t max_header_fields = 100;  // header and trailer fields together
 };
+
+/// Chunk extensions (`1;name=value`) of one message, in bytes: weft ignores them, but llhttp hands them
+/// over, and unbounded they would let a client send endless bytes that count as no body (CVE-2024-22019).
+inline constexpr std::size_t max_chunk_extension_bytes = 16 * 1024;
 
 class request_parser {
  public:
@@ -73,6 +78,7 @@ class request_parser {
   static int on_header_value_complete(llhttp_t* p) noexcept;
   static int on_headers_complete(llhttp_t* p) noexcept;
   static int on_body(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t len) noexcept;
   static int on_message_complete(llhttp_t* p) noexcept;
   static const llhttp_settings_t settings;
 
@@ -87,6 +93,8 @@ class request_parser {
   stream_probe probe_ = nullptr;
   const void* probe_ctx_ = nullptr;
   std::size_t head_bytes_ = 0;
+  std::size_t fields_seen_ = 0;
+  std::size_t extension_bytes_ = 0;
   const char* error_reason_ = "";
   int error_status_ = 0;
   bool began_ = false;

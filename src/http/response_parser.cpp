@@ -29,6 +29,7 @@ void response_parser::start(client_response& res, bool no_body, std::size_t max_
   llhttp_reset(&parser_);
   res.status = 0;
   res.headers.clear();
+  res.trailers.clear();
   res.body.clear();
   res_ = &res;
   fields_.reset();
@@ -102,7 +103,7 @@ int response_parser::on_header_value(llhttp_t* p, const char* at, std::size_t le
 
 int response_parser::on_header_value_complete(llhttp_t* p) noexcept {
   response_parser& s = self(p);
-  s.fields_.finish(s.res_->headers, !s.headers_done_);
+  s.fields_.finish(s.headers_done_ ? s.res_->trailers : s.res_->headers, !s.headers_done_);
   return s.count_head(4);
 }
 

@@ -48,7 +48,55 @@ constexpr std::string_view close_line = "Connection: close\r\n";
 constexpr std::string_view chunked_line = "Transfer-Encoding: chunked\r\n";
 constexpr std::string_view length_name = "Content-Length: ";
 
+bool is_token_char(char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_number(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 19) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+/// What the server writes itself, whatever the handler set.
+enum class field_fate { keep, drop, frame };
+
+field_fate fate_of(std::string_view name, const response& r, bool head_only, bool bodyless) noexcept {
+  if (iequals(name, "Connection") || iequals(name, "Transfer-Encoding")) return field_fate::drop;
+  if (!iequals(name, "Content-Length")) return field_fate::keep;
+  if (bodyless) return field_fate::drop;
+  // A streamed body is framed by the handler's length; a HEAD answer without a body may describe the
+  // GET's. Anywhere else the body at hand says how long it is.
+  if (r.stream || (head_only && r.body.empty())) return field_fate::frame;
+  return field_fate::drop;
+}
+
 }  // namespace
+
+const char* response_problem(const response& r) noexcept {
+  for (auto [name, value] : r.headers) {
+    if (name.empty()) return "a response header field has an empty name";
+    for (char c : name) {
+      if (!is_token_char(c)) return "a response header field name holds a character that is not a token's";
+    }
+    for (char c : value) {
+      if (c == '\r' || c == '\n' || c == '\0') return "a response header field value holds CR, LF or NUL";
+    }
+    if (iequals(name, "Content-Length") && !is_number(value)) return "a response Content-Length is not a number";
+  }
+  return nullptr;
+}
+
+std::optional<std::size_t> declared_length(const response& r) noexcept {
+  std::optional<std::string_view> v = r.headers.get("Content-Length");
+  if (!v || !is_number(*v)) return std::nullopt;
+  std::size_t n = 0;
+  std::from_chars(v->data(), v->data() + v->size(), n);
+  return n;
+}
 
 // One pass to size the head and one to write it, straight into `out`: a response costs one resize
 // and a memcpy per piece, not a capacity check and a call per append (this runs once per request).
@@ -56,16 +104,17 @@ bool write_response(const response& r, bool keep_alive, bool head_only, std::str
   std::string_view reason = r.status == 200 ? std::string_view() : reason_phrase(r.status);
   std::size_t size =
       r.status == 200 ? ok_line.size() : 9 + digits(static_cast<std::size_t>(r.status)) + 1 + reason.size() + 2;
+  bool bodyless = !status_has_body(r.status);
   bool has_date = false;
   bool has_length = false;
   for (auto [name, value] : r.headers) {
-    if (iequals(name, "Connection")) continue;  // the server decides
+    field_fate f = fate_of(name, r, head_only, bodyless);
+    if (f == field_fate::drop) continue;
     has_date = has_date || iequals(name, "Date");
-    has_length = has_length || iequals(name, "Content-Length");
+    has_length = has_length || f == field_fate::frame;
     size += name.size() + 2 + value.size() + 2;
   }
   std::string_view date = has_date ? std::string_view() : date_line();
-  bool bodyless = !status_has_body(r.status);
   bool chunked = !has_length && !bodyless && r.stream;
   bool add_length = !has_length && !bodyless && !r.stream;
   bool with_body = !head_only && !bodyless && !r.stream;
@@ -85,7 +134,7 @@ bool write_response(const response& r, bool keep_alive, bool head_only, std::str
     p = put(p, "\r\n");
   }
   for (auto [name, value] : r.headers) {
-    if (iequals(name, "Connection")) continue;
+    if (fate_of(name, r, head_only, bodyless) == field_fate::drop) continue;
     p = put(p, name);
     p = put(p, ": ");
     p = put(p, value);

@@ -2,6 +2,8 @@
 // and the body, appended to a connection's output buffer.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,9 +18,18 @@ std::string_view date_line() noexcept;
 /// 1xx, 204 and 304 responses never carry a body.
 inline bool status_has_body(int status) noexcept { return status >= 200 && status != 204 && status != 304; }
 
-/// Appends `r` to `out`. `head_only`: a HEAD request (Content-Length stays, the body is left out).
-/// For a streamed response (r.stream set) only the head is appended; returns true if the body must
-/// then be sent chunked.
+/// Why `r` cannot go out as the handler built it, or null: a field name that is not a token, a name or
+/// value holding CR, LF or NUL (response splitting), a Content-Length that is not a decimal number.
+const char* response_problem(const response& r) noexcept;
+
+/// The Content-Length a handler set to frame a streamed body, if any (response_problem checked it).
+std::optional<std::size_t> declared_length(const response& r) noexcept;
+
+/// Appends `r` to `out`. The server owns the framing: the handler's Connection and Transfer-Encoding
+/// are dropped, and its Content-Length is replaced by the body's, kept only where it frames a streamed
+/// body or a HEAD response without one. `head_only`: a HEAD request (the body is left out). For a
+/// streamed response (r.stream set) only the head is appended; returns true if the body must then be
+/// sent chunked.
 bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out);
 
 /// Appends a short plain-text error response that closes the connection.

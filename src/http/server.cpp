@@ -17,12 +17,15 @@
 // connections by posting to the shard's worker.
 #include "weft/http/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -187,20 +190,16 @@ burst_pool& loop_burst_pool() {
   return pool;
 }
 
-task<void> reject_busy(net::tcp_stream s) {
-  std::string out;
-  detail::write_error(503, "Service Unavailable: too many connections", out);
-  co_await s.write_all(out);
-}
-
 /// How a connection's bytes travel: straight over TCP, or through TLS. serve_burst is written once
 /// against this shape and compiled for both; the TCP one adds nothing to the plain socket calls.
+/// Every write gives up once it makes no progress for `send_timeout` (a client that stopped reading).
 struct tcp_transport {
   net::tcp_stream& s;
+  clock::duration send_timeout;
   result<std::size_t> try_read(std::span<char> b) noexcept { return s.try_read_some(b); }
   auto read(std::span<char> b, clock::duration timeout) noexcept { return s.read_some(b, timeout); }
-  auto write(std::string_view d) noexcept { return s.write_all(d); }
-  auto write(std::span<const std::string_view> parts) noexcept { return s.write_all(parts); }
+  auto write(std::string_view d) noexcept { return s.write_all(d, send_timeout); }
+  auto write(std::span<const std::string_view> parts) noexcept { return s.write_all(parts, send_timeout); }
   auto wait_idle(clock::duration timeout) noexcept { return s.wait_readable(timeout); }
   task<void> finish() {
     (void)s.shutdown_write();
@@ -210,31 +209,90 @@ struct tcp_transport {
 
 struct tls_transport {
   net::tls_stream& s;
+  clock::duration send_timeout;
   result<std::size_t> try_read(std::span<char> b) noexcept { return s.try_read_some(b); }
   task<result<std::size_t>> read(std::span<char> b, clock::duration timeout) { return s.read_some(b, timeout); }
-  task<result<void>> write(std::string_view d) { return s.write_all(d); }
-  task<result<void>> write(std::span<const std::string_view> parts) { return s.write_all(parts); }
+  task<result<void>> write(std::string_view d) { return s.write_all(d, send_timeout); }
+  task<result<void>> write(std::span<const std::string_view> parts) { return s.write_all(parts, send_timeout); }
   task<result<void>> wait_idle(clock::duration timeout) { return s.wait_readable(timeout); }
   task<void> finish() { co_await s.shutdown(); }
 };
 
-/// Sends a streamed body straight to the connection, framed as chunks when `chunked`.
+/// Ends a connection whose client may still be sending (after an error status, or a response to a
+/// request whose bytes were not all read): shuts down the write side, then reads and discards for a
+/// bounded time and volume. Closing with unread bytes would make the kernel send a reset, which can
+/// overtake the response on its way and leave the client with an error instead of the status.
+template <class Transport>
+task<void> linger(Transport io, const server_options& opt) {
+  co_await io.finish();
+  if (opt.lingering_time <= clock::duration::zero()) co_return;
+  clock::time_point until = weft::deadline_after(clock::now(), opt.lingering_time);
+  std::size_t discarded = 0;
+  while (discarded < opt.lingering_bytes) {
+    clock::duration left = until - clock::now();
+    if (left <= clock::duration::zero()) break;
+    auto n = co_await io.read(std::span<char>(loop_read_buffer(), read_buffer_size), left);
+    if (!n || *n == 0) break;  // the client closed (it has read the response), timed out, or reset
+    discarded += *n;
+  }
+}
+
+task<void> reject_busy(net::tcp_stream s, const server_options& opt) {
+  std::string out;
+  detail::write_error(503, "Service Unavailable: too many connections", out);
+  tcp_transport io{s, opt.send_timeout};
+  if (co_await io.write(std::string_view(out))) co_await linger(io, opt);
+}
+
+/// How long the next read of a request body may wait: body_timeout, and no later than its pace allows
+/// (body_timeout from the body's first wait, plus a second per min_body_rate bytes received). A client
+/// that dribbles a byte at a time keeps each read short of body_timeout, but not the pace.
+class body_pace {
+ public:
+  clock::duration next_wait(const server_options& opt) {
+    clock::time_point now = clock::now();
+    if (start_ == clock::time_point{}) start_ = now;
+    if (opt.min_body_rate == 0) return opt.body_timeout;
+    auto earned = std::chrono::duration_cast<clock::duration>(
+        std::chrono::duration<double>(static_cast<double>(bytes_) / static_cast<double>(opt.min_body_rate)));
+    clock::time_point due = weft::deadline_after(weft::deadline_after(start_, opt.body_timeout), earned);
+    return std::clamp(due - now, clock::duration(1), opt.body_timeout);
+  }
+  void received(std::size_t n) noexcept { bytes_ += n; }
+
+ private:
+  clock::time_point start_{};
+  std::size_t bytes_ = 0;
+};
+
+/// Sends a streamed body straight to the connection: framed as chunks when `chunked`, else as raw bytes
+/// under the handler's Content-Length, which it must match exactly.
 template <class Transport>
 class stream_writer final : public body_writer {
  public:
-  stream_writer(Transport t, bool chunked) noexcept : t_(t), chunked_(chunked) {}
+  stream_writer(Transport t, bool chunked, std::optional<std::size_t> length) noexcept
+      : t_(t), chunked_(chunked), length_(length) {}
   task<result<void>> write(std::string_view data) override {
     if (data.empty()) co_return result<void>{};  // an empty chunk would end the body
-    if (!chunked_) co_return co_await t_.write(data);
+    if (!chunked_) {
+      // More than declared would be read as the start of the next response: refuse it.
+      if (length_ && written_ + data.size() > *length_) co_return fail(errc::too_large);
+      written_ += data.size();
+      co_return co_await t_.write(data);
+    }
     char size[20];
     int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
     std::array<std::string_view, 3> parts{std::string_view(size, static_cast<std::size_t>(n)), data, "\r\n"};
     co_return co_await t_.write(std::span<const std::string_view>(parts));
   }
+  /// The body as written frames the message: chunked, or exactly the declared length.
+  bool complete() const noexcept { return chunked_ || !length_ || written_ == *length_; }
 
  private:
   Transport t_;
   bool chunked_;
+  std::optional<std::size_t> length_;
+  std::size_t written_ = 0;
 };
 
 /// Writes and clears `out`; false if the connection is gone.
@@ -252,8 +310,9 @@ template <class Transport>
 class connection_body_reader final : public body_reader {
  public:
   connection_body_reader(detail::request_parser& parser, std::string& pending, std::size_t& pending_at,
-                         Transport io, const server_options& opt, bool& sent_continue) noexcept
-      : parser_(parser), pending_(pending), pending_at_(pending_at), io_(io), opt_(opt), sent_continue_(sent_continue) {}
+                         Transport io, const server_options& opt, bool& sent_continue, body_pace& pace) noexcept
+      : parser_(parser), pending_(pending), pending_at_(pending_at), io_(io), opt_(opt), sent_continue_(sent_continue),
+        pace_(pace) {}
 
   task<result<std::string_view>> next() override {
     for (;;) {
@@ -281,11 +340,12 @@ class connection_body_reader final : public body_reader {
           }
         }
         char* buf = loop_read_buffer();
-        auto n = co_await io_.read(std::span<char>(buf, read_buffer_size), opt_.body_timeout);
+        auto n = co_await io_.read(std::span<char>(buf, read_buffer_size), pace_.next_wait(opt_));
         if (!n || *n == 0) {
           broken_ = true;
           co_return fail(n ? std::error_code(errc::end_of_stream) : n.error());
         }
+        pace_.received(*n);
         std::size_t used = 0;
         parsed = parser_.feed(buf, *n, used);
         // lifetime: what follows the body in this read belongs to the next request; keep it.
@@ -308,6 +368,7 @@ class connection_body_reader final : public body_reader {
   Transport io_;
   const server_options& opt_;
   bool& sent_continue_;
+  body_pace& pace_;
   std::string held_;
   bool broken_ = false;
 };
@@ -325,7 +386,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
   struct pooled {
     std::unique_ptr<burst_state> b;
     ~pooled() { loop_burst_pool().give_back(std::move(b)); }
-  } hold{loop_burst_pool().take({opt.max_header_bytes, opt.max_request_line, opt.max_body_bytes})};
+  } hold{loop_burst_pool().take({opt.max_header_bytes, opt.max_request_line, opt.max_body_bytes, opt.max_header_fields})};
   burst_state& b = *hold.b;
   detail::request_parser& parser = b.parser;
   request& req = b.req;
@@ -340,6 +401,10 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     parser.start(req);
     bool sent_continue = false;
     clock::time_point head_deadline{};
+    body_pace pace;
+    // A clock read per request only when there is a request deadline to keep.
+    clock::time_point request_due =
+        opt.request_timeout > clock::duration::zero() ? weft::deadline_after(clock::now(), opt.request_timeout) : clock::time_point{};
     // Parse one request: first from what is pending, then from reads into the loop's buffer.
     for (;;) {
       auto parsed = detail::request_parser::state::need_more;
@@ -372,19 +437,22 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
           n = io.try_read(std::span<char>(buf, read_buffer_size));
           if (!n && n.error() == std::errc::operation_would_block) co_return true;
         } else {
-          clock::duration wait = opt.body_timeout;
+          clock::duration wait;
           if (!parser.headers_done()) {
             // Counted from the first wait for more of the head: a clock read only for requests that
             // do not arrive whole.
             if (head_deadline == clock::time_point{}) head_deadline = weft::deadline_after(clock::now(), opt.headers_timeout);
             wait = std::max(head_deadline - clock::now(), clock::duration(1));
+          } else {
+            wait = pace.next_wait(opt);
           }
           n = co_await io.read(std::span<char>(buf, read_buffer_size), wait);
           if (!n && n.error() == errc::timed_out) {
             detail::write_error(408, "request timeout", out);
-            co_await flush(io, out);
+            if (co_await flush(io, out)) co_await linger(io, opt);
             co_return false;
           }
+          if (n && parser.headers_done()) pace.received(*n);
         }
         if (!n || *n == 0) co_return false;  // reset, closed by shutdown, cancelled, or the client left
         std::size_t used = 0;
@@ -398,27 +466,42 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
       }
       if (parsed == detail::request_parser::state::failed) {
         detail::write_error(parser.error_status(), parser.error_reason(), out);
-        co_await flush(io, out);
+        if (co_await flush(io, out)) co_await linger(io, opt);
         co_return false;
       }
     }
 
-    connection_body_reader<Transport> body(parser, pending, pending_at, io, opt, sent_continue);
+    connection_body_reader<Transport> body(parser, pending, pending_at, io, opt, sent_continue, pace);
     if (parser.streaming()) req.body_stream = &body;
     b.allow.clear();
     const handler* h = st.routes.find(req, b.allow);
     response resp;
+    bool overdue = false;  // the handler ran past request_timeout and was cancelled
     if (h == nullptr) {
       resp = routing_miss(b.allow);
     } else {
       std::exception_ptr failure;
       try {
-        resp = co_await (*h)(req);
+        if (request_due == clock::time_point{}) {
+          resp = co_await (*h)(req);
+        } else {
+          auto answered = co_await weft::timeout(request_due - clock::now(), (*h)(req));
+          if (answered) {
+            resp = std::move(*answered);
+          } else {
+            overdue = true;
+            resp = response::text(503, "Service Unavailable: the request took too long\n");
+          }
+        }
       } catch (...) {
         failure = std::current_exception();
       }
       if (failure) {
         report_handler_exception(opt, req, failure);
+        resp = response::text(500, "Internal Server Error\n");
+      }
+      if (const char* problem = detail::response_problem(resp)) {
+        report_handler_exception(opt, req, std::make_exception_ptr(std::invalid_argument(problem)));
         resp = response::text(500, "Internal Server Error\n");
       }
     }
@@ -435,24 +518,46 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
       }
     }
     // Known only now: whether the message ended cleanly (llhttp decides keep-alive at its end).
-    bool keep_alive = parser.message_done() && parser.keep_alive() && !body.broken() && !st.is_stopping();
+    bool keep_alive =
+        parser.message_done() && parser.keep_alive() && !body.broken() && !overdue && !st.is_stopping();
     // (After refusing a 100-continue body, the client may still send it: closing is the safe answer.)
     bool head_only = std::string_view(req.method) == "HEAD";
     bool chunked = detail::write_response(resp, keep_alive, head_only, out);
     if (resp.stream && !head_only && detail::status_has_body(resp.status)) {
       auto flushed = co_await flush(io, out);
       if (!flushed) co_return false;
-      stream_writer<Transport> writer(io, chunked);
-      auto streamed = co_await resp.stream(writer);
-      if (!streamed) co_return false;  // the body is cut short: closing is the only honest signal left
+      stream_writer<Transport> writer(io, chunked, detail::declared_length(resp));
+      // The body is cut short (an error, a throw, overdue, a length not kept): closing is the only
+      // honest signal left, and it ends this connection only.
+      std::exception_ptr failure;
+      bool streamed = false;
+      try {
+        if (request_due == clock::time_point{}) {
+          auto r = co_await resp.stream(writer);
+          streamed = r.has_value();
+        } else {
+          auto r = co_await weft::timeout(request_due - clock::now(), resp.stream(writer));
+          streamed = r.has_value();
+        }
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      if (failure) report_handler_exception(opt, req, failure);
+      if (!streamed || !writer.complete()) co_return false;
       if (chunked) {
         auto ended = co_await io.write(std::string_view("0\r\n\r\n"));
         if (!ended) co_return false;
       }
     }
     if (!keep_alive) {
-      co_await flush(io, out);
-      co_await io.finish();
+      if (!co_await flush(io, out)) co_return false;
+      // Bytes of this request, or of requests after it, may still be on their way.
+      bool unread = !parser.message_done() || pending_at < pending.size();
+      if (unread) {
+        co_await linger(io, opt);
+      } else {
+        co_await io.finish();
+      }
       co_return false;
     }
     if (out.size() >= flush_threshold) {
@@ -491,13 +596,13 @@ task<void> serve_connection(state_ptr st, shard& sh, net::tcp_stream stream) {
   if (auto peer = stream.remote_endpoint()) conn.remote = *peer;
 
   if (!st->options.tls) {
-    co_await serve_bursts(*st, conn, tcp_transport{stream});
+    co_await serve_bursts(*st, conn, tcp_transport{stream, st->options.send_timeout});
     co_return;
   }
   auto tls = co_await net::tls_stream::accept(std::move(stream), *st->options.tls, st->options.headers_timeout);
   if (!tls) co_return;  // a failed handshake costs only this connection
   conn.socket = &tls->lower();
-  co_await serve_bursts(*st, conn, tls_transport{*tls});
+  co_await serve_bursts(*st, conn, tls_transport{*tls, st->options.send_timeout});
 }
 
 }  // namespace
@@ -537,7 +642,7 @@ task<void> serve_shard(state_ptr st, shard& sh) {
       continue;
     }
     if (st->count.load(std::memory_order_relaxed) >= st->options.max_connections) {
-      group.spawn(reject_busy(std::move(*accepted))).detach();
+      group.spawn(reject_busy(std::move(*accepted), st->options)).detach();
       continue;
     }
     group.spawn(serve_connection(st, sh, std::move(*accepted))).detach();

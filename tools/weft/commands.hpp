@@ -16,6 +16,10 @@ struct serve_config {
   http::server_options server;
   double headers_timeout_s = 60;
   double keep_alive_timeout_s = 5;
+  double body_timeout_s = 60;
+  double send_timeout_s = 60;
+  double request_timeout_s = 0;
+  double lingering_time_s = 5;
   double shutdown_grace_s = 10;
   std::string tls_cert;
   std::string tls_key;

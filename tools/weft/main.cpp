@@ -27,6 +27,21 @@ void add_serve(CLI::App& app, serve_config& cfg, CLI::App*& cmd) {
       ->capture_default_str();
   cmd->add_option("--keep-alive-timeout", cfg.keep_alive_timeout_s, "Seconds an idle connection stays open")
       ->capture_default_str();
+  cmd->add_option("--body-timeout", cfg.body_timeout_s, "Seconds a request body may bring no byte (else 408)")
+      ->capture_default_str();
+  cmd->add_option("--min-body-rate", cfg.server.min_body_rate,
+                  "Bytes a second a body must average after its first --body-timeout (else 408; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("--send-timeout", cfg.send_timeout_s, "Seconds a response write may make no progress (else close)")
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", cfg.request_timeout_s,
+                  "Seconds from a request's first byte to its response (else 503, handler cancelled; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("--lingering-time", cfg.lingering_time_s,
+                  "Seconds to read and discard a client's unread bytes before closing after an error")
+      ->capture_default_str();
+  cmd->add_option("--max-header-fields", cfg.server.max_header_fields, "Header fields per request (else 431)")
+      ->capture_default_str();
   cmd->add_option("--max-connections", cfg.server.max_connections, "Open connections at most (beyond: 503)")
       ->capture_default_str();
   cmd->add_option("-t,--threads", cfg.threads, "Event loops, one per thread, sharing the port (0: one per core)")

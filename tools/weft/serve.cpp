@@ -38,6 +38,10 @@ int serve(const serve_config& cfg) {
   http::server_options options = cfg.server;
   options.headers_timeout = seconds(cfg.headers_timeout_s);
   options.keep_alive_timeout = seconds(cfg.keep_alive_timeout_s);
+  options.body_timeout = seconds(cfg.body_timeout_s);
+  options.send_timeout = seconds(cfg.send_timeout_s);
+  options.request_timeout = seconds(cfg.request_timeout_s);
+  options.lingering_time = seconds(cfg.lingering_time_s);
   options.shutdown_grace = seconds(cfg.shutdown_grace_s);
   if (!cfg.tls_cert.empty() || !cfg.tls_key.empty()) {
     auto ctx = net::tls_context::server(cfg.tls_cert, cfg.tls_key);

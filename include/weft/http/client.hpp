@@ -99,6 +99,7 @@ struct client_response {
   int status = 0;
   int version_minor = 1;  ///< HTTP/1.<minor>
   http::headers headers;
+  http::headers trailers;  ///< a chunked body's trailer fields, apart from the headers
   std::string body;  ///< decoded: a chunked body arrives de-chunked
 };
 

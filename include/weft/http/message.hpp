@@ -38,6 +38,9 @@ struct request {
   std::string target;  // the request-target as sent: "/path?query"
   int version_minor = 1;  // HTTP/1.<minor>
   http::headers headers;
+  /// Fields of a chunked body's trailer section: apart from `headers`, never merged into them (a field
+  /// checked in the header section cannot be added to afterwards). Complete once the body is.
+  http::headers trailers;
   std::string body;  // decoded (chunked bodies arrive de-chunked); empty for a streamed body
   body_reader* body_stream = nullptr;  // set only for routes that stream their body
   net::endpoint remote;

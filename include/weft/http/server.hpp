@@ -18,13 +18,31 @@
 // once and must be thread-safe; max_connections counts all workers' connections together.
 //
 // Limits (server_options) and what breaking one gives: a request line over max_request_line → 414;
-// header fields over max_header_bytes → 431; a body over max_body_bytes → 413; headers not complete
-// within headers_timeout → 408; bad framing (Content-Length with Transfer-Encoding, conflicting
-// Content-Length, bad chunk sizes, NUL/CR/LF in fields, HTTP/1.1 without Host) → 400. Each of these
-// answers and closes that connection; the others are unaffected. A connection idle for longer than
-// keep_alive_timeout is closed silently. Beyond max_connections, new connections get 503 and are closed.
-// If accepting fails for lack of descriptors (EMFILE/ENFILE), the server logs once, backs off and keeps
-// serving the connections it has.
+// header fields over max_header_bytes, or more than max_header_fields of them → 431; a body over
+// max_body_bytes → 413; headers not complete within headers_timeout, or a body that stalls for
+// body_timeout or arrives slower than min_body_rate → 408; bad framing (Content-Length with
+// Transfer-Encoding, conflicting Content-Length, bad chunk sizes, NUL/CR/LF in fields, HTTP/1.1 without
+// Host; docs/design/http-server.md lists every rule) → 400. Each of these answers and closes that
+// connection; the others are unaffected. A connection idle for longer than keep_alive_timeout is closed
+// silently. Beyond max_connections, new connections get 503 and are closed. If accepting fails for lack
+// of descriptors (EMFILE/ENFILE), the server logs once, backs off and keeps serving the connections it has.
+//
+// Hostile and broken peers:
+// - A client that stops reading: a response write that makes no progress for send_timeout closes the
+//   connection. Responses are written before more requests are read, so pipelined requests never pile
+//   up responses in memory: a connection buffers at most one read (64 KiB) and its unsent responses
+//   (written out once they pass 64 KiB, or once one response alone does).
+// - request_timeout (off by default) bounds a request from its first byte to its response: a handler
+//   still running then is cancelled and the client gets 503, or, if the response has started, the
+//   connection closes.
+// - Closing with request bytes unread (after 400, 408, 413, 431, 503, or a response to a request whose
+//   body was not read): the server shuts down its write side and reads and discards for up to
+//   lingering_time and lingering_bytes, so the client reads the status instead of a reset.
+// - The server owns the framing: a handler's Connection and Transfer-Encoding fields are dropped, its
+//   Content-Length is replaced by the body's (kept only to frame a streamed body, which must then write
+//   exactly that many bytes, or the connection closes); a field name that is not a token, or a name or
+//   value holding CR, LF or NUL, turns the response into a 500 (no response splitting).
+// - A handler or a streamed body that throws costs its own request or connection only.
 //
 // Shutdown: shutdown() stops accepting, closes idle connections, lets requests in progress finish
 // (their responses carry `Connection: close`), and after shutdown_grace cancels whatever remains.
@@ -57,7 +75,24 @@ struct server_options {
   std::size_t max_body_bytes = 1024 * 1024;  // nginx's client_max_body_size
   clock::duration headers_timeout = std::chrono::seconds(60);    // Node's headersTimeout
   clock::duration keep_alive_timeout = std::chrono::seconds(5);  // Node's keepAliveTimeout
-  clock::duration body_timeout = std::chrono::seconds(60);       // between two reads of a body
+  /// A request body that brings no byte for this long ends with 408 (nginx's client_body_timeout).
+  clock::duration body_timeout = std::chrono::seconds(60);
+  /// Past its first body_timeout, a body must keep arriving at this average rate, bytes per second (0: no
+  /// minimum), or it ends with 408: a client dribbling a byte a second cannot hold its connection
+  /// (Apache's mod_reqtimeout MinRate).
+  std::size_t min_body_rate = 500;
+  /// A response write that makes no progress for this long closes the connection (nginx's send_timeout).
+  clock::duration send_timeout = std::chrono::seconds(60);
+  /// From a request's first byte to the end of its response (zero: no limit). A handler still running
+  /// then is cancelled: 503, or the connection closes if the response has started.
+  clock::duration request_timeout = clock::duration::zero();
+  /// Closing with request bytes unread, the server reads and discards for at most this long (zero: no
+  /// lingering) and this many bytes, so the client sees the response rather than a reset (nginx's
+  /// lingering_close).
+  clock::duration lingering_time = std::chrono::seconds(5);
+  std::size_t lingering_bytes = 16 * 1024 * 1024;
+  /// Header fields per request (else 431): each costs a lookup on every header search.
+  std::size_t max_header_fields = 100;  // Apache's LimitRequestFields
   std::size_t max_connections = 10'000;
   /// Connections the kernel queues before accept (capped by net.core.somaxconn): a burst of thousands
   /// of connects overflows a short queue, and each SYN dropped costs its client a 1 s retransmit.
