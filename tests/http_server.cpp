@@ -253,6 +253,38 @@ TEST(http_server, bad_framing_gets_400_and_close) {
       {"bare CR in a header", "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", "HTTP/1.1 400 Bad Request"},
       {"HTTP/1.1 without Host", "GET /hello HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request"},
       {"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "HTTP/1.1 400 Bad Request"},
+      // RFC 9112 §5.2 and CVE-2024-27982: a folded line would hide a Content-Length from this hop.
+      {"obs-fold after a field",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nFoo: bar\r\n Content-Length: 39\r\n\r\n"
+       "GET /hello?smuggled=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+       "HTTP/1.1 400 Bad Request"},
+      {"obs-fold after an empty value", "GET /hello HTTP/1.1\r\nHost: x\r\nX-Foo:\r\n b\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"obs-fold in a trailer",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: a\r\n b\r\n\r\n",
+       "HTTP/1.1 400 Bad Request"},
+      // RFC 9112 §3.2: one Host, and a valid one.
+      {"two Host fields", "GET /hello HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"Host with a space", "GET /hello HTTP/1.1\r\nHost: a b\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"Host with a bad port", "GET /hello HTTP/1.1\r\nHost: a:xyz\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"Host with userinfo", "GET /hello HTTP/1.1\r\nHost: u@a\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      // RFC 9112 §6.1: codings other than chunked are not implemented; never framed as chunked.
+      {"gzip, chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+       "HTTP/1.1 501 Not Implemented"},
+      {"empty Transfer-Encoding", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\r\n0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request"},
+      {"Transfer-Encoding in HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request"},
+      {"empty field name", "GET /hello HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      // RFC 9112 §3.2: no fragment; asterisk-form only for OPTIONS. No tunnels.
+      {"fragment in the target", "GET /hello#f HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"asterisk-form GET", "GET * HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"CONNECT", "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", "HTTP/1.1 501 Not Implemented"},
+      // Bytes no callback sees still count: blank lines before the request line.
+      {"a megabyte of blank lines", std::string(1 << 20, '\n') + "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+       "HTTP/1.1 431 Request Header Fields Too Large"},
+      {"a chunk larger than the body limit",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nhello\r\n",
+       "HTTP/1.1 413 Payload Too Large"},
   };
   for (const bad_case& c : cases) {
     std::string r = exchange(srv.port(), c.request);
@@ -260,6 +292,17 @@ TEST(http_server, bad_framing_gets_400_and_close) {
     EXPECT_NE(r.find("Connection: close"), std::string::npos) << c.name;
     expect_still_serving(srv.port());
   }
+}
+
+TEST(http_server, absolute_form_targets_and_connection_close_with_trailing_whitespace) {
+  test::http_fixture srv(test_routes());
+  raw_client c(srv.port());
+  // RFC 9112 §3.2.2: absolute-form MUST be accepted. "close<TAB>" is "close" (RFC 9110 §5.5).
+  c.send("GET http://x/hello HTTP/1.1\r\nHost: x\r\nConnection: close\t\r\n\r\n");
+  std::string r = c.read_all();
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK") << r;
+  EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+  EXPECT_NE(r.find("Hello, World!"), std::string::npos) << r;
 }
 
 TEST(http_server, limits_give_431_414_413) {

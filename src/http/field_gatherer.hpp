@@ -38,15 +38,13 @@ class field_gatherer {
       value_.append(at, len);
     }
   }
-  /// In the header section: the field whose value just ended, not yet added.
-  std::string_view head_name(const headers& h) const noexcept { return h.open_field().substr(0, name_len_); }
-  std::string_view head_value(const headers& h) const noexcept { return h.open_field().substr(name_len_); }
   /// Adds the field whose value just ended: to `h`, the headers the pieces went to (in the header
   /// section), or the trailers (after it).
   void finish(headers& h, bool in_head) {
     if (in_head) {
       h.end_field(name_len_);
     } else {
+      while (!value_.empty() && (value_.back() == ' ' || value_.back() == '\t')) value_.pop_back();
       h.add(name_, value_);
     }
     reset();

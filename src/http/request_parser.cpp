@@ -4,6 +4,43 @@ namespace weft::http::detail {
 
 namespace {
 request_parser& self(llhttp_t* p) noexcept { return *static_cast<request_parser*>(p->data); }
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_hex(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/// Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2): a bracketed IP literal, or a
+/// reg-name of unreserved characters, sub-delims and %HH escapes (an IPv4 address is one too); the
+/// port is digits. Empty is allowed (a target without an authority).
+bool valid_host(std::string_view v) noexcept {
+  std::size_t i = 0;
+  if (!v.empty() && v[0] == '[') {
+    std::size_t close = v.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : v.substr(1, close - 1)) {
+      if (!is_hex(c) && c != ':' && c != '.' && c != 'v' && c != 'V') return false;
+    }
+    i = close + 1;
+  } else {
+    constexpr std::string_view allowed = "-._~!$&'()*+,;=";
+    while (i < v.size() && v[i] != ':') {
+      char c = v[i];
+      if (c == '%') {
+        if (i + 2 >= v.size() || !is_hex(v[i + 1]) || !is_hex(v[i + 2])) return false;
+        i += 3;
+        continue;
+      }
+      bool alnum = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (!alnum && allowed.find(c) == std::string_view::npos) return false;
+      ++i;
+    }
+  }
+  if (i == v.size()) return true;
+  if (v[i] != ':') return false;
+  for (char c : v.substr(i + 1)) {
+    if (!is_digit(c)) return false;
+  }
+  return true;
+}
 }  // namespace
 
 const llhttp_settings_t request_parser::settings = [] {
@@ -18,6 +55,7 @@ const llhttp_settings_t request_parser::settings = [] {
   s.on_body = &request_parser::on_body;
   s.on_chunk_extension_name = &request_parser::on_chunk_extension;
   s.on_chunk_extension_value = &request_parser::on_chunk_extension;
+  s.on_chunk_header = &request_parser::on_chunk_header;
   s.on_message_complete = &request_parser::on_message_complete;
   return s;
 }();
@@ -50,13 +88,32 @@ void request_parser::start(request& req) noexcept {
   req.params.clear();
   req_ = &req;
   fields_.reset();
-  head_bytes_ = fields_seen_ = extension_bytes_ = 0;
-  began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = streaming_ = false;
+  head_bytes_ = fields_seen_ = extension_bytes_ = raw_head_before_feed_ = 0;
+  began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = has_transfer_encoding_ = close_asked_ =
+      streaming_ = false;
+  before_feed_ = '\n';
   chunk_.clear();
 }
 
 request_parser::state request_parser::feed(const char* data, std::size_t len, std::size_t& consumed) noexcept {
+  feed_begin_ = data;
+  head_reached_ = data;
+  bool in_head = !headers_done_;
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  if (len > 0) {
+    const char* last = data + len - 1;
+    while (last > data && (*last == ' ' || *last == '\t')) --last;
+    if (*last != ' ' && *last != '\t') before_feed_ = *last;
+  }
+  if (in_head && !headers_done_ && err == HPE_OK) {
+    // All of it was head: count it as received (the callbacks miss blank lines and whitespace).
+    raw_head_before_feed_ += len;
+    if (raw_head_before_feed_ > limits_.max_header_bytes) {
+      reject(431, "request header fields too large");
+      consumed = len;
+      return state::failed;
+    }
+  }
   switch (err) {
     case HPE_OK:
       consumed = len;
@@ -83,6 +140,35 @@ int request_parser::reject(int status, const char* reason) noexcept {
   return -1;  // HPE_USER: llhttp stops and reports an error
 }
 
+// llhttp 8.1.0 folds a field line that starts with SP or HTAB into the field before it (obs-fold). RFC
+// 9112 §5.2 lets a server reject that or replace it with SP; folding instead hides the line from this
+// hop while another may read it as a field of its own (" Content-Length: 5", CVE-2024-27982, fixed in
+// llhttp 8.1.2 and 9.2.1). A value piece whose nearest byte before it, past SP and HTAB, is LF begins
+// on a continuation line: reject it.
+bool request_parser::folded_before(const char* at) const noexcept {
+  const char* p = at;
+  while (p > feed_begin_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  char c = p > feed_begin_ ? p[-1] : before_feed_;
+  return c == '\n';
+}
+
+// Fields that decide where a message ends, and what it means, checked as they pass.
+int request_parser::check_framing_field(std::string_view name, std::string_view value) noexcept {
+  if (name.empty()) return reject(400, "empty header field name");
+  if (name.size() == 4 && iequals(name, "host")) {
+    if (has_host_) return reject(400, "more than one Host");  // RFC 9112 §3.2
+    if (!valid_host(value)) return reject(400, "invalid Host");
+    has_host_ = true;
+  } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+    // weft decodes chunked only; any other coding (gzip, identity, ...) would reach the handler still
+    // encoded, or be framed differently by another hop (RFC 9112 §6.1: 501).
+    if (value.empty()) return reject(400, "empty Transfer-Encoding");
+    if (!iequals(value, "chunked") || has_transfer_encoding_) return reject(501, "transfer coding not implemented");
+    has_transfer_encoding_ = true;
+  }
+  return 0;
+}
+
 int request_parser::count_head(std::size_t len) noexcept {
   head_bytes_ += len;
   if (head_bytes_ > limits_.max_header_bytes) return reject(431, "request header fields too large");
@@ -96,6 +182,7 @@ int request_parser::on_message_begin(llhttp_t* p) noexcept {
 
 int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
+  s.head_reached_ = at + len;
   s.req_->target.append(at, len);
   if (s.req_->target.size() > s.limits_.max_request_line) return s.reject(414, "request line too long");
   return s.count_head(len);
@@ -103,12 +190,15 @@ int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) noexcep
 
 int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
+  s.head_reached_ = at + len;
   s.fields_.name_piece(s.req_->headers, !s.headers_done_, at, len);
   return s.count_head(len);
 }
 
 int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
+  if (s.folded_before(at)) return s.reject(400, "obsolete line folding");
+  s.head_reached_ = at + len;
   s.fields_.value_piece(s.req_->headers, !s.headers_done_, at, len);
   return s.count_head(len);
 }
@@ -117,16 +207,19 @@ int request_parser::on_header_value_complete(llhttp_t* p) noexcept {
   request_parser& s = self(p);
   bool in_head = !s.headers_done_;
   headers& h = s.req_->headers;
+  s.fields_.finish(in_head ? h : s.req_->trailers, in_head);
   if (in_head) {
-    // The two fields the server itself acts on, noted here rather than searched for later.
-    std::string_view name = s.fields_.head_name(h);
-    if (name.size() == 4 && iequals(name, "host")) s.has_host_ = true;
+    // The fields the server itself acts on, checked and noted here rather than searched for later.
+    auto [name, value] = h[h.size() - 1];
+    if (int r = s.check_framing_field(name, value); r != 0) return r;
+    if (name.size() == 10 && iequals(name, "connection") && iequals(value, "close")) s.close_asked_ = true;
     if (name.size() == 6 && iequals(name, "expect")) {
-      if (!iequals(s.fields_.head_value(h), "100-continue")) return s.reject(417, "unsupported expectation");
+      if (!iequals(value, "100-continue")) return s.reject(417, "unsupported expectation");
       s.expect_continue_ = true;
     }
+  } else if (s.req_->trailers[s.req_->trailers.size() - 1].name.empty()) {
+    return s.reject(400, "empty trailer field name");
   }
-  s.fields_.finish(in_head ? h : s.req_->trailers, in_head);
   if (++s.fields_seen_ > s.limits_.max_header_fields) return s.reject(431, "too many header fields");
   return s.count_head(4);  // ": " and CRLF
 }
@@ -138,6 +231,27 @@ int request_parser::on_headers_complete(llhttp_t* p) noexcept {
   req.version_minor = llhttp_get_http_minor(p);
   if (llhttp_get_http_major(p) != 1) return s.reject(505, "HTTP version not supported");
   if (req.version_minor >= 1 && !s.has_host_) return s.reject(400, "HTTP/1.1 request without Host");
+  // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is a sign of a message framed for another hop.
+  if (req.version_minor == 0 && s.has_transfer_encoding_) return s.reject(400, "Transfer-Encoding in HTTP/1.0");
+  // The head as received, blank lines and whitespace included, within max_header_bytes.
+  std::size_t raw = s.raw_head_before_feed_ + static_cast<std::size_t>(s.head_reached_ - s.feed_begin_);
+  if (raw > s.limits_.max_header_bytes) return s.reject(431, "request header fields too large");
+  // No tunnels and no protocol switches: CONNECT is refused, and an Upgrade header is ignored, so the
+  // bytes after this message are parsed as HTTP (or the connection closes), never as another protocol.
+  if (llhttp_get_method(p) == HTTP_CONNECT) return s.reject(501, "CONNECT not implemented");
+  p->upgrade = 0;
+  // The request-target (RFC 9112 §3.2): absolute-form is taken as the origin-form of its path (a
+  // server MUST accept it); asterisk-form only for OPTIONS; a fragment is never part of it.
+  std::string& target = req.target;
+  if (target.find('#') != std::string::npos) return s.reject(400, "fragment in the request target");
+  if (target == "*" && llhttp_get_method(p) != HTTP_OPTIONS) return s.reject(400, "asterisk-form target");
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (target.size() >= scheme.size() && iequals(std::string_view(target).substr(0, scheme.size()), scheme)) {
+      std::size_t path = target.find_first_of("/?", scheme.size());
+      target = path == std::string::npos ? "/" : (target[path] == '?' ? "/" : "") + target.substr(path);
+      break;
+    }
+  }
   bool streams = s.probe_ != nullptr && s.probe_(s.probe_ctx_, req);
   if (!streams && (p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits_.max_body_bytes) {
     return s.reject(413, "request body too large");
@@ -168,10 +282,19 @@ int request_parser::on_chunk_extension(llhttp_t* p, const char*, std::size_t len
   return 0;
 }
 
+// A chunk too big for the body's limit is refused at its size line, not after its bytes arrived.
+int request_parser::on_chunk_header(llhttp_t* p) noexcept {
+  request_parser& s = self(p);
+  if (!s.streaming_ && p->content_length > s.limits_.max_body_bytes - s.req_->body.size()) {
+    return s.reject(413, "request body too large");
+  }
+  return 0;
+}
+
 int request_parser::on_message_complete(llhttp_t* p) noexcept {
   request_parser& s = self(p);
   s.complete_ = true;
-  s.keep_alive_ = llhttp_should_keep_alive(p) != 0;
+  s.keep_alive_ = llhttp_should_keep_alive(p) != 0 && !s.close_asked_;
   return HPE_PAUSED;
 }
 

@@ -79,11 +79,14 @@ class request_parser {
   static int on_headers_complete(llhttp_t* p) noexcept;
   static int on_body(llhttp_t* p, const char* at, std::size_t len) noexcept;
   static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_chunk_header(llhttp_t* p) noexcept;
   static int on_message_complete(llhttp_t* p) noexcept;
   static const llhttp_settings_t settings;
 
   int reject(int status, const char* reason) noexcept;
   int count_head(std::size_t len) noexcept;
+  bool folded_before(const char* at) const noexcept;
+  int check_framing_field(std::string_view name, std::string_view value) noexcept;
 
   llhttp_t parser_;
   parse_limits limits_;
@@ -94,6 +97,13 @@ class request_parser {
   const void* probe_ctx_ = nullptr;
   std::size_t head_bytes_ = 0;
   std::size_t fields_seen_ = 0;
+  // Where the current feed() began, and the last byte before it that was not SP or HTAB: to tell a
+  // value's first byte after ':' from one after a line break (obs-fold).
+  const char* feed_begin_ = nullptr;
+  char before_feed_ = '\n';
+  // Head bytes as received, blank lines and whitespace included (the callbacks see neither).
+  std::size_t raw_head_before_feed_ = 0;
+  const char* head_reached_ = nullptr;  // the end of the last head piece seen in this feed
   std::size_t extension_bytes_ = 0;
   const char* error_reason_ = "";
   int error_status_ = 0;
@@ -103,6 +113,8 @@ class request_parser {
   bool keep_alive_ = false;
   bool expect_continue_ = false;
   bool has_host_ = false;
+  bool has_transfer_encoding_ = false;
+  bool close_asked_ = false;  // a Connection field holds "close" (llhttp 8.1.0 misses "close<TAB>")
   bool streaming_ = false;
 };
 

@@ -108,8 +108,12 @@ class headers {
   std::string_view open_field() const noexcept {
     return {text_.data() + open_at_, text_.size() - open_at_};
   }
-  /// Ends the field in progress: its first `name_len` bytes are the name, the rest the value.
+  /// Ends the field in progress: its first `name_len` bytes are the name, the rest the value, less the
+  /// whitespace that ends it (not part of a field value: RFC 9110 §5.5).
   void end_field(std::size_t name_len) {
+    std::size_t end = text_.size();
+    while (end > open_at_ + name_len && (text_[end - 1] == ' ' || text_[end - 1] == '\t')) --end;
+    text_.resize_down(end);
     auto at = static_cast<std::uint32_t>(open_at_);
     auto n = static_cast<std::uint32_t>(name_len);
     fields_.push_back(slot{at, n, at + n, static_cast<std::uint32_t>(text_.size()) - at - n});
