@@ -37,8 +37,9 @@ bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::c
 
 bool semaphore::try_acquire() noexcept {
   std::lock_guard guard(lock_);
-  if (permits_ == 0 || !waiters_.empty()) return false;
-  --permits_;
+  std::size_t free = permits_.get();
+  if (free == 0 || !waiters_.empty()) return false;
+  permits_.set(free - 1);
   return true;
 }
 
@@ -47,14 +48,14 @@ void semaphore::release(std::size_t n) noexcept {
   {
     std::lock_guard guard(lock_);
     for (; n > 0 && !waiters_.empty(); --n) detail::settle(waiters_.pop_front(), detail::wait_outcome::satisfied, wakes);
-    permits_ += n;
+    permits_.set(permits_.get() + n);
   }
   detail::wake_settled(wakes);
 }
 
 std::size_t semaphore::available() const noexcept {
   std::lock_guard guard(lock_);
-  return permits_;
+  return permits_.get();
 }
 
 bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx,
@@ -64,8 +65,8 @@ bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detai
     return false;
   }
   std::lock_guard guard(lock_);
-  if (permits_ > 0 && waiters_.empty()) {
-    --permits_;
+  if (std::size_t free = permits_.get(); free > 0 && waiters_.empty()) {
+    permits_.set(free - 1);
     return false;
   }
   detail::park(w, &lock_, &waiters_, h, ctx, cancellable);

@@ -1,9 +1,6 @@
 #include "weft/detail/sync_waiter.hpp"
 
 #include <mutex>
-#include <thread>
-
-#include "runtime/worker.hpp"
 
 namespace weft::detail {
 namespace {
@@ -14,7 +11,7 @@ bool cancel_parked(cancel_waiter* c) noexcept {
   if (w->list == nullptr) return false;  // settled meanwhile: its wake-up is on its way (see the header)
   w->list->remove(w);
   w->outcome = wait_outcome::cancelled;
-  current_worker()->schedule(w->handle, w->ctx);
+  schedule(w->handle, w->ctx);  // on the waiter's loop: cancellation runs there
   return true;
 }
 
@@ -43,21 +40,6 @@ void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_han
     ctx->arm(w);
   } else {
     w->ctx = nullptr;  // resumed() then has nothing to disarm
-  }
-}
-
-void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept {
-  if (worker* here = current_worker(); here == home) {
-    here->schedule(h, ctx);
-  } else {
-    home->remote_schedule(h, ctx);
-  }
-}
-
-void wake_settled(wake_list& wakes) noexcept {
-  while (sync_waiter* w = wakes.items.pop_front()) {
-    // Copy out first: once queued, the task may run (on its own thread) and free `w`.
-    wake_on(w->home, w->handle, w->ctx);
   }
 }
 

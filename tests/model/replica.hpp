@@ -2,9 +2,11 @@
 // whose lifetime a protocol decides (a spawn_state, a oneshot's slot).
 //
 // Replicas, not the real code: these models restate a protocol of src/ or include/ with the checker's
-// wrappers (the real code of those cannot be compiled into the models: it needs the runtime). What a
-// replica model shows holds for the replica; it holds for weft as far as the replica follows the code
-// it names, which each model's header comment lists.
+// wrappers (the real code of those needs the runtime: its loops, reactor and threads). What a replica
+// model shows holds for the replica; it holds for weft as far as the replica follows the code it names,
+// which each model's header comment lists. The sync primitives are checked as real code as well
+// (real_*.cpp, over the loops of loop.hpp); their replicas stay for the expected failures and the
+// windows that need plain accesses interleaved.
 #pragma once
 
 #include <type_traits>

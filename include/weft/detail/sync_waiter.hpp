@@ -36,6 +36,16 @@ namespace weft::detail {
 
 class worker;
 
+// What the protocol needs of the loops (src/runtime/worker.cpp and src/sync/wake.cpp; in the model
+// build, the models' own loops: tests/model/loop.hpp). Nothing else of the runtime is used here, so
+// the model build compiles this protocol as weft runs it.
+/// The loop running on this thread, or null outside a runtime (also declared in spawn_state.hpp).
+worker* current_worker() noexcept;
+/// Queues `h` to be resumed on the current loop, which must exist (also declared in spawn_state.hpp).
+void schedule(std::coroutine_handle<> h, context* ctx) noexcept;
+/// Resumes the coroutine `h` (of context `ctx`) on loop `home`, from any thread.
+void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept;
+
 /// A test-and-test-and-set lock for critical sections of a few dozen instructions. It yields the CPU
 /// after a short spin, so a holder preempted on an oversubscribed machine does not stall the rest.
 class spin_lock {
@@ -108,10 +118,14 @@ inline void settle(sync_waiter* w, wait_outcome outcome, wake_list& wakes) noexc
 inline void settle_all(waiter_list* list, wait_outcome outcome, wake_list& wakes) noexcept {
   while (sync_waiter* w = list->pop_front()) settle(w, outcome, wakes);
 }
-/// After unlocking: queues every settled waiter on its own loop.
-void wake_settled(wake_list& wakes) noexcept;
-/// Resumes the coroutine `h` (of context `ctx`) on loop `home`, from any thread.
-void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept;
+/// After unlocking: queues every settled waiter on its own loop. Inline: a settling call that woke
+/// nobody (the common case) costs one test, and each wake-up one call.
+inline void wake_settled(wake_list& wakes) noexcept {
+  while (sync_waiter* w = wakes.items.pop_front()) {
+    // Read before the call: once queued, the task may run (on its own thread) and free `w`.
+    wake_on(w->home, w->handle, w->ctx);
+  }
+}
 /// In await_resume: disarms the cancellation that park armed; the waiter is no longer linked.
 inline void resumed(sync_waiter* w) noexcept {
   if (w->ctx != nullptr) w->ctx->disarm();

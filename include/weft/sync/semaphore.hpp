@@ -45,7 +45,7 @@ class semaphore {
 
   mutable detail::spin_lock lock_;
   detail::waiter_list waiters_;
-  std::size_t permits_;
+  detail::cell<std::size_t> permits_;  // under lock_ (a cell: the model build checks that it is)
 };
 
 class mutex {
