@@ -24,6 +24,11 @@ void ignore_sigpipe_once() noexcept {
   std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
 }
 
+std::int64_t loop_time_ns() noexcept {
+  weft::detail::worker* w = weft::detail::current_worker();
+  return (w != nullptr ? w->loop_now() : clock::now()).time_since_epoch().count();
+}
+
 std::int64_t deadline_after(clock::duration timeout) noexcept {
   if (timeout <= clock::duration::zero()) return 0;
   // The loop's cached time: an I/O deadline may start up to one turn early, and every idle keep-alive
@@ -141,6 +146,7 @@ write_op::write_op(io_state* state, std::span<const std::string_view> in, clock:
   if (stall_timeout > clock::duration::zero()) {
     deadline_ns = deadline_after(stall_timeout);
     stall_ns = stall_timeout.count();
+    progressed_ns = loop_time_ns();
   }
   if (in.size() > max_parts) {
     error = errc::invalid_argument;
@@ -180,6 +186,7 @@ bool write_op::attempt(io_op* op) noexcept {
     }
     auto left = static_cast<std::size_t>(n);
     op->value += left;
+    if (op->stall_ns != 0) op->progressed_ns = loop_time_ns();
     while (left > 0 && left >= self->parts[self->first].iov_len) left -= self->parts[self->first++].iov_len;
     if (left > 0) {
       iovec& p = self->parts[self->first];

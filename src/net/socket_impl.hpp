@@ -38,6 +38,8 @@ bool attempt_syscall(io_op* op, Call call) noexcept {
 void ignore_sigpipe_once() noexcept;
 /// An io_op deadline (weft::clock nanoseconds) `timeout` from now; 0 for no timeout.
 std::int64_t deadline_after(clock::duration timeout) noexcept;
+/// The loop's cached time (clock::now() outside a loop), in ns: when a stalling write last moved.
+std::int64_t loop_time_ns() noexcept;
 /// getsockname / getpeername as an endpoint.
 result<endpoint> name_of(const io_state* io, bool peer) noexcept;
 /// setsockopt of an int flag.

@@ -33,11 +33,13 @@ bool cut_short(cancel_waiter* w) noexcept {
 
 void deadline_passed(timer_entry* e) noexcept {
   auto* op = static_cast<io_op*>(e);
-  if (op->stall_ns != 0 && op->value != op->progress_mark) {
-    op->progress_mark = op->value;
+  if (op->stall_ns != 0) {
     worker* w = current_worker();
-    w->arm_timer(op, weft::deadline_after(w->now(), clock::duration(op->stall_ns)));
-    return;
+    clock::time_point due = weft::deadline_after(clock::time_point(clock::duration(op->progressed_ns)), clock::duration(op->stall_ns));
+    if (due > w->now()) {
+      w->arm_timer(op, due);
+      return;
+    }
   }
   op->error = errc::timed_out;
   finish(op);

@@ -8,8 +8,10 @@
 //   once, so every readiness edge after the failed attempt reaches the reactor, which calls `attempt`
 //   again and, once it completes, schedules the coroutine. User code never runs inside the reactor.
 // - Cancellation and the deadline unpark the op and complete it with `operation_canceled` / `timed_out`.
-//   A stall deadline (`stall_ns`) is checked lazily: when it falls due, progress since the last check
-//   buys another period, so a write that moves is never timed out and no timer is re-filed per send.
+//   A stall deadline (`stall_ns`) is checked lazily: each progress notes the loop's (cached) time, and
+//   when the deadline falls due it moves to the last progress plus the limit, if that is still ahead.
+//   So a write that moves is never timed out, one that stops fails one limit after its last byte, and
+//   no timer is re-filed per send.
 // - An op destroyed while parked (its frame destroyed at runtime shutdown) unparks itself.
 #pragma once
 
@@ -43,9 +45,10 @@ struct io_op : cancel_waiter, timer_entry {
   context* ctx = nullptr;
   std::int64_t deadline_ns = 0;  // on weft::clock; 0: none
   /// Non-zero: the deadline is a stall limit (ns): when it falls due, an op that made progress since
-  /// (`value` grew) gets another period instead of failing. For writes that may take long but must move.
+  /// gets until its last progress plus the limit instead of failing. For writes that may take long but
+  /// must move.
   std::int64_t stall_ns = 0;
-  std::size_t progress_mark = 0;  // `value` when the stall period began
+  std::int64_t progressed_ns = 0;  // the loop's time at the op's last progress (stall limits only)
   std::size_t value = 0;
   std::error_code error;
   io_dir dir;
