@@ -29,13 +29,17 @@ std::int64_t loop_time_ns() noexcept {
   return (w != nullptr ? w->loop_now() : clock::now()).time_since_epoch().count();
 }
 
+namespace {
+std::int64_t deadline_from(std::int64_t now_ns, clock::duration timeout) noexcept {
+  return weft::deadline_after(clock::time_point(clock::duration(now_ns)), timeout).time_since_epoch().count();
+}
+}  // namespace
+
 std::int64_t deadline_after(clock::duration timeout) noexcept {
   if (timeout <= clock::duration::zero()) return 0;
   // The loop's cached time: an I/O deadline may start up to one turn early, and every idle keep-alive
   // wait saves a clock read.
-  weft::detail::worker* w = weft::detail::current_worker();
-  clock::time_point now = w != nullptr ? w->loop_now() : clock::now();
-  return weft::deadline_after(now, timeout).time_since_epoch().count();
+  return deadline_from(loop_time_ns(), timeout);
 }
 
 result<endpoint> name_of(const io_state* io, bool peer) noexcept {
@@ -144,9 +148,9 @@ result<std::size_t> read_op::outcome() const noexcept {
 write_op::write_op(io_state* state, std::span<const std::string_view> in, clock::duration stall_timeout) noexcept
     : io_op(state, io_dir::write, &write_op::attempt) {
   if (stall_timeout > clock::duration::zero()) {
-    deadline_ns = deadline_after(stall_timeout);
-    stall_ns = stall_timeout.count();
     progressed_ns = loop_time_ns();
+    deadline_ns = deadline_from(progressed_ns, stall_timeout);
+    stall_ns = stall_timeout.count();
   }
   if (in.size() > max_parts) {
     error = errc::invalid_argument;
