@@ -237,11 +237,19 @@ task<void> linger(Transport io, const server_options& opt) {
   }
 }
 
+/// Answers an error status after whatever `out` holds, then ends the connection: it closes, so the
+/// client may still be sending.
+template <class Transport>
+task<void> refuse(Transport io, std::string& out, int status, std::string_view reason, const server_options& opt) {
+  detail::write_error(status, reason, out);
+  auto written = co_await io.write(std::string_view(out));
+  out.clear();
+  if (written) co_await linger(io, opt);
+}
+
 task<void> reject_busy(net::tcp_stream s, const server_options& opt) {
   std::string out;
-  detail::write_error(503, "Service Unavailable: too many connections", out);
-  tcp_transport io{s, opt.send_timeout};
-  if (co_await io.write(std::string_view(out))) co_await linger(io, opt);
+  co_await refuse(tcp_transport{s, opt.send_timeout}, out, 503, "Service Unavailable: too many connections", opt);
 }
 
 /// How long the next read of a request body may wait: body_timeout, and no later than its pace allows
@@ -448,8 +456,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
           }
           n = co_await io.read(std::span<char>(buf, read_buffer_size), wait);
           if (!n && n.error() == errc::timed_out) {
-            detail::write_error(408, "request timeout", out);
-            if (co_await flush(io, out)) co_await linger(io, opt);
+            co_await refuse(io, out, 408, "request timeout", opt);
             co_return false;
           }
           if (n && parser.headers_done()) pace.received(*n);
@@ -465,8 +472,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         }
       }
       if (parsed == detail::request_parser::state::failed) {
-        detail::write_error(parser.error_status(), parser.error_reason(), out);
-        if (co_await flush(io, out)) co_await linger(io, opt);
+        co_await refuse(io, out, parser.error_status(), parser.error_reason(), opt);
         co_return false;
       }
     }
