@@ -16,7 +16,10 @@
 
 using namespace weft;
 using namespace std::chrono_literals;
+using test::expect_still_serving;
+using test::good_request;
 using test::raw_client;
+using test::status_line;
 
 namespace {
 
@@ -87,18 +90,6 @@ http::router hostile_routes() {
     co_return resp;
   });
   return r;
-}
-
-const char* good_request = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-
-std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
-
-void expect_still_serving(std::uint16_t port) {
-  raw_client c(port);
-  c.send(good_request);
-  std::string r = c.read_all();
-  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
-  EXPECT_NE(r.find("Hello, World!"), std::string::npos);
 }
 
 std::size_t open_connections(test::http_fixture& srv) {

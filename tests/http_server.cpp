@@ -18,7 +18,11 @@
 
 using namespace weft;
 using namespace std::chrono_literals;
+using test::exchange;
+using test::expect_still_serving;
+using test::good_request;
 using test::raw_client;
+using test::status_line;
 
 namespace {
 
@@ -94,24 +98,6 @@ http::router test_routes() {
     co_return http::response::text(200, "unreachable");
   });
   return r;
-}
-
-const char* good_request = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-
-/// Sends `bytes` on a fresh connection and returns everything the server answers before closing.
-std::string exchange(std::uint16_t port, std::string_view bytes) {
-  raw_client c(port);
-  EXPECT_TRUE(c.connected());
-  c.send(bytes);
-  return c.read_all();
-}
-
-std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
-
-void expect_still_serving(std::uint16_t port) {
-  std::string r = exchange(port, good_request);
-  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
-  EXPECT_NE(r.find("Hello, World!"), std::string::npos);
 }
 
 }  // namespace

@@ -8,10 +8,13 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <array>
 #include <cstdio>
 #include <future>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "test_support.hpp"
@@ -148,5 +151,26 @@ class raw_client {
   int fd_ = -1;
   bool connected_ = false;
 };
+
+/// A request for GET /hello (the test servers answer "Hello, World!") that closes its connection.
+inline constexpr const char* good_request = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// Sends `bytes` on a fresh connection and returns everything the server answers before closing.
+inline std::string exchange(std::uint16_t port, std::string_view bytes) {
+  raw_client c(port);
+  EXPECT_TRUE(c.connected());
+  c.send(bytes);
+  return c.read_all();
+}
+
+/// The first line of a response.
+inline std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+
+/// A fresh connection still gets its answer: whatever the test did to others cost only them.
+inline void expect_still_serving(std::uint16_t port) {
+  std::string r = exchange(port, good_request);
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  EXPECT_NE(r.find("Hello, World!"), std::string::npos);
+}
 
 }  // namespace weft::test
