@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -103,10 +104,16 @@ struct real_server {
 };
 
 struct bad_case {
-  const char* reply;
+  std::string reply;
   then ending;
   std::error_code expected;
 };
+
+std::string repeated(std::string_view s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
 
 // Outside the coroutine: g++ 12 mishandles a braced list inside one.
 std::vector<bad_case> bad_cases() {
@@ -119,6 +126,11 @@ std::vector<bad_case> bad_cases() {
         {"", then::keep_open, errc::timed_out},
         {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", then::reset,
          std::error_code(ECONNRESET, std::system_category())},
+        // Stalls mid-body; closes mid-headers; an oversized header section; 1xx forever.
+        {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", then::keep_open, errc::timed_out},
+        {"HTTP/1.1 200 OK\r\nContent-Le", then::close, errc::end_of_stream},
+        {"HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'h') + "\r\n\r\n", then::keep_open, errc::too_large},
+        {repeated("HTTP/1.1 100 Continue\r\n\r\n", 4000), then::keep_open, errc::bad_response},
   };
 }
 
@@ -204,6 +216,66 @@ TEST(http_client, concurrent_requests_respect_the_per_host_limit) {
     EXPECT_LE(http.open_connections(), 3u);
     http.close_idle();
     srv.server.shutdown();
+    co_await std::move(serving);
+  }());
+}
+
+// Cancellation gives back the per-host slot wherever it cuts: 10,000 requests cancelled at random
+// points (waiting for a slot, connecting, sending, waiting for the answer, reading it), then as many
+// requests as the limit, which must all be in flight at once: a handler holds each until it sees the
+// limit reached, so one lost slot shows as a 503 from the gate.
+TEST(http_client, cancelled_requests_give_back_their_per_host_slots) {
+  test::run_test([]() -> task<void> {
+    constexpr int limit = 8;
+    static std::atomic<int> at_gate{0};
+    at_gate = 0;
+    router routes;
+    routes.get("/slow/{us}", [](request& req) -> task<response> {
+      co_await sleep_for(std::chrono::microseconds(std::stoi(std::string(*req.param("us")))));
+      co_return response::text(200, "slow");
+    });
+    routes.get("/gate", [](request&) -> task<response> {
+      ++at_gate;
+      for (int i = 0; i < 2000 && at_gate.load() < limit; ++i) co_await sleep_for(1ms);
+      co_return response::text(at_gate.load() >= limit ? 200 : 503, std::to_string(at_gate.load()));
+    });
+    http::server server(std::move(routes));
+    CO_ASSERT_TRUE(server.listen({net::ip_address::loopback_v4(), 0}).has_value());
+    std::string base = "http://" + server.local_endpoint().to_string();
+    auto serving = spawn(server.serve());
+    client_options o;
+    o.max_connections_per_host = limit;
+    client http(o);
+    std::uint64_t seed = 20261202;
+    auto next = [&seed] {  // xorshift: the same cut points every run
+      seed ^= seed << 13;
+      seed ^= seed >> 7;
+      seed ^= seed << 17;
+      return seed;
+    };
+    int completed = 0;
+    int cut = 0;
+    for (int batch = 0; batch < 10'000 / 50; ++batch) {
+      std::vector<task<result<client_response>>> wave;
+      for (int i = 0; i < 50; ++i) {
+        auto after = std::chrono::microseconds(next() % 3000);
+        wave.push_back(timeout(after, http.get(base + "/slow/" + std::to_string(next() % 2000))));
+      }
+      for (auto& r : co_await when_all(std::move(wave))) {
+        if (r) ++completed;
+        else ++cut;
+      }
+    }
+    EXPECT_EQ(completed + cut, 10'000);
+    EXPECT_GT(cut, 1'000);  // the cuts did land, at many points
+    std::vector<task<result<client_response>>> gate;
+    for (int i = 0; i < limit; ++i) gate.push_back(http.get(base + "/gate"));
+    for (auto& r : co_await when_all(std::move(gate))) {
+      CO_ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->status, 200) << "only " << r->body << " of " << limit << " slots came back";
+    }
+    http.close_idle();
+    server.shutdown();
     co_await std::move(serving);
   }());
 }
@@ -442,9 +514,10 @@ TEST(http_client, broken_responses_are_errors_with_a_kind) {
       auto srv = scripted_server::start(c.reply, c.ending);
       auto serving = spawn(srv.serve(1));
       auto r = co_await http.get(srv.url());
-      EXPECT_FALSE(r.has_value()) << c.reply;
+      std::string shown = c.reply.substr(0, 60);
+      EXPECT_FALSE(r.has_value()) << shown;
       if (!r) {
-        EXPECT_EQ(r.error(), c.expected) << c.reply << " gave " << r.error().message();
+        EXPECT_EQ(r.error(), c.expected) << shown << " gave " << r.error().message();
       }
       co_await std::move(serving);
     }
@@ -465,6 +538,67 @@ TEST(http_client, broken_responses_are_errors_with_a_kind) {
     auto big = scripted_server::start("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n01234567890");
     auto serving = spawn(big.serve(1));
     EXPECT_EQ((co_await tight.get(big.url())).error(), errc::too_large);
+    co_await std::move(serving);
+  }());
+}
+
+// A server that writes more than its Content-Length, a moment after the response: the extra bytes
+// must not be read as the next response. The connection is dropped at reuse and the next request goes
+// on a fresh one.
+TEST(http_client, bytes_after_a_response_spoil_its_connection) {
+  test::run_test([]() -> task<void> {
+    auto l = net::tcp_listener::bind({net::ip_address::loopback_v4(), 0});
+    CO_ASSERT_TRUE(l.has_value());
+    std::string url = "http://" + l->local_endpoint().value().to_string() + "/";
+    int accepted = 0;
+    auto serving = spawn([](net::tcp_listener& listener, int& count) -> task<void> {
+      std::vector<net::tcp_stream> held;
+      for (int i = 0; i < 2; ++i) {
+        // Bounded: a client that reused the spoiled connection never comes back for a second one.
+        auto accept = [](net::tcp_listener& on) -> task<result<net::tcp_stream>> { co_return co_await on.accept(); };
+        auto c = co_await timeout(2s, accept(listener));
+        if (!c) break;
+        ++count;
+        char buf[4096];
+        net::tcp_stream& conn = *c;
+        (void)co_await conn.read_some(std::span(buf), 5s);
+        (void)co_await conn.write_all("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        if (i == 0) {
+          co_await sleep_for(20ms);
+          (void)co_await conn.write_all("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEXTRA");
+        }
+        held.push_back(std::move(conn));
+      }
+      co_await sleep_for(100ms);
+    }(*l, accepted));
+    client http;
+    auto first = co_await http.get(url);
+    CO_ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->body, "ok");
+    co_await sleep_for(60ms);  // the extra bytes have arrived on the idle connection
+    auto second = co_await http.get(url);
+    CO_ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(second->body, "ok");  // not "EXTRA"
+    EXPECT_EQ(accepted, 2);
+    http.close_idle();
+    co_await std::move(serving);
+  }());
+}
+
+// A server that answers before it has read the request body (413 here) and closes: the client, still
+// writing, gets a reset, and must report the answer rather than the reset, and pool nothing.
+TEST(http_client, an_answer_before_the_body_was_taken_is_returned) {
+  test::run_test([]() -> task<void> {
+    auto srv = scripted_server::start(
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!", then::close);
+    auto serving = spawn(srv.serve(1));
+    client http;
+    auto r = co_await http.post(srv.url("/upload"), std::string(32 * 1024 * 1024, 'x'));
+    if (!r) ADD_FAILURE() << r.error().message();
+    CO_ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(r->body, "big!");
+    EXPECT_EQ(http.open_connections(), 0u);
     co_await std::move(serving);
   }());
 }

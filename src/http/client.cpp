@@ -5,8 +5,11 @@
 // never a registration move. The per-origin limit (a semaphore) is shared by all workers.
 #include "weft/http/client.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <atomic>
 #include <charconv>
 #include <iterator>
@@ -171,6 +174,17 @@ struct connection {
   // read 64 KiB at a time.
   std::unique_ptr<char[]> buffer;
   std::size_t buffer_size = 0;
+
+  /// A plain-TCP connection back from the pool that the server has since closed, or written to
+  /// unasked (bytes after its last response: it cannot be trusted to frame the next one). One peek;
+  /// for TLS the check is the retry on a connection closed meanwhile (records such as session tickets
+  /// may arrive while it idles).
+  bool spoiled_while_idle() const noexcept {
+    if (tls) return false;
+    char b;
+    ssize_t n = ::recv(tcp.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+  }
 
   std::span<char> read_buffer(std::size_t last_read) {
     constexpr std::size_t first = 4 * 1024;
@@ -386,6 +400,7 @@ struct exchange {
   std::size_t last_read = 0;
   bool complete = false;
   bool keep = false;  // after `complete`: the connection may carry another request
+  bool write_failed = false;  // the server stopped taking the request: never pool the connection
 
   /// Reads once from the connection and parses what came.
   task<result<void>> read_more() {
@@ -409,7 +424,7 @@ struct exchange {
     if (st == detail::response_parser::state::complete) {
       complete = true;
       // Bytes after the response we asked for: the server is confused; do not trust the connection.
-      keep = parser.keep_alive() && consumed == *n;
+      keep = parser.keep_alive() && consumed == *n && !write_failed;
     }
     co_return result<void>();
   }
@@ -436,6 +451,7 @@ task<result<void>> start(exchange& x, const client_request& req, const url& u, s
   std::string head = request_head(req, u);
   for (int attempt = 0;; ++attempt) {
     x.c = attempt == 0 ? s.take_idle(*x.pool) : nullptr;  // a retry goes on a fresh connection
+    while (x.c && x.c->spoiled_while_idle()) x.c = s.take_idle(*x.pool);
     bool reused = x.c != nullptr;
     if (!x.c) {
       auto fresh = co_await connect(s, u);
@@ -453,6 +469,17 @@ task<result<void>> start(exchange& x, const client_request& req, const url& u, s
       sent = co_await x.c->tcp.write_all(request);
     }
     std::error_code ec = sent ? std::error_code() : sent.error();
+    if (ec == std::errc::connection_reset || ec == std::errc::broken_pipe) {
+      // The server answered before it took the whole body (a 413, say) and closed: its answer may be
+      // waiting to be read all the same, and it is the better report.
+      x.write_failed = true;
+      std::error_code read_error;
+      while (!read_error && !x.complete && !x.parser.headers_complete()) {
+        auto r = co_await x.read_more();
+        if (!r) read_error = r.error();
+      }
+      if (!read_error) ec = {};
+    }
     while (!ec && !x.complete && !x.parser.headers_complete()) {
       auto r = co_await x.read_more();
       if (!r) ec = r.error();

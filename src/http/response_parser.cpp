@@ -34,6 +34,7 @@ void response_parser::start(client_response& res, bool no_body, std::size_t max_
   res_ = &res;
   fields_.reset();
   head_bytes_ = 0;
+  interim_ = 0;
   max_header_bytes_ = max_header_bytes;
   max_body_bytes_ = max_body_bytes;
   no_body_ = no_body;
@@ -131,9 +132,11 @@ int response_parser::on_body(llhttp_t* p, const char* at, std::size_t len) noexc
 int response_parser::on_message_complete(llhttp_t* p) noexcept {
   response_parser& s = self(p);
   if (s.res_->status >= 100 && s.res_->status < 200) {
-    // An interim response: forget it and parse the final one.
+    // An interim response: forget it and parse the final one. Their fields count against the header
+    // limit together, and a server may send only so many: one that sends 1xx forever gets an error,
+    // not a wait as long as its stream (Go allows 5; 103 Early Hints may come a few times).
     s.res_->headers.clear();
-    s.head_bytes_ = 0;
+    if (++s.interim_ > max_interim_responses) return s.reject(errc::bad_response, "too many interim responses");
     return 0;
   }
   s.complete_ = true;

@@ -61,6 +61,8 @@ class response_parser {
   client_response* res_ = nullptr;
   field_gatherer fields_;
   std::size_t head_bytes_ = 0;
+  static constexpr int max_interim_responses = 16;
+  int interim_ = 0;  // 1xx responses before the final one
   std::size_t max_header_bytes_ = 0;
   std::size_t max_body_bytes_ = 0;
   bool no_body_ = false;
