@@ -3,6 +3,8 @@
 // an error. Each case checks what the bad client gets and that everyone else is still served.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -131,6 +133,13 @@ TEST(http_hostile, slow_readers_are_closed_after_the_send_timeout_and_free_their
     auto took = wait_for_connections(srv, 0, 10s);
     EXPECT_EQ(open_connections(srv), 0u);
     EXPECT_LT(took, 5s);
+    // Reset, not closed with a FIN that would wait behind the unsent bytes (and the kernel keep them).
+    for (auto& r : readers) {
+      tcp_info info{};
+      socklen_t len = sizeof info;
+      getsockopt(r->c.fd(), IPPROTO_TCP, TCP_INFO, &info, &len);
+      EXPECT_EQ(info.tcpi_state, TCP_CLOSE);
+    }
     expect_still_serving(srv.port());
   }
 }

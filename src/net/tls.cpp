@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "net/socket_impl.hpp"
+#include "reactor/io.hpp"
 
 namespace weft::net {
 namespace {
@@ -228,7 +229,10 @@ task<result<void>> tls_stream::write_all(std::string_view data, clock::duration 
                                      ? weft::deadline_after(clock::now(), stall_timeout)
                                      : clock::time_point{};
     auto waited = co_await wait_for(rc, errc::tls_error, deadline);
-    if (!waited) co_return fail(waited.error());
+    if (!waited) {
+      if (waited.error() == errc::timed_out) weft::detail::reset_on_close(tcp_.native_handle());
+      co_return fail(waited.error());
+    }
   }
   co_return result<void>{};
 }

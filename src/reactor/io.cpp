@@ -1,5 +1,6 @@
 #include "reactor/io.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <utility>
@@ -31,6 +32,15 @@ bool cut_short(cancel_waiter* w) noexcept {
   return true;
 }
 
+}  // namespace
+
+void reset_on_close(int fd) noexcept {
+  linger reset{1, 0};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+}
+
+namespace {
+
 void deadline_passed(timer_entry* e) noexcept {
   auto* op = static_cast<io_op*>(e);
   if (op->stall_ns != 0) {
@@ -40,6 +50,7 @@ void deadline_passed(timer_entry* e) noexcept {
       w->arm_timer(op, due);
       return;
     }
+    reset_on_close(op->io->fd);
   }
   op->error = errc::timed_out;
   finish(op);
@@ -174,6 +185,7 @@ void io_close(io_state* io) noexcept {
   auto close_here = [](io_state* s, bool unregister) noexcept {
     io_abort(s, errc::closed);
     if (unregister) s->owner->io().remove(s);
+
     ::close(s->fd);
     delete s;
   };

@@ -35,6 +35,10 @@ struct io_state {
 
 /// The backend saw `io` become ready (or fail) in direction `d`: retry the parked op, if any.
 void io_ready(io_state* io, io_dir d) noexcept;
+/// Makes closing `fd` reset the connection. For a stream whose write failed its stall limit: the peer
+/// stopped reading, so a FIN would wait behind the unsent bytes, and the kernel would keep them, and
+/// the connection, for minutes after the descriptor is gone (nginx's reset_timedout_connection).
+void reset_on_close(int fd) noexcept;
 /// Completes every op parked on `io` with `ec` (the descriptor is about to be closed).
 void io_abort(io_state* io, std::error_code ec) noexcept;
 /// Aborts what is parked on `io`, unregisters it, closes the descriptor and frees `io` — on the loop

@@ -155,6 +155,8 @@ class stream_socket : public basic_socket {
   write_awaitable write_all(std::span<const std::string_view> parts) noexcept { return {io_, parts}; }
   /// As above, giving up with `errc::timed_out` once no byte has gone out for `stall_timeout` (a peer
   /// that stopped reading). A slow peer that keeps reading is never cut off; some bytes may have gone.
+  /// After such a stall, closing the socket resets the connection: a FIN would wait behind the unsent
+  /// bytes, which the kernel would keep for minutes after the close.
   write_awaitable write_all(std::string_view data, clock::duration stall_timeout) noexcept {
     return {io_, std::span(&data, 1), stall_timeout};
   }

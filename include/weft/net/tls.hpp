@@ -79,7 +79,8 @@ class tls_stream {
   /// After try_read_some said would-block: waits until reading can make progress.
   task<result<void>> wait_readable(clock::duration timeout = clock::duration::zero());
   /// Encrypts and sends all of `data`. `stall_timeout` (zero: none): give up with `errc::timed_out` once
-  /// the socket has taken no byte for that long (a peer that stopped reading).
+  /// the socket has taken no byte for that long (a peer that stopped reading); closing then resets the
+  /// connection, as stream_socket::write_all's does.
   task<result<void>> write_all(std::string_view data, clock::duration stall_timeout = clock::duration::zero());
   /// Encrypts and sends all the parts, in order (`stall_timeout` as above).
   task<result<void>> write_all(std::span<const std::string_view> parts,
