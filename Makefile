@@ -86,5 +86,12 @@ bench: deps
 	cmake --build $(BENCHDIR)
 	bench/run.sh $(BENCHDIR)
 
+# A soak of `weft serve --threads 2` under good load and eight kinds of hostile client at once
+# (bench/soak/run.sh; SOAK_MINUTES, default 5). Prints each figure; fails if one is missed.
+.PHONY: soak
+soak: deps configure
+	cmake --build $(BUILD) --target weft_tool
+	bench/soak/run.sh $(BUILD)
+
 clean:
 	rm -rf $(BUILD) $(ASAN) $(BENCHDIR)
