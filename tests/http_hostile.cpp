@@ -251,7 +251,7 @@ TEST(http_hostile, a_streamed_body_that_throws_ends_its_own_connection_only) {
   srv.stop();  // serve() returns normally: the fixture would see an exception escape otherwise
 }
 
-TEST(http_hostile, too_many_header_fields_get_431_and_long_chunk_extensions_400) {
+TEST(http_hostile, too_many_header_fields_get_431_and_chunked_framing_abuse_400) {
   test::http_fixture srv(hostile_routes());
   std::string many = "GET /hello HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; i < 101; ++i) many += "X-" + std::to_string(i) + ": v\r\n";  // 102 fields, 1.2 KiB
@@ -263,6 +263,24 @@ TEST(http_hostile, too_many_header_fields_get_431_and_long_chunk_extensions_400)
   b.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;ext=" + std::string(20000, 'e') +
          "\r\nx\r\n0\r\n\r\n");
   EXPECT_EQ(status_line(b.read_all()), "HTTP/1.1 400 Bad Request");
+
+  // Zero padding in a chunk size: bytes that are neither body nor extension, counted all the same.
+  raw_client z(srv.port());
+  z.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  std::this_thread::sleep_for(50ms);  // the head is parsed before the padding comes
+  z.send(std::string(200'000, '0') + "5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(status_line(z.read_all()), "HTTP/1.1 400 Bad Request");
+  // Legitimate small chunks are not framing abuse: 3,000 one-byte chunks.
+  std::string small = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  raw_client s(srv.port());
+  s.send(small);
+  std::this_thread::sleep_for(50ms);
+  std::string chunks;
+  for (int i = 0; i < 3000; ++i) chunks += "1\r\nx\r\n";
+  s.send(chunks + "0\r\n\r\n");
+  std::string echoed = s.read_all();
+  EXPECT_EQ(status_line(echoed), "HTTP/1.1 200 OK");
+  EXPECT_NE(echoed.find(std::string(3000, 'x')), std::string::npos);
   expect_still_serving(srv.port());
 }
 

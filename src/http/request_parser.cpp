@@ -88,7 +88,7 @@ void request_parser::start(request& req) noexcept {
   req.params.clear();
   req_ = &req;
   fields_.reset();
-  head_bytes_ = fields_seen_ = extension_bytes_ = raw_head_before_feed_ = 0;
+  head_bytes_ = fields_seen_ = extension_bytes_ = raw_head_before_feed_ = body_raw_ = body_seen_ = 0;
   began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = has_transfer_encoding_ = close_asked_ =
       streaming_ = false;
   before_feed_ = '\n';
@@ -110,6 +110,14 @@ request_parser::state request_parser::feed(const char* data, std::size_t len, st
     raw_head_before_feed_ += len;
     if (raw_head_before_feed_ > limits_.max_header_bytes) {
       reject(431, "request header fields too large");
+      consumed = len;
+      return state::failed;
+    }
+  }
+  if (!in_head && (parser_.flags & F_CHUNKED) != 0 && (err == HPE_OK || err == HPE_PAUSED)) {
+    body_raw_ += err == HPE_OK ? len : static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+    if (body_raw_ > body_seen_ + 8 * body_seen_ + max_chunk_framing_bytes) {
+      reject(400, "chunked framing too long");
       consumed = len;
       return state::failed;
     }
@@ -266,6 +274,7 @@ int request_parser::on_headers_complete(llhttp_t* p) noexcept {
 
 int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
+  s.body_seen_ += len;
   if (s.streaming_) {
     s.chunk_.append(at, len);
     return 0;

@@ -29,6 +29,10 @@ struct parse_limits {
 /// over, and unbounded they would let a client send endless bytes that count as no body (CVE-2024-22019).
 inline constexpr std::size_t max_chunk_extension_bytes = 16 * 1024;
 
+/// Bytes of chunked framing (sizes, zero padding, extensions, CRLFs) a body may carry beyond 8 per byte
+/// of data: a 1-byte chunk costs 5, and "0000...5" must not bring endless bytes that are no body.
+inline constexpr std::size_t max_chunk_framing_bytes = 64 * 1024;
+
 class request_parser {
  public:
   /// `head`: the header section is complete and the request's route streams its body (see
@@ -105,6 +109,8 @@ class request_parser {
   std::size_t raw_head_before_feed_ = 0;
   const char* head_reached_ = nullptr;  // the end of the last head piece seen in this feed
   std::size_t extension_bytes_ = 0;
+  std::size_t body_raw_ = 0;   // bytes fed while in a chunked body (from the feed after the head's)
+  std::size_t body_seen_ = 0;  // body bytes llhttp handed over
   const char* error_reason_ = "";
   int error_status_ = 0;
   bool began_ = false;
