@@ -11,8 +11,14 @@
 // read completely goes back to the pool and carries a later request, until the server closes it,
 // says `Connection: close`, or its idle time (the server's `Keep-Alive: timeout=N`, at most
 // client_options::idle_timeout) runs out; expired idle connections close when the pool is next used.
-// At most max_connections_per_host requests to one origin are in flight; the others wait their turn. A request on a pooled connection that the server had closed
-// meanwhile (nothing received) is sent again once on a fresh one if its method is idempotent.
+// At most max_connections_per_host requests to one origin are in flight; the others wait their turn,
+// and a cancelled request gives its slot back wherever the cancel cuts it. A request on a pooled
+// connection that the server had closed meanwhile (nothing received) is sent again once on a fresh one
+// if its method is idempotent. A broken response never returns its connection to the pool, and a
+// plain-TCP connection the server wrote to unasked while it idled is dropped when next taken (its bytes
+// would be read as the next response). If the server answers before it has taken the whole request
+// body (a 413, say) and resets the connection, that answer is returned, not the reset. More than 16
+// interim (1xx) responses before the final one are `errc::bad_response`.
 //
 // https:// URLs go through TLS (weft/net/tls.hpp), verifying the server's certificate and name against
 // the system's trust store, or client_options::tls.
