@@ -289,6 +289,39 @@ TEST(http_hostile, too_many_header_fields_get_431_and_chunked_framing_abuse_400)
   expect_still_serving(srv.port());
 }
 
+// A response on a connection that closes, to a client that reads it slowly: most of it still sits in the
+// server's send queue when the server closes. Bytes the client sent after the request (here while the
+// response was being written, so after the server's last read) make that close a reset, which throws
+// the queued response away, unless the server lingers: the client gets the whole body, or a truncated
+// one and a reset. (Loopback hides this for a client that reads fast: everything is delivered at once.)
+TEST(http_hostile, a_slow_client_gets_the_whole_response_before_the_close) {
+  for (bool lingering : {true, false}) {
+    http::server_options o;
+    if (!lingering) o.lingering_time = clock::duration::zero();
+    test::http_fixture srv(hostile_routes(), o);
+    // 16 MiB: more than the kernel buffers on both sides hold, so the server closes with the rest of
+    // the response still queued.
+    raw_client c(srv.port());
+    c.send("GET /big/16384 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::this_thread::sleep_for(100ms);  // the server is writing the response by now
+    c.send(std::string(1000, 'z'));      // bytes it will not read before it closes
+    std::string got;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = recv(c.fd(), buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+      if (got.size() % (256 * 1024) < sizeof buf) std::this_thread::sleep_for(10ms);  // a slow reader
+    }
+    std::size_t body = got.find("\r\n\r\n") == std::string::npos ? 0 : got.size() - got.find("\r\n\r\n") - 4;
+    if (lingering) {
+      EXPECT_EQ(body, 16384u * 1024u) << "a truncated response: " << got.size() << " bytes";
+    } else {
+      EXPECT_LT(body, 16384u * 1024u) << "the reset did not happen: this check no longer shows anything";
+    }
+  }
+}
+
 // A client still sending its body when the server refuses it (413 here) must read the status, not a
 // reset: urllib sends the whole body before it reads. Without lingering, the server's close with
 // unread bytes resets the connection under the client's send.

@@ -556,14 +556,10 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
       }
     }
     if (!keep_alive) {
-      if (!co_await flush(io, out)) co_return false;
-      // Bytes of this request, or of requests after it, may still be on their way.
-      bool unread = !parser.message_done() || pending_at < pending.size();
-      if (unread) {
-        co_await linger(io, opt);
-      } else {
-        co_await io.finish();
-      }
+      // Always a lingering close: bytes of this request, or of requests after it, may be unread or still
+      // on their way, and they may come after the last read (while the response was being written). A
+      // client that reads the response and closes ends the lingering at once.
+      if (co_await flush(io, out)) co_await linger(io, opt);
       co_return false;
     }
     if (out.size() >= flush_threshold) {

@@ -35,9 +35,10 @@
 // - request_timeout (off by default) bounds a request from its first byte to its response: a handler
 //   still running then is cancelled and the client gets 503, or, if the response has started, the
 //   connection closes.
-// - Closing with request bytes unread (after 400, 408, 413, 431, 503, or a response to a request whose
-//   body was not read): the server shuts down its write side and reads and discards for up to
-//   lingering_time and lingering_bytes, so the client reads the status instead of a reset.
+// - Closing after a response (an error status: 400, 408, 413, 431, 503; or any response that is not
+//   kept alive): the server shuts down its write side and reads and discards for up to lingering_time
+//   and lingering_bytes, until the client closes. Closing with bytes unread would reset the connection,
+//   and the reset can overtake the response: the client would get an error, or a truncated body.
 // - The server owns the framing: a handler's Connection and Transfer-Encoding fields are dropped, its
 //   Content-Length is replaced by the body's (kept only to frame a streamed body, which must then write
 //   exactly that many bytes, or the connection closes); a field name that is not a token, or a name or
@@ -86,9 +87,9 @@ struct server_options {
   /// From a request's first byte to the end of its response (zero: no limit). A handler still running
   /// then is cancelled: 503, or the connection closes if the response has started.
   clock::duration request_timeout = clock::duration::zero();
-  /// Closing with request bytes unread, the server reads and discards for at most this long (zero: no
-  /// lingering) and this many bytes, so the client sees the response rather than a reset (nginx's
-  /// lingering_close).
+  /// Closing after a response, the server reads and discards what the client still sends for at most
+  /// this long (zero: no lingering) and this many bytes, so the client sees the response rather than a
+  /// reset (nginx's lingering_close).
   clock::duration lingering_time = std::chrono::seconds(5);
   std::size_t lingering_bytes = 16 * 1024 * 1024;
   /// Header fields per request (else 431): each costs a lookup on every header search.
