@@ -120,6 +120,11 @@ TEST(rt_shutdown, group_child_handle_outliving_its_group) {
 // awaiter's destructor locked the freed primitive's spin lock (ASan: heap-use-after-free; with the
 // frame cache, a spin on whatever word reused the block). Found by tests/model/sync_waiter_abandon.cpp.
 TEST(rt_shutdown, a_woken_waiter_destroyed_at_shutdown_leaves_its_primitive_alone) {
+  // One loop only: there the woken waiters are still queued when the runtime ends. On several workers
+  // another worker may resume one first, and its lock guard or permit would then release into the
+  // primitive the test has just destroyed: a use-after-free of the test's own making (TSan saw it under
+  // make stress). The model sync_waiter_abandon covers the protocol across threads.
+  if (test::multi_worker()) GTEST_SKIP() << "the waiters must still be queued when the runtime ends: one loop";
   runtime rt(test::options());
   auto body = []() -> task<void> {
     event ready;
