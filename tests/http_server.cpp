@@ -289,6 +289,10 @@ TEST(http_server, absolute_form_targets_and_connection_close_with_trailing_white
   EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK") << r;
   EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
   EXPECT_NE(r.find("Hello, World!"), std::string::npos) << r;
+  // The target's authority wins over the Host field.
+  std::string h = exchange(srv.port(), "GET http://a.example/header/host HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_line(h), "HTTP/1.1 200 OK") << h;
+  EXPECT_NE(h.find("\r\n\r\na.example"), std::string::npos) << h;
 }
 
 TEST(http_server, limits_give_431_414_413) {

@@ -253,9 +253,13 @@ int request_parser::on_headers_complete(llhttp_t* p) noexcept {
   std::string& target = req.target;
   if (target.find('#') != std::string::npos) return s.reject(400, "fragment in the request target");
   if (target == "*" && llhttp_get_method(p) != HTTP_OPTIONS) return s.reject(400, "asterisk-form target");
+  // Its authority replaces the Host field (RFC 9112 §3.2.2: the server MUST ignore the received Host).
   for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
     if (target.size() >= scheme.size() && iequals(std::string_view(target).substr(0, scheme.size()), scheme)) {
       std::size_t path = target.find_first_of("/?", scheme.size());
+      std::string authority = target.substr(scheme.size(), path == std::string::npos ? std::string::npos : path - scheme.size());
+      if (authority.empty() || !valid_host(authority)) return s.reject(400, "invalid authority in the request target");
+      req.headers.set("Host", authority);
       target = path == std::string::npos ? "/" : (target[path] == '?' ? "/" : "") + target.substr(path);
       break;
     }
