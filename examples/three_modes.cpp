@@ -1,4 +1,4 @@
-// The seed's three modes, measured: the same jobs run sequentially, concurrently on one event loop, in
+// The three modes of the essay weft started from, measured: the same jobs run sequentially, concurrently on one event loop, in
 // parallel on threads, and in parallel in processes — once for computing (Mandelbrot tiles) and once
 // for waiting (requests to /delay on an embedded server). Concurrency wins for waiting, parallelism
 // for computing.
@@ -173,7 +173,7 @@ int three_modes(const std::string& url, const std::vector<std::string>& child_pr
       [&](int) { return fetch(shared_http, url); },
       [&](int) { return std::vector<std::string>{"--fetch", url}; },
   };
-  std::printf("The seed's three modes: %d jobs each way, on %u cores (wall time)\n", jobs, cores);
+  std::printf("Three modes: %d jobs each way, on %u cores (wall time)\n", jobs, cores);
   std::printf("  %-28s %10s %16s %16s %16s\n", "", "sequential", "concurrent", "parallel", "parallel");
   char threads[32];    // (snprintf: g++ 12 -O3 warns, wrongly, on "(" + std::to_string(n) + ...)
   char processes[32];

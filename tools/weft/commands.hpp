@@ -43,7 +43,7 @@ struct fetch_config {
   bool follow = false;     ///< follow redirects (10 at most)
   std::size_t threads = 1; ///< event loops (0: one per core)
 };
-/// `weft fetch`: the seed's concurrent requests as a tool. Exit status 1 if any request failed.
+/// `weft fetch`: the concurrent requests to /delay/N of the essay weft started from, as a tool. Exit status 1 if any request failed.
 int fetch(const fetch_config& cfg);
 
 struct load_config {
@@ -65,7 +65,7 @@ int load(const load_config& cfg);
 struct demo_config {
   bool skip_modes = false;  ///< leave out the three-modes section (the fastest run)
 };
-/// `weft demo`: the seed's scenarios against an embedded server.
+/// `weft demo`: the news feed and the concurrent requests against an embedded server.
 int demo(const demo_config& cfg);
 /// `weft demo` runs its processes as `weft demo-job ...`: one job, its checksum on stdout.
 int demo_job(const std::vector<std::string>& args);

@@ -1,4 +1,4 @@
-// `weft demo` (`make run`): the seed's scenarios, for real, against an embedded `weft serve` on an
+// `weft demo` (`make run`): the news feed and the concurrent requests of the essay weft started from, for real, against an embedded `weft serve` on an
 // ephemeral loopback port — no outside network. Its sections run the examples' own code
 // (examples/seed_scenarios.hpp), and take well under 15 seconds.
 #include <weft/weft.hpp>
@@ -62,14 +62,14 @@ void heading(const char* text) {
 
 int demo(const demo_config& cfg) {
   example::server server(httpbin_routes());  // the whole httpbin API, on a thread of its own
-  std::printf("weft demo: the seed's scenarios against an embedded weft serve at %s/\n", server.base().c_str());
+  std::printf("weft demo: the news feed and the concurrent requests against an embedded weft serve at %s/\n", server.base().c_str());
   auto start = clock::now();
   int failed = 0;
 
   heading("1. The news feed: scroll events fire requests; responses render as they arrive, on one loop");
   failed += run(seed::news_feed(server.base(), 7, 2026));
 
-  heading("2. The seed's concurrent requests: request-id i to /delay/.N1, ids printed in arrival order");
+  heading("2. Concurrent requests: request-id i to /delay/.N1, ids printed in arrival order");
   failed += run(seed::concurrent_requests(server.base(), std::random_device{}()));
 
   char title[128];

@@ -1,4 +1,4 @@
-// `weft fetch`: the seed's concurrent requests as a tool. Requests start without waiting for each
+// `weft fetch`: the concurrent requests to /delay/N of the essay weft started from, as a tool. Requests start without waiting for each
 // other (at most -c at once); each prints a line as its response arrives, so the lines come in arrival
 // order, not in the order the requests were made.
 #include <weft/weft.hpp>

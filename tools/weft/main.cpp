@@ -4,7 +4,7 @@
 //   weft serve [options]        an httpbin-compatible HTTP server
 //   weft fetch URL... [options] concurrent requests, one line per response in arrival order
 //   weft load URL [options]     keep-alive load with latency percentiles
-//   weft demo                   the seed's scenarios against an embedded server (`make run`)
+//   weft demo                   the news feed and the concurrent requests against an embedded server (`make run`)
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
@@ -86,7 +86,7 @@ void add_load(CLI::App& app, load_config& cfg, CLI::App*& cmd) {
 }
 
 void add_demo(CLI::App& app, demo_config& cfg, CLI::App*& cmd) {
-  cmd = app.add_subcommand("demo", "The seed's scenarios for real, against an embedded server (make run)");
+  cmd = app.add_subcommand("demo", "The news feed and the concurrent requests for real, against an embedded server (make run)");
   cmd->add_flag("--no-modes", cfg.skip_modes, "Leave out the three-modes section (the longest)");
 }
 
