@@ -306,9 +306,8 @@ TEST(http_hostile, a_slow_client_gets_the_whole_response_before_the_close) {
     // the response still queued.
     raw_client c(srv.port());
     c.send("GET /big/16384 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    std::this_thread::sleep_for(100ms);  // the server is writing the response by now
-    c.send(std::string(1000, 'z'));      // bytes it will not read before it closes
-    std::string got;
+    std::string got = c.read_until("\r\n\r\n");  // the server has read the request and is writing
+    c.send(std::string(1000, 'z'));                 // bytes it will not read before it closes
     char buf[4096];
     for (;;) {
       ssize_t n = recv(c.fd(), buf, sizeof buf, 0);
@@ -370,9 +369,9 @@ TEST(http_hostile, over_a_link_with_delay_the_response_is_not_lost_to_bytes_that
     raw_client c(link.port());
     ASSERT_TRUE(c.connected());
     c.send("GET /big/1024 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    std::this_thread::sleep_for(10ms);
+    std::string got = c.read_until("\r\n\r\n");  // the server has read the request and is writing
     c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");  // pipelined after a close: never answered
-    std::string got = c.read_all(4u << 20);
+    got += c.read_all(4u << 20);
     std::size_t head = got.find("\r\n\r\n");
     std::size_t body = head == std::string::npos ? 0 : got.size() - head - 4;
     if (lingering) {

@@ -28,6 +28,9 @@ namespace {
 
 std::atomic<int> sleeping_handlers{0};  // /sleep handlers started, for tests that must act mid-request
 
+/// How many /upload handlers have had their first piece (tests wait on it instead of sleeping).
+std::atomic<int> upload_first_pieces{0};
+
 http::router test_routes() {
   http::router r;
   r.get("/hello", [](http::request&) -> task<http::response> { co_return http::response::text(200, "Hello, World!"); });
@@ -68,7 +71,10 @@ http::router test_routes() {
       auto piece = co_await req.body_stream->next();
       if (!piece) co_return http::response::text(400, piece.error().message());
       if (piece->empty()) break;
-      if (pieces == 0) first = std::string(*piece);
+      if (pieces == 0) {
+        first = std::string(*piece);
+        ++upload_first_pieces;
+      }
       ++pieces;
       bytes += piece->size();
     }
@@ -446,8 +452,10 @@ TEST(http_server, streamed_request_bodies_arrive_piece_by_piece) {
   o.max_body_bytes = 1000;  // does not apply to streamed bodies
   test::http_fixture srv(test_routes(), o);
   raw_client c(srv.port());
+  int before = upload_first_pieces.load();
   c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
-  std::this_thread::sleep_for(50ms);  // the handler is reading by now: "first" is a piece of its own
+  // Once the handler has "first", the rest cannot join it: "first" is a piece of its own.
+  for (int i = 0; i < 1000 && upload_first_pieces.load() == before; ++i) std::this_thread::sleep_for(5ms);
   std::string big(3000, 'b');
   c.send("BB8\r\n" + big + "\r\n0\r\n\r\n");
   // A second request, pipelined right after the streamed body, on the same connection.

@@ -295,7 +295,7 @@ TEST(process_child, many_children_waited_at_once_leak_nothing) {
 
 TEST(process_pool, runs_n_at_a_time_and_keeps_the_order) {
   std::vector<command> jobs;
-  for (int i = 0; i < 6; ++i) jobs.push_back(sh("sleep 0.2; echo " + std::to_string(i)));
+  for (int i = 0; i < 6; ++i) jobs.push_back(sh("sleep 1; echo " + std::to_string(i)));
   jobs.insert(jobs.begin() + 2, command("/nonexistent/program"));
   std::atomic<int> done{0};
   run_all_options options;
@@ -312,9 +312,9 @@ TEST(process_pool, runs_n_at_a_time_and_keeps_the_order) {
     EXPECT_EQ(results[i]->out, std::to_string(n++) + "\n");
   }
   EXPECT_EQ(done.load(), 7);
-  // Six of 0.2 s, three at a time: two rounds. One at a time would take 1.2 s.
-  EXPECT_GE(took, 390ms);
-  EXPECT_LT(took, 1100ms);
+  // Six of 1 s, three at a time: two rounds. One at a time would take 6 s, two at a time 3 s.
+  EXPECT_GE(took, 1990ms);
+  EXPECT_LT(took, 2900ms);
 }
 
 TEST(process_pool, a_timeout_each_kills_only_the_slow_one) {

@@ -95,11 +95,11 @@ TEST(process_signal, weft_serve_finishes_in_flight_requests_on_sigint_and_exits_
     }
     auto at = banner.find("http://");
     CO_ASSERT_TRUE(at != std::string::npos);
-    std::string url = banner.substr(at, banner.find('/', at + 7) - at) + "/delay/1";
+    std::string url = banner.substr(at, banner.find('/', at + 7) - at) + "/delay/2";
     // A real client, mid-request when the signal comes.
     auto curl = process::command("curl").args({"-s", "-o", "/dev/null", "-w", "%{http_code}"}).arg(url).output(10s);
     auto request = spawn(std::move(curl));
-    co_await sleep_for(300ms);
+    co_await sleep_for(1s);  // curl has started and its request is in (a slow start would meet a closed listener)
     CO_ASSERT_TRUE(server->kill(SIGINT).has_value());
     auto answered = co_await std::move(request);
     CO_ASSERT_TRUE(answered.has_value());

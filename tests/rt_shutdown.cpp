@@ -58,8 +58,9 @@ TEST(rt_shutdown, handle_outliving_runtime_reports_abandoned) {
 
 TEST(rt_shutdown, runtime_can_block_on_repeatedly) {
   runtime rt(test::paused_while_held());
-  auto bg = rt.spawn([]() -> task<int> {
-    co_await sleep_for(10ms);
+  event go;  // bg waits on the test, not on a sleep that a slow first block_on could outlast
+  auto bg = rt.spawn([&go]() -> task<int> {
+    co_await go.wait();
     co_return 3;
   });
   auto first = []() -> task<int> {
@@ -68,7 +69,10 @@ TEST(rt_shutdown, runtime_can_block_on_repeatedly) {
   };
   EXPECT_EQ(rt.block_on(first()), 1);
   EXPECT_FALSE(bg.done());
-  auto second = [](join_handle<int> h) -> task<int> { co_return co_await std::move(h); };
+  auto second = [&go](join_handle<int> h) -> task<int> {
+    go.set();
+    co_return co_await std::move(h);
+  };
   EXPECT_EQ(rt.block_on(second(std::move(bg))), 3);
 }
 

@@ -27,8 +27,10 @@ TEST(rt_slow_task, reports_task_that_holds_the_loop) {
     co_await std::move(polite);
   };
   run(body(), o);
+  // Only the hog's reports count: the detector measures wall time, so a turn of another task that the
+  // machine preempted may be reported too.
+  std::erase_if(reports, [](const auto& r) { return r.first != "hog"; });
   ASSERT_EQ(reports.size(), 1u);
-  EXPECT_EQ(reports[0].first, "hog");
   EXPECT_GE(reports[0].second, 60ms);
 }
 
@@ -58,5 +60,7 @@ TEST(rt_slow_task, task_freed_during_the_measured_turn) {
     });
   };
   run(body(), o);
+  // (A preempted turn of the body may be reported too: only the hog's reports are checked.)
+  std::erase_if(names, [](const std::string& n) { return n != "short-lived hog"; });
   EXPECT_EQ(names, std::vector<std::string>{"short-lived hog"});
 }

@@ -115,7 +115,9 @@ TEST(rt_spawn, a_spawn_and_join_loop_still_lets_other_tasks_run) {
     co_await std::move(stopper);
     co_return rounds;
   };
-  EXPECT_LE(run(body(), test::options()), 1000);
+  // On several workers a thief may take the stopper and be preempted before it runs it, while the
+  // spawner goes on: the bound there only catches "never returns".
+  EXPECT_LE(run(body(), test::options()), test::multi_worker() ? 100'000'000 : 1000);
 }
 
 // A task that already ran and yielded keeps its place behind the tasks that were ready before it,

@@ -40,8 +40,8 @@ def weft_json(*args):
 
 
 def test_fetch_against_weft_serve(base):
-    # Arrival order, not request order: the 0.3 s request (index 0) prints last.
-    rc, out, _ = weft("fetch", f"{base}/delay/0.3", f"{base}/delay/0.1", f"{base}/delay/0.2")
+    # Arrival order, not request order: the 0.9 s request (index 0) prints last.
+    rc, out, _ = weft("fetch", f"{base}/delay/0.9", f"{base}/delay/0.1", f"{base}/delay/0.5")
     order = [line.split()[0] for line in out.splitlines() if line.startswith("#")]
     check(rc == 0 and order == ["#1", "#2", "#0"], f"fetch prints in arrival order: {order} rc={rc}")
 
