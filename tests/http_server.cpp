@@ -271,6 +271,13 @@ TEST(http_server, bad_framing_gets_400_and_close) {
       {"fragment in the target", "GET /hello#f HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"},
       {"asterisk-form GET", "GET * HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"},
       {"CONNECT", "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", "HTTP/1.1 501 Not Implemented"},
+      // RFC 9112 §3: one SP between the request line's parts (another hop may split on each space).
+      {"two spaces before the target", "GET  /hello HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"two spaces before the version", "GET /hello  HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      // RFC 9112 §7.1.1: a chunk extension has a name.
+      {"chunk extension without a name",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;=x\r\nhello\r\n0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request"},
       // Bytes no callback sees still count: blank lines before the request line.
       {"a megabyte of blank lines", std::string(1 << 20, '\n') + "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
        "HTTP/1.1 431 Request Header Fields Too Large"},
@@ -288,6 +295,11 @@ TEST(http_server, bad_framing_gets_400_and_close) {
 
 TEST(http_server, absolute_form_targets_and_connection_close_with_trailing_whitespace) {
   test::http_fixture srv(test_routes());
+  // A named chunk extension, with or without a value, is fine (and ignored).
+  std::string ext = exchange(srv.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                         "Connection: close\r\n\r\n5;name=value\r\nhello\r\n1;flag\r\n!\r\n0\r\n\r\n");
+  EXPECT_EQ(status_line(ext), "HTTP/1.1 200 OK") << ext;
+  EXPECT_NE(ext.find("hello!"), std::string::npos) << ext;
   raw_client c(srv.port());
   // RFC 9112 §3.2.2: absolute-form MUST be accepted. "close<TAB>" is "close" (RFC 9110 §5.5).
   c.send("GET http://x/hello HTTP/1.1\r\nHost: x\r\nConnection: close\t\r\n\r\n");

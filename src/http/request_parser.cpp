@@ -1,5 +1,8 @@
 #include "http/request_parser.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace weft::http::detail {
 
 namespace {
@@ -53,7 +56,9 @@ const llhttp_settings_t request_parser::settings = [] {
   s.on_header_value_complete = &request_parser::on_header_value_complete;
   s.on_headers_complete = &request_parser::on_headers_complete;
   s.on_body = &request_parser::on_body;
-  s.on_chunk_extension_name = &request_parser::on_chunk_extension;
+  s.on_version = &request_parser::on_version;
+  s.on_chunk_extension_name = &request_parser::on_chunk_extension_name;
+  s.on_chunk_extension_name_complete = &request_parser::on_chunk_extension_name_complete;
   s.on_chunk_extension_value = &request_parser::on_chunk_extension;
   s.on_chunk_header = &request_parser::on_chunk_header;
   s.on_message_complete = &request_parser::on_message_complete;
@@ -90,8 +95,9 @@ void request_parser::start(request& req) noexcept {
   fields_.reset();
   head_bytes_ = fields_seen_ = extension_bytes_ = raw_head_before_feed_ = body_raw_ = body_seen_ = 0;
   began_ = headers_done_ = complete_ = keep_alive_ = expect_continue_ = has_host_ = has_transfer_encoding_ = close_asked_ =
-      streaming_ = false;
+      streaming_ = version_seen_ = extension_named_ = false;
   before_feed_ = '\n';
+  tail_len_ = 0;
   chunk_.clear();
 }
 
@@ -104,6 +110,13 @@ request_parser::state request_parser::feed(const char* data, std::size_t len, st
     const char* last = data + len - 1;
     while (last > data && (*last == ' ' || *last == '\t')) --last;
     if (*last != ' ' && *last != '\t') before_feed_ = *last;
+  }
+  if (!headers_done_) {  // the request line's last bytes, for a check that straddles two feeds
+    std::size_t keep = std::min(len, sizeof tail_);
+    std::size_t old = std::min(tail_len_, sizeof tail_ - keep);
+    std::memmove(tail_, tail_ + tail_len_ - old, old);
+    std::memcpy(tail_ + old, data + len - keep, keep);
+    tail_len_ = old + keep;
   }
   if (in_head && !headers_done_ && err == HPE_OK) {
     // All of it was head: count it as received (the callbacks miss blank lines and whitespace).
@@ -160,6 +173,20 @@ bool request_parser::folded_before(const char* at) const noexcept {
   return c == '\n';
 }
 
+// RFC 9112 §3: one SP between the request line's parts. llhttp 8.1.0 takes any run of spaces; a hop
+// that splits on single spaces would read "GET  /x" differently (an empty target), and the RFC warns
+// that lenient request-line parsing is a smuggling risk (§11.2). Whether the part that begins `back`
+// bytes before `at` follows exactly one SP (the bytes before the feed come from tail_).
+bool request_parser::one_space_before(const char* at, std::size_t back) const noexcept {
+  auto byte = [&](std::size_t k) -> char {  // the k-th byte before `at`
+    auto here = static_cast<std::size_t>(at - feed_begin_);
+    if (k <= here) return at[-static_cast<std::ptrdiff_t>(k)];
+    return k - here <= tail_len_ ? tail_[tail_len_ - (k - here)] : '\n';
+  };
+  char after = byte(back + 2);
+  return byte(back + 1) == ' ' && after != ' ' && after != '\t';
+}
+
 // Fields that decide where a message ends, and what it means, checked as they pass.
 int request_parser::check_framing_field(std::string_view name, std::string_view value) noexcept {
   if (name.empty()) return reject(400, "empty header field name");
@@ -191,6 +218,7 @@ int request_parser::on_message_begin(llhttp_t* p) noexcept {
 int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
   s.head_reached_ = at + len;
+  if (s.req_->target.empty() && !s.one_space_before(at, 0)) return s.reject(400, "more than one space before the target");
   s.req_->target.append(at, len);
   if (s.req_->target.size() > s.limits_.max_request_line) return s.reject(414, "request line too long");
   return s.count_head(len);
@@ -285,6 +313,28 @@ int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) noexce
   }
   if (s.req_->body.size() + len > s.limits_.max_body_bytes) return s.reject(413, "request body too large");
   s.req_->body.append(at, len);
+  return 0;
+}
+
+int request_parser::on_version(llhttp_t* p, const char* at, std::size_t) noexcept {
+  request_parser& s = self(p);
+  if (s.version_seen_) return 0;
+  s.version_seen_ = true;
+  // llhttp's version piece starts after "HTTP/".
+  return s.one_space_before(at, 5) ? 0 : s.reject(400, "more than one space before the version");
+}
+
+// RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), the
+// name a token. llhttp 8.1.0 lets "5;=x" through, a name left empty.
+int request_parser::on_chunk_extension_name(llhttp_t* p, const char* at, std::size_t len) noexcept {
+  self(p).extension_named_ = self(p).extension_named_ || len > 0;
+  return on_chunk_extension(p, at, len);
+}
+
+int request_parser::on_chunk_extension_name_complete(llhttp_t* p) noexcept {
+  request_parser& s = self(p);
+  if (!s.extension_named_) return s.reject(400, "chunk extension without a name");
+  s.extension_named_ = false;
   return 0;
 }
 

@@ -82,7 +82,10 @@ class request_parser {
   static int on_header_value_complete(llhttp_t* p) noexcept;
   static int on_headers_complete(llhttp_t* p) noexcept;
   static int on_body(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_version(llhttp_t* p, const char* at, std::size_t len) noexcept;
   static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_chunk_extension_name(llhttp_t* p, const char* at, std::size_t len) noexcept;
+  static int on_chunk_extension_name_complete(llhttp_t* p) noexcept;
   static int on_chunk_header(llhttp_t* p) noexcept;
   static int on_message_complete(llhttp_t* p) noexcept;
   static const llhttp_settings_t settings;
@@ -90,6 +93,7 @@ class request_parser {
   int reject(int status, const char* reason) noexcept;
   int count_head(std::size_t len) noexcept;
   bool folded_before(const char* at) const noexcept;
+  bool one_space_before(const char* at, std::size_t back) const noexcept;
   int check_framing_field(std::string_view name, std::string_view value) noexcept;
 
   llhttp_t parser_;
@@ -105,6 +109,9 @@ class request_parser {
   // value's first byte after ':' from one after a line break (obs-fold).
   const char* feed_begin_ = nullptr;
   char before_feed_ = '\n';
+  // The last bytes fed before this feed, while in the head (one_space_before looks back into them).
+  char tail_[8] = {};
+  std::size_t tail_len_ = 0;
   // Head bytes as received, blank lines and whitespace included (the callbacks see neither).
   std::size_t raw_head_before_feed_ = 0;
   const char* head_reached_ = nullptr;  // the end of the last head piece seen in this feed
@@ -122,6 +129,8 @@ class request_parser {
   bool has_transfer_encoding_ = false;
   bool close_asked_ = false;  // a Connection field holds "close" (llhttp 8.1.0 misses "close<TAB>")
   bool streaming_ = false;
+  bool version_seen_ = false;     // the request line's version has begun (its spaces were checked)
+  bool extension_named_ = false;  // the current chunk extension's name has a byte
 };
 
 }  // namespace weft::http::detail

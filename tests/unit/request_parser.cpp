@@ -79,6 +79,10 @@ TEST(unit_request_parser, limits_and_framing_give_their_statuses) {
       {"GET / HTTP/1.1\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: h\r\nExpect: something-else\r\n\r\n", 417},
       {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+      // The spaces are counted across feeds: "GET  " is a piece of its own here.
+      {"GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"GET /abc  HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;=v\r\nx\r\n0\r\n\r\n", 400},
   };
   for (const bad& c : cases) {
     request_parser p(limits);
