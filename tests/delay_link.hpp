@@ -6,7 +6,7 @@
 // Each direction is a delay line: a reader takes what the sender wrote and queues it, due `one_way`
 // later; a writer hands it on when due. What the line holds is bounded (`in_flight`, the link's
 // bandwidth-delay product), so a sender is held back as on a real link. An end of stream goes on as a
-// FIN (shutdown), a reset as a reset (a disconnect that sends RST), each in order behind the bytes
+// FIN (shutdown), a reset as a reset (a close with SO_LINGER 0), each in order behind the bytes
 // before it. A reset also goes back to a sender whose bytes the far end refused, as the far end's
 // kernel would answer them.
 #pragma once
@@ -94,10 +94,11 @@ class delay_link {
       {
         std::lock_guard g(lock_);
         stopping_ = true;
+        // Under the lock: a socket that was reset (replaced, see reset_to) is no longer touched.
+        if (!reader_done_) ::shutdown(from_, SHUT_RDWR);  // wakes the reader's recv
+        if (!reset_sent_) ::shutdown(to_, SHUT_RDWR);     // and the writer's send
       }
       changed_.notify_all();
-      ::shutdown(from_, SHUT_RDWR);  // wakes the reader's recv
-      ::shutdown(to_, SHUT_RDWR);    // and the writer's send
     }
     void join() {
       reader_.join();
@@ -124,12 +125,45 @@ class delay_link {
     }
 
     void read_loop() {
+      read_until_done();
+      {
+        std::lock_guard g(lock_);
+        reader_done_ = true;
+      }
+      changed_.notify_all();
+    }
+
+    /// The other direction is about to reset `from_`: this reader leaves it for good, and this call
+    /// returns once it has (no thread may use a socket while another closes it).
+    void stop_reading() {
+      std::unique_lock g(lock_);
+      reading_cut_ = true;
+      if (!reader_done_) ::shutdown(from_, SHUT_RD);  // wakes a recv
+      changed_.notify_all();
+      changed_.wait(g, [&] { return reader_done_; });
+    }
+
+    /// Resets `to_`: its last descriptor goes with SO_LINGER 0, which sends RST. The descriptor number
+    /// stays valid (another socket takes it), so the destructor's close is still right.
+    void reset_to() {
+      back_->stop_reading();  // the other user of this socket: the reader of the other direction
+      std::lock_guard g(lock_);
+      if (stopping_) return;
+      linger abort{1, 0};
+      ::setsockopt(to_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      int placeholder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      ::dup2(placeholder, to_);
+      ::close(placeholder);
+      reset_sent_ = true;
+    }
+
+    void read_until_done() {
       std::vector<char> buf(64 * 1024);
       for (;;) {
         {
           std::unique_lock g(lock_);
-          changed_.wait(g, [&] { return stopping_ || queued_ < in_flight_; });
-          if (stopping_) return;
+          changed_.wait(g, [&] { return stopping_ || reading_cut_ || queued_ < in_flight_; });
+          if (stopping_ || reading_cut_) return;
         }
         ssize_t n = ::recv(from_, buf.data(), buf.size(), 0);
         if (n < 0 && errno == EINTR) continue;
@@ -169,12 +203,9 @@ class delay_link {
           case kind::fin:
             ::shutdown(to_, SHUT_WR);  // a reset may still follow
             break;
-          case kind::reset: {
-            sockaddr unspec{};
-            unspec.sa_family = AF_UNSPEC;
-            ::connect(to_, &unspec, sizeof unspec);  // on TCP, a disconnect: sends RST, keeps the fd
+          case kind::reset:
+            reset_to();
             return;
-          }
         }
         {
           std::lock_guard g(lock_);
@@ -193,6 +224,9 @@ class delay_link {
     std::size_t queued_ = 0;
     bool stopping_ = false;
     bool reset_queued_ = false;
+    bool reading_cut_ = false;  // stop_reading(): the other direction resets `from_`
+    bool reader_done_ = false;  // the reader has left `from_` for good
+    bool reset_sent_ = false;   // `to_` was reset (and replaced)
     line* back_ = nullptr;
     std::thread reader_, writer_;
   };
