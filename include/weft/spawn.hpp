@@ -121,10 +121,11 @@ struct spawn_traits<F> {
 template <class F>
 using spawn_value_t = typename spawn_traits<std::decay_t<F>>::value_type;
 
-/// Spawns on loop `w`; `group` is the owning task_group or null; `pinned`: never stolen from `w`.
+/// Spawns on loop `w`; `group` is the owning task_group or null; `pinned`: never stolen from `w`;
+/// `here`: called on `w`'s own thread (see spawn_start).
 template <class F>
 join_handle<spawn_value_t<F>> spawn_on(worker* w, std::string_view name, task_group* group, F&& f,
-                                       bool pinned = false) {
+                                       bool pinned = false, bool here = false) {
   using T = spawn_value_t<F>;
   spawn_state_base* s;
   std::coroutine_handle<task_promise<T>> frame;
@@ -137,7 +138,7 @@ join_handle<spawn_value_t<F>> spawn_on(worker* w, std::string_view name, task_gr
     frame = st->t.handle();
     s = st;
   }
-  spawn_start(w, s, frame, frame.promise(), name, group, pinned);
+  spawn_start(w, s, frame, frame.promise(), name, group, pinned, here);
   return join_handle<T>(s);
 }
 
@@ -152,7 +153,7 @@ worker* require_worker();
 template <class F>
 [[nodiscard("drop the handle with .detach() to run the task detached")]] join_handle<detail::spawn_value_t<F>> spawn(
     F&& f) {
-  return detail::spawn_on(detail::require_worker(), {}, nullptr, std::forward<F>(f));
+  return detail::spawn_on(detail::require_worker(), {}, nullptr, std::forward<F>(f), false, true);
 }
 
 /// Awaits every handle in `handles`, in order, even after one of them rethrew: none of the tasks is
@@ -180,7 +181,7 @@ task<void> join_all(std::vector<join_handle<T>>& handles) {
 template <class F>
 [[nodiscard("drop the handle with .detach() to run the task detached")]] join_handle<detail::spawn_value_t<F>> spawn(
     std::string_view name, F&& f) {
-  return detail::spawn_on(detail::require_worker(), name, nullptr, std::forward<F>(f));
+  return detail::spawn_on(detail::require_worker(), name, nullptr, std::forward<F>(f), false, true);
 }
 
 }  // namespace weft

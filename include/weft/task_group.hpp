@@ -60,11 +60,11 @@ class task_group {
   /// task's own value; dropping it does not detach the task from the group.
   template <class F>
   join_handle<detail::spawn_value_t<F>> spawn(F&& f) {
-    return detail::spawn_on(detail::require_worker(), {}, this, std::forward<F>(f));
+    return detail::spawn_on(detail::require_worker(), {}, this, std::forward<F>(f), false, true);
   }
   template <class F>
   join_handle<detail::spawn_value_t<F>> spawn(std::string_view name, F&& f) {
-    return detail::spawn_on(detail::require_worker(), name, this, std::forward<F>(f));
+    return detail::spawn_on(detail::require_worker(), name, this, std::forward<F>(f), false, true);
   }
 
   struct join_awaiter {

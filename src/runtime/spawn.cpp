@@ -104,7 +104,7 @@ struct cancel_on_home {
 }  // namespace
 
 void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, promise_base& p,
-                 std::string_view name, task_group* group, bool pinned) {
+                 std::string_view name, task_group* group, bool pinned, bool here) {
   s->frame = frame;
   s->promise = &p;
   if (!name.empty()) {
@@ -116,7 +116,8 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
   p.on_done = &spawn_done;
   p.on_done_arg = s;
   scheduler* sched = w->shared();
-  if (current_worker() != w && (sched == nullptr || pinned)) {
+  here = here || current_worker() == w;
+  if (!here && (sched == nullptr || pinned)) {
     // From another thread (or before the loop runs): the loop's run queue and task list are its
     // thread's alone, so the start is posted there, and the state takes the atomic paths, since the
     // handle lives on this thread. Started as far as cancellation is concerned: a cancel is posted to
@@ -147,7 +148,7 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
     w->schedule(frame, &s->ctx);
     return;
   }
-  if (current_worker() == w) {
+  if (here) {
     w->push_fresh(s);
   } else {
     sched->inject(s);  // from outside the runtime, or from another runtime's thread

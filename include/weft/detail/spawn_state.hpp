@@ -115,9 +115,11 @@ inline bool spawn_unref(spawn_state_base* s) noexcept {
 }
 
 /// Registers the state with `w`, wires the root frame's promise to it and queues the frame. `pinned`:
-/// it runs on `w` and is never stolen (queued there from any thread).
+/// it runs on `w` and is never stolen (queued there from any thread). `here`: the caller knows it runs
+/// on `w`'s own thread (weft::spawn, from inside a task), which spares the thread lookup; false means
+/// "any thread", and the lookup decides.
 void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, promise_base& p,
-                 std::string_view name, task_group* group, bool pinned = false);
+                 std::string_view name, task_group* group, bool pinned, bool here);
 /// The join_handle was dropped: the task goes on, detached.
 void spawn_release_handle(spawn_state_base* s) noexcept;
 /// The part of a join_handle's awaiter that the runtime touches.
