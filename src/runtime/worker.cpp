@@ -503,26 +503,6 @@ void worker::unhook_group_children(const task_group* group) noexcept {
   }
 }
 
-void worker::adopt(spawn_state_base* s) noexcept {
-  s->home.store(this, std::memory_order_relaxed);
-  s->live_prev = nullptr;
-  s->live_next = live_;
-  if (live_ != nullptr) live_->live_prev = s;
-  live_ = s;
-  live_count_.store(live_count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
-void worker::forget(spawn_state_base* s) noexcept {
-  if (s->live_prev != nullptr) {
-    s->live_prev->live_next = s->live_next;
-  } else {
-    live_ = s->live_next;
-  }
-  if (s->live_next != nullptr) s->live_next->live_prev = s->live_prev;
-  s->live_prev = s->live_next = nullptr;
-  live_count_.store(live_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-}
-
 void worker::report_exception(std::string_view task_name, std::exception_ptr e) noexcept {
   try {
     options_.on_unhandled_exception(task_name, e);

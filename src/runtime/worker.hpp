@@ -115,8 +115,25 @@ class worker {
   }
 
   // Spawned tasks.
-  void adopt(spawn_state_base* s) noexcept;
-  void forget(spawn_state_base* s) noexcept;
+  // Inline: once per spawn and once per end, on the spawn-and-join path.
+  void adopt(spawn_state_base* s) noexcept {
+    s->home.store(this, std::memory_order_relaxed);
+    s->live_prev = nullptr;
+    s->live_next = live_;
+    if (live_ != nullptr) live_->live_prev = s;
+    live_ = s;
+    live_count_.store(live_count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  void forget(spawn_state_base* s) noexcept {
+    if (s->live_prev != nullptr) {
+      s->live_prev->live_next = s->live_next;
+    } else {
+      live_ = s->live_next;
+    }
+    if (s->live_next != nullptr) s->live_next->live_prev = s->live_prev;
+    s->live_prev = s->live_next = nullptr;
+    live_count_.store(live_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  }
   /// A spawned task finished (spawn_done): its loop drops the task's reference to `s` after the
   /// resume that finished it, freeing it if that was the last (a one-loop state comes with its count
   /// at zero already, to be freed).
