@@ -7,6 +7,7 @@ void context::attach(context* parent) noexcept {
   parent_ = parent;
   if (parent == nullptr) return;
   if (name_.empty()) name_ = parent->name_;
+  if (trace_id_ == 0) trace_id_ = parent->trace_id_;
   next_ = parent->first_child_;
   if (next_ != nullptr) next_->prev_ = this;
   parent->first_child_ = this;

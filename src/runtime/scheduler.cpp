@@ -1,21 +1,48 @@
 #include "runtime/scheduler.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "runtime/blocking_pool.hpp"
 #include "runtime/worker.hpp"
 
 namespace weft::detail {
 
+namespace {
+
+/// runtime_options::trace_file, else WEFT_TRACE. The variable applies to every runtime of the process:
+/// the second and later write FILE.2, FILE.3, ... (before the extension), so that none overwrites another.
+std::unique_ptr<trace::sink> open_trace(const runtime_options& options, std::size_t workers) {
+  std::string path = options.trace_file;
+  if (path.empty()) {
+    const char* env = std::getenv("WEFT_TRACE");
+    if (env == nullptr || *env == '\0') return nullptr;
+    path = env;
+    static std::atomic<unsigned> runtimes{0};
+    if (unsigned n = runtimes.fetch_add(1, std::memory_order_relaxed) + 1; n > 1) {
+      std::size_t dot = path.rfind('.');
+      std::size_t slash = path.rfind('/');
+      if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) dot = path.size();
+      path.insert(dot, "." + std::to_string(n));
+    }
+  }
+  return trace::sink::open(path, options.trace_max_bytes, workers);
+}
+
+}  // namespace
+
 scheduler::scheduler(runtime_options options, std::size_t workers)
     : blocking_(std::make_unique<blocking_pool>(options.max_blocking_threads, options.blocking_keep_alive)),
       threaded_(workers > 1) {
   virtual_now_.store(
       std::chrono::duration_cast<clock::duration>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  trace_ = open_trace(options, workers);
   workers_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) {
     workers_.push_back(std::make_unique<worker>(options, threaded_ ? this : nullptr, i, paused_now()));
     workers_.back()->blocking_ = blocking_.get();
+    if (trace_ != nullptr) workers_.back()->start_trace(*trace_);
   }
   if (!threaded_) return;
   threads_.reserve(workers);

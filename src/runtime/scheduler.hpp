@@ -36,6 +36,10 @@
 #include "weft/time.hpp"
 
 namespace weft::detail {
+namespace trace {
+class sink;
+}
+
 
 class worker;
 class blocking_pool;
@@ -101,6 +105,7 @@ class scheduler {
   void stop_threads() noexcept;
   bool quiet_locked() const noexcept;
 
+  std::unique_ptr<trace::sink> trace_;       // declared before the workers: they hand it their last events
   std::unique_ptr<blocking_pool> blocking_;  // declared first: destroyed after the workers
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::thread> threads_;

@@ -31,6 +31,7 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   auto* s = static_cast<spawn_state_base*>(arg);
   worker* w = s->home.load(std::memory_order_relaxed);
   w->forget(s);
+  if (w->tracer() != nullptr) [[unlikely]] w->trace_ended(s->ctx.trace_id());
 
   std::coroutine_handle<> next = std::noop_coroutine();
   if (s->group != nullptr) next = group_child_done(s->group, s);  // group children never move: same loop
@@ -39,7 +40,7 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
     s->status.store(task_status::done, std::memory_order_relaxed);
     if (std::coroutine_handle<> j = std::exchange(s->joiner, {})) {
       s->joiner_ctx->disarm();
-      if (next == std::noop_coroutine()) {
+      if (next == std::noop_coroutine() && !w->observed()) {  // observed: the joiner's turn is its own
         next = j;
       } else {
         w->schedule(j, s->joiner_ctx);
@@ -71,7 +72,7 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
     worker* jw = s->joiner_home;
     if (jw != w) {
       jw->remote_schedule(j, s->joiner_ctx);
-    } else if (next == std::noop_coroutine()) {
+    } else if (next == std::noop_coroutine() && !w->observed()) {
       next = j;
     } else {
       w->schedule(j, s->joiner_ctx);
@@ -101,6 +102,22 @@ struct cancel_on_home {
   spawn_state_base* s;
 };
 
+/// The trace (when the runtime has one): a new id for the task, and its spawn, recorded by the loop
+/// the spawner runs on, or through the sink from outside the runtime.
+void trace_spawn(worker* w, spawn_state_base* s, bool here) {
+  trace::recorder* t = w->tracer();
+  trace::sink& sink = t->owner();
+  std::uint64_t id = sink.new_task_id();
+  s->ctx.set_trace_id(id);
+  worker* spawner = here ? w : current_worker();
+  trace::recorder* by = spawner != nullptr ? spawner->tracer() : nullptr;
+  if (by != nullptr && &by->owner() == &sink) {
+    by->spawned(id, spawner->running_task(), s->ctx.name());
+  } else {
+    sink.foreign_spawn(id, 0, s->ctx.name());
+  }
+}
+
 }  // namespace
 
 void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, promise_base& p,
@@ -115,6 +132,7 @@ void spawn_start(worker* w, spawn_state_base* s, std::coroutine_handle<> frame, 
   p.ctx = &s->ctx;
   p.on_done = &spawn_done;
   p.on_done_arg = s;
+  if (w->tracer() != nullptr) [[unlikely]] trace_spawn(w, s, here);
   scheduler* sched = w->shared();
   here = here || current_worker() == w;
   if (!here && (sched == nullptr || pinned)) {

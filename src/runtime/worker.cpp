@@ -77,6 +77,7 @@ worker::worker(runtime_options options, scheduler* sched, std::size_t index, clo
   shuffle_state_ = order_seed == 0 ? 0 : order_seed * 0x9E3779B97F4A7C15ull + index + 1;
   if (!options_.on_unhandled_exception) options_.on_unhandled_exception = default_exception_report;
   if (!options_.on_slow_task) options_.on_slow_task = default_slow_report;
+  observed_ = options_.slow_task_threshold.count() > 0;
 }
 
 worker::~worker() {
@@ -354,22 +355,38 @@ void worker::nested_turn() {
 
 bool worker::take_back(std::coroutine_handle<> h) noexcept {
   if (this != this_thread_worker || handoffs_ == handoff_budget || shuffle_state_ != 0 ||
-      options_.slow_task_threshold.count() > 0 || !queue_.pop_newest_if(h)) {
+      observed_ || !queue_.pop_newest_if(h)) {
     return false;
   }
   ++handoffs_;
   return true;
 }
 
-void worker::resume_timed(runnable r) {
-  // lifetime: the context may be freed during the resume (the task ends, its handle is dropped).
-  std::string name(r.ctx != nullptr ? r.ctx->name() : std::string_view{});
+void worker::resume_observed(runnable r) {
+  // lifetime: the context may be freed during the resume (the task ends, its handle is dropped), so
+  // what the reports need of it is taken first.
+  bool timed = options_.slow_task_threshold.count() > 0;
+  std::string name(timed && r.ctx != nullptr ? r.ctx->name() : std::string_view{});
+  std::uint64_t task = r.ctx != nullptr ? r.ctx->trace_id() : 0;
+  std::uint64_t outer = std::exchange(running_task_, task);  // a nested turn resumes inside another
+  std::size_t ends_before = ended_in_turn_.size();          // and records only its own ends
   auto start = std::chrono::steady_clock::now();
   r.handle.resume();
-  auto held = std::chrono::steady_clock::now() - start;
-  if (held > options_.slow_task_threshold) {
-    options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(held));
+  auto end = std::chrono::steady_clock::now();
+  running_task_ = outer;
+  if (trace_ != nullptr) {
+    if (task != 0) trace_->ran(task, start, end);
+    for (std::size_t i = ends_before; i < ended_in_turn_.size(); ++i) trace_->ended(ended_in_turn_[i]);
+    ended_in_turn_.resize(ends_before);
   }
+  if (timed && end - start > options_.slow_task_threshold) {
+    options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(end - start));
+  }
+}
+
+void worker::start_trace(trace::sink& s) {
+  trace_ = std::make_unique<trace::recorder>(s, static_cast<std::uint32_t>(index_));
+  observed_ = true;
 }
 
 bool worker::run_leftover_posts() {
@@ -423,6 +440,7 @@ void worker::poll(bool idle) {
   // the count must be undone all the same (else idle_ only grows, and notify_one wakes busy workers).
   bool went_idle = timeout_ms != 0;
   if (went_idle) {
+    if (trace_ != nullptr) trace_->idle();
     sleeping_.store(true);  // ordering: seq_cst, see post()
     weft::detail::atomic_thread_fence(std::memory_order_seq_cst);  // for qemu-user, as in post(); about to block anyway
     if (sched_ != nullptr) sched_->enter_idle();

@@ -31,6 +31,7 @@
 #include "runtime/run_queue.hpp"
 #include "runtime/steal_queue.hpp"
 #include "time/timer_wheel.hpp"
+#include "trace/trace.hpp"
 #include "weft/detail/spawn_state.hpp"
 #include "weft/detail/unique_function.hpp"
 #include "weft/runtime.hpp"
@@ -89,6 +90,18 @@ class worker {
   /// The shared scheduler, or null for a single loop.
   scheduler* shared() const noexcept { return sched_; }
   std::size_t index() const noexcept { return index_; }
+
+  /// Records this loop's spawns and run slices into `s` (before the loop runs).
+  void start_trace(trace::sink& s);
+  /// This loop's trace recorder, or null when the runtime does not trace. Its thread only.
+  trace::recorder* tracer() noexcept { return trace_.get(); }
+  /// Traced task `id` ended in the current resume: recorded after that resume's slice, so that a
+  /// task's events end with its end.
+  void trace_ended(std::uint64_t id) { ended_in_turn_.push_back(id); }
+  /// The trace id of the task this loop is running (0: none, or no trace).
+  std::uint64_t running_task() const noexcept { return running_task_; }
+  /// Each resume is timed (trace or slow-task detector): tasks are not resumed inside another's turn.
+  bool observed() const noexcept { return observed_; }
   /// Queues a spawned task that has not started (loop thread only); other workers may steal it.
   void push_fresh(spawn_state_base* s) noexcept;
 
@@ -179,15 +192,15 @@ class worker {
   /// The hot path of every turn, inline: a call here cost a yield 25% (bench_tasks weft_yield).
   void resume(runnable r) {
     handoffs_ = 0;
-    if (options_.slow_task_threshold.count() > 0) [[unlikely]] {
-      resume_timed(r);
+    if (observed_) [[unlikely]] {
+      resume_observed(r);
     } else {
       r.handle.resume();
     }
     if (!graveyard_.empty()) [[unlikely]] free_buried();
   }
-  /// resume() with the slow-task detector on.
-  void resume_timed(runnable r);
+  /// resume() with the slow-task detector or the trace on.
+  void resume_observed(runnable r);
   /// The next ready coroutine: the oldest, or a random one in the shuffling debug mode.
   bool pop_ready(runnable& r) noexcept;
   void run_posted();
@@ -200,6 +213,10 @@ class worker {
   runtime_options options_;
   scheduler* sched_;
   blocking_pool* blocking_ = nullptr;  // set by the scheduler
+  std::unique_ptr<trace::recorder> trace_;  // set by the scheduler (start_trace)
+  bool observed_ = false;                   // a resume is timed: the slow-task detector or the trace is on
+  std::uint64_t running_task_ = 0;          // the trace id of the task being resumed (a spawn's parent)
+  std::vector<std::uint64_t> ended_in_turn_;  // traced tasks that ended in this resume (trace_ended)
   std::size_t index_;
   run_queue queue_;
   steal_queue<spawn_state_base> fresh_;

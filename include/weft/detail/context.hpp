@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <string_view>
 
 namespace weft::detail {
@@ -55,6 +56,9 @@ class context {
 
   std::string_view name() const noexcept { return name_; }
   void set_name(std::string_view name) noexcept { name_ = name; }
+  /// The task's id in the runtime's trace (0: not traced); a node attached below inherits it.
+  std::uint64_t trace_id() const noexcept { return trace_id_; }
+  void set_trace_id(std::uint64_t id) noexcept { trace_id_ = id; }
 
  private:
   context* parent_ = nullptr;
@@ -63,6 +67,7 @@ class context {
   context* prev_ = nullptr;
   cancel_waiter* waiter_ = nullptr;
   std::string_view name_;
+  std::uint64_t trace_id_ = 0;
   std::atomic<bool> cancelled_{false};
 };
 

@@ -1,0 +1,241 @@
+#include "trace/trace.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+
+namespace weft::detail::trace {
+namespace {
+
+// Room kept at the end of the size bound for the closing metadata.
+constexpr std::size_t closing_room = 256;
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", u);
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void append_us(std::string& out, std::uint64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
+  out += buf;
+}
+
+std::string fallback_name(std::uint64_t task) { return "task " + std::to_string(task); }
+
+}  // namespace
+
+std::unique_ptr<sink> sink::open(const std::string& path, std::size_t max_bytes, std::size_t workers) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "weft: cannot write the trace to %s: %s\n", path.c_str(), std::strerror(errno));
+    return nullptr;
+  }
+  return std::unique_ptr<sink>(new sink(f, max_bytes, workers));
+}
+
+sink::sink(std::FILE* f, std::size_t max_bytes, std::size_t workers)
+    : file_(f), max_bytes_(max_bytes), origin_(std::chrono::steady_clock::now()) {
+  std::fputs("{\"traceEvents\":[\n", file_);
+  written_ = 17;
+  auto meta = [&](const char* what, std::uint32_t tid, std::string_view name) {
+    std::string json = "{\"ph\":\"M\",\"name\":\"";
+    json += what;
+    json += "\",\"pid\":1,\"tid\":" + std::to_string(tid) + ",\"args\":{\"name\":";
+    append_json_string(json, name);
+    json += "}}";
+    write_event(json);
+  };
+  meta("process_name", 0, "weft");
+  for (std::size_t i = 0; i < workers; ++i) {
+    meta("thread_name", static_cast<std::uint32_t>(i), "worker " + std::to_string(i));
+  }
+  meta("thread_name", foreign_track, "outside the runtime");
+  writer_ = std::thread([this] { write_loop(); });
+}
+
+sink::~sink() {
+  {
+    std::lock_guard g(lock_);
+    if (foreign_ != nullptr && !foreign_->events.empty()) full_.push_back(std::move(foreign_));
+    closing_ = true;
+  }
+  ready_.notify_all();
+  writer_.join();
+  // Events whose spawn never came (it was dropped, past the size bound): named by their id.
+  for (auto& [task, events] : unnamed_) {
+    std::string name = fallback_name(task);
+    for (const waiting& w : events) {
+      if (w.e.what == kind::run) write_run(w.track, w.e, name);
+      if (w.e.what == kind::end) write_end(w.track, w.e, name);
+    }
+  }
+  // Tasks that never ended (still running when the runtime went, their frames destroyed): their
+  // tracks end with the trace.
+  event last{0, now_ns(), 0, 0, 0, kind::end};
+  for (auto& [task, name] : names_) {
+    last.task = task;
+    write_end(foreign_track, last, name);
+  }
+  std::fprintf(file_, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"dropped_events\":\"%zu\"}}\n", dropped_);
+  std::fclose(file_);
+}
+
+std::unique_ptr<chunk> sink::exchange(std::unique_ptr<chunk> full) {
+  std::unique_ptr<chunk> fresh;
+  {
+    std::lock_guard g(lock_);
+    if (full != nullptr && !full->events.empty()) full_.push_back(std::move(full));
+    if (!spare_.empty()) {
+      fresh = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  ready_.notify_one();
+  if (fresh == nullptr) fresh = std::make_unique<chunk>();
+  fresh->started = std::chrono::steady_clock::now();
+  return fresh;
+}
+
+void sink::foreign_spawn(std::uint64_t task, std::uint64_t parent, std::string_view name) {
+  {
+    std::lock_guard g(lock_);
+    if (foreign_ == nullptr) {
+      foreign_ = std::make_unique<chunk>();
+      foreign_->worker = foreign_track;
+    }
+    auto len = static_cast<std::uint16_t>(std::min<std::size_t>(name.size(), UINT16_MAX));
+    foreign_->events.push_back({task, now_ns(), parent, static_cast<std::uint32_t>(foreign_->names.size()), len, kind::spawn});
+    foreign_->names.append(name.substr(0, len));
+    full_.push_back(std::move(foreign_));  // at once: the loops' events for this task wait for its name
+  }
+  ready_.notify_one();
+}
+
+void sink::write_loop() {
+  std::unique_lock g(lock_);
+  for (;;) {
+    ready_.wait(g, [&] { return closing_ || !full_.empty(); });
+    if (full_.empty()) return;  // closing, and nothing left
+    std::unique_ptr<chunk> c = std::move(full_.front());
+    full_.pop_front();
+    g.unlock();
+    write_chunk(*c);
+    c->events.clear();
+    c->names.clear();
+    g.lock();
+    if (spare_.size() < 16) spare_.push_back(std::move(c));
+  }
+}
+
+void sink::write_chunk(const chunk& c) {
+  for (const event& e : c.events) {
+    if (e.what == kind::spawn) {
+      std::string name(std::string_view(c.names).substr(e.name_at, e.name_len));
+      if (name.empty()) name = fallback_name(e.task);
+      std::string json = "{\"ph\":\"b\",\"cat\":\"task\",\"id\":" + std::to_string(e.task) + ",\"name\":";
+      append_json_string(json, name);
+      json += ",\"ts\":";
+      append_us(json, e.at_ns);
+      json += ",\"pid\":1,\"tid\":" + std::to_string(c.worker) + ",\"args\":{\"task\":" + std::to_string(e.task) +
+              ",\"parent\":" + std::to_string(e.more) + "}}";
+      write_event(json);
+      auto held = unnamed_.find(e.task);
+      if (held != unnamed_.end()) {
+        for (const waiting& w : held->second) {
+          if (w.e.what == kind::run) write_run(w.track, w.e, name);
+          if (w.e.what == kind::end) write_end(w.track, w.e, name);
+        }
+        bool ended = std::any_of(held->second.begin(), held->second.end(),
+                                 [](const waiting& w) { return w.e.what == kind::end; });
+        unnamed_.erase(held);
+        if (ended) continue;  // its end was among them: no later event needs the name
+      }
+      names_.emplace(e.task, std::move(name));
+      continue;
+    }
+    auto known = names_.find(e.task);
+    if (known == names_.end()) {
+      unnamed_[e.task].push_back({c.worker, e});
+      continue;
+    }
+    if (e.what == kind::run) {
+      write_run(c.worker, e, known->second);
+    } else {
+      write_end(c.worker, e, known->second);
+      names_.erase(known);  // a task's slices and its end are recorded in order, on its own loop
+    }
+  }
+}
+
+void sink::write_run(std::uint32_t track, const event& e, std::string_view name) {
+  std::string json = "{\"ph\":\"X\",\"cat\":\"run\",\"name\":";
+  append_json_string(json, name);
+  json += ",\"ts\":";
+  append_us(json, e.at_ns);
+  json += ",\"dur\":";
+  append_us(json, e.more - e.at_ns);
+  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"args\":{\"task\":" + std::to_string(e.task) + "}}";
+  write_event(json);
+}
+
+void sink::write_end(std::uint32_t track, const event& e, std::string_view name) {
+  std::string json = "{\"ph\":\"e\",\"cat\":\"task\",\"id\":" + std::to_string(e.task) + ",\"name\":";
+  append_json_string(json, name);
+  json += ",\"ts\":";
+  append_us(json, e.at_ns);
+  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + "}";
+  write_event(json);
+}
+
+void sink::write_event(const std::string& json) {
+  if (written_ + json.size() + 2 + closing_room > max_bytes_) {
+    ++dropped_;
+    return;
+  }
+  if (!first_) std::fputs(",\n", file_);
+  first_ = false;
+  std::fwrite(json.data(), 1, json.size(), file_);
+  written_ += json.size() + 2;
+}
+
+recorder::recorder(sink& s, std::uint32_t worker) : sink_(s), worker_(worker) {
+  current_ = sink_.exchange(nullptr);
+  current_->worker = worker_;
+}
+
+recorder::~recorder() { (void)sink_.exchange(std::move(current_)); }
+
+void recorder::spawned(std::uint64_t task, std::uint64_t parent, std::string_view name) {
+  auto len = static_cast<std::uint16_t>(std::min<std::size_t>(name.size(), UINT16_MAX));
+  event e{task, sink_.now_ns(), parent, static_cast<std::uint32_t>(current_->names.size()), len, kind::spawn};
+  current_->names.append(name.substr(0, len));
+  append(e);
+}
+
+void recorder::hand_over() {
+  current_ = sink_.exchange(std::move(current_));
+  current_->worker = worker_;
+}
+
+void recorder::idle() {
+  if (!current_->events.empty() && std::chrono::steady_clock::now() - current_->started > std::chrono::milliseconds(50)) {
+    hand_over();
+  }
+}
+
+}  // namespace weft::detail::trace

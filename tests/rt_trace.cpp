@@ -1,0 +1,119 @@
+// The timeline trace (runtime_options::trace_file): a traced run is read back by tests/trace_check.py,
+// which checks what a viewer needs (slices that never overlap on a worker's track, every task begun
+// and ended, its slices in between, its parent in the trace) and summarises it. The tests then check
+// the tasks, their slices and parents against what the program did.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "http_support.hpp"
+#include "test_support.hpp"
+
+using namespace weft;
+
+namespace {
+
+std::string temp_path(const char* what) {
+  return testing::TempDir() + "weft_trace_" + what + "_" + std::to_string(::getpid()) + ".json";
+}
+
+/// trace_check.py's summary of `path` (empty if the check failed: its reason is on stderr).
+std::string check(const std::string& path) {
+  int status = 0;
+  std::string out = test::shell("/usr/bin/python3 " WEFT_TESTS_DIR "/trace_check.py " + path, &status);
+  if (status != 0) return {};
+  return out;
+}
+
+task<void> yields(int n) {
+  for (int i = 0; i < n; ++i) co_await yield_now();
+}
+
+}  // namespace
+
+TEST(rt_trace, tasks_slices_and_parents_are_traced) {
+  std::string path = temp_path("tasks");
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      auto alpha = spawn("alpha", yields(3));  // four slices: three yields and the end
+      auto beta = spawn("beta", []() -> task<void> {
+        co_await spawn("gamma", yields(1));
+      });
+      co_await std::move(alpha);
+      co_await std::move(beta);
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  if (test::shuffled()) GTEST_SKIP() << "chaos adds yields, and so slices";
+  EXPECT_NE(summary.find(R"("alpha": {"parent": "main", "slices": 4)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("beta": {"parent": "main")"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("gamma": {"parent": "beta", "slices": 2)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("dropped": 0)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("workers": )" + std::to_string(test::options().workers)), std::string::npos) << summary;
+  std::remove(path.c_str());
+}
+
+// Many tasks on every worker, spawned from inside and from outside the runtime: chunks from the
+// workers reach the writer in any order, and every slice still finds its task's name.
+TEST(rt_trace, many_tasks_on_several_workers_all_find_their_names) {
+  std::string path = temp_path("many");
+  {
+    runtime_options o;
+    o.workers = 4;
+    o.trace_file = path;
+    runtime rt(o);
+    std::vector<join_handle<void>> outside;
+    for (int i = 0; i < 50; ++i) outside.push_back(rt.spawn(yields(2)));
+    rt.block_on([&]() -> task<void> {
+      std::vector<join_handle<void>> inside;
+      for (int i = 0; i < 5000; ++i) inside.push_back(spawn("inner", yields(i % 3)));
+      co_await join_all(inside);
+      co_await join_all(outside);
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  if (test::shuffled()) GTEST_SKIP() << "chaos adds yields, and so slices";
+  EXPECT_NE(summary.find(R"("inner": {"parent": "main", "slices": 9999)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("dropped": 0)"), std::string::npos) << summary;
+  std::remove(path.c_str());
+}
+
+// Past trace_max_bytes events are dropped, counted, and the file is still a whole JSON document.
+TEST(rt_trace, the_size_bound_drops_events_and_keeps_the_file_whole) {
+  std::string path = temp_path("bound");
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    o.trace_max_bytes = 16 * 1024;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      for (int i = 0; i < 2000; ++i) co_await spawn(yields(1));
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "not a whole JSON document";
+  EXPECT_EQ(summary.find(R"("dropped": 0)"), std::string::npos) << summary;
+  FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::fseek(f, 0, SEEK_END);
+  EXPECT_LE(std::ftell(f), 16 * 1024);
+  std::fclose(f);
+  std::remove(path.c_str());
+}
+
+// A file that cannot be created: the runtime runs untraced, and says so once on stderr.
+TEST(rt_trace, an_unwritable_trace_file_leaves_the_runtime_running) {
+  runtime_options o = test::options();
+  o.trace_file = "/nonexistent-directory/trace.json";
+  runtime rt(o);
+  EXPECT_EQ(rt.block_on([]() -> task<int> { co_return co_await spawn([]() -> task<int> { co_return 7; }); }()), 7);
+}
