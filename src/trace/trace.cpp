@@ -91,6 +91,7 @@ sink::~sink() {
     last.task = task;
     write_end(foreign_track, last, name);
   }
+  dropped_ += queue_dropped_;
   std::fprintf(file_, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"dropped_events\":\"%zu\"}}\n", dropped_);
   std::fclose(file_);
 }
@@ -99,14 +100,28 @@ std::unique_ptr<chunk> sink::exchange(std::unique_ptr<chunk> full) {
   std::unique_ptr<chunk> fresh;
   {
     std::lock_guard g(lock_);
-    if (full != nullptr && !full->events.empty()) full_.push_back(std::move(full));
-    if (!spare_.empty()) {
+    if (full != nullptr && !full->events.empty()) {
+      if (full_.size() < max_queued) {
+        full_.push_back(std::move(full));
+      } else {
+        // The writer is behind by max_queued chunks: memory stays bounded, the events are lost
+        // (counted). The chunk is reused as it is.
+        queue_dropped_ += full->events.size();
+        full->events.clear();
+        full->names.clear();
+        fresh = std::move(full);
+      }
+    }
+    if (fresh == nullptr && !spare_.empty()) {
       fresh = std::move(spare_.back());
       spare_.pop_back();
     }
   }
   ready_.notify_one();
-  if (fresh == nullptr) fresh = std::make_unique<chunk>();
+  if (fresh == nullptr) {
+    fresh = std::make_unique<chunk>();
+    fresh->events.reserve(recorder::chunk_events);
+  }
   fresh->started = std::chrono::steady_clock::now();
   return fresh;
 }
@@ -143,6 +158,10 @@ void sink::write_loop() {
 }
 
 void sink::write_chunk(const chunk& c) {
+  if (written_ + closing_room >= max_bytes_) {  // full already: count, do not format
+    dropped_ += c.events.size();
+    return;
+  }
   for (const event& e : c.events) {
     if (e.what == kind::spawn) {
       std::string name(std::string_view(c.names).substr(e.name_at, e.name_len));

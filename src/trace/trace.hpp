@@ -13,7 +13,8 @@
 //   file. Chunks from different workers arrive in any order: a run slice may come before the spawn
 //   that names its task, so the writer holds such events until the name arrives (or the trace ends).
 // - The file is bounded (trace_max_bytes): past it, events are dropped, the JSON is still closed
-//   properly, and its metadata says how many were dropped.
+//   properly, and its metadata says how many were dropped. So are events the writer cannot keep up
+//   with: at most 64 chunks wait for it (8 MiB), so memory stays bounded.
 // Spawns from a thread outside the runtime go through the sink, under its lock.
 #pragma once
 
@@ -94,6 +95,8 @@ class sink {
   std::vector<std::unique_ptr<chunk>> spare_;
   std::unique_ptr<chunk> foreign_;
   bool closing_ = false;
+  std::size_t queue_dropped_ = 0;  // events in chunks refused because the writer was behind
+  static constexpr std::size_t max_queued = 64;  // chunks waiting for the writer: 8 MiB of events
 
   // The writer thread's own.
   std::unordered_map<std::uint64_t, std::string> names_;
@@ -127,6 +130,8 @@ class recorder {
   /// quiet worker's spawns do not hold back the names other workers' events wait for.
   void idle();
 
+  static constexpr std::size_t chunk_events = 4096;
+
  private:
   void append(const event& e) {
     current_->events.push_back(e);
@@ -134,7 +139,6 @@ class recorder {
   }
   void hand_over();
 
-  static constexpr std::size_t chunk_events = 4096;
   sink& sink_;
   std::uint32_t worker_;
   std::unique_ptr<chunk> current_;
