@@ -115,6 +115,22 @@ struct slow_reader {
   raw_client c;
 };
 
+/// POSTs `bytes` bytes to `url` with Python's urllib, which sends the whole body before it reads:
+/// prints "status N" for an error status, "no error", or "failed <exception>" (a reset, say).
+std::string urllib_post(const std::string& url, std::size_t bytes) {
+  std::string script =
+      "import urllib.request, urllib.error\n"
+      "try:\n"
+      "    urllib.request.urlopen(urllib.request.Request('" + url + "', data=b'x' * " + std::to_string(bytes) +
+      ", method='POST'))\n"
+      "    print('no error')\n"
+      "except urllib.error.HTTPError as e:\n"
+      "    print('status', e.code)\n"
+      "except Exception as e:\n"
+      "    print('failed', type(e).__name__)\n";
+  return test::shell("/usr/bin/python3 -c \"" + script + "\"");
+}
+
 }  // namespace
 
 TEST(http_hostile, slow_readers_are_closed_after_the_send_timeout_and_free_their_slots) {
@@ -333,17 +349,7 @@ TEST(http_hostile, a_client_still_sending_reads_the_error_status_not_a_reset) {
     o.max_body_bytes = 64 * 1024;
     if (!lingering) o.lingering_time = clock::duration::zero();
     test::http_fixture srv(hostile_routes(), o);
-    std::string script =
-        "import urllib.request, urllib.error\n"
-        "try:\n"
-        "    urllib.request.urlopen(urllib.request.Request('" + srv.url("/echo") +
-        "', data=b'x' * 8000000, method='POST'))\n"
-        "    print('no error')\n"
-        "except urllib.error.HTTPError as e:\n"
-        "    print('status', e.code)\n"
-        "except Exception as e:\n"
-        "    print('failed', type(e).__name__)\n";
-    std::string out = test::shell("/usr/bin/python3 -c \"" + script + "\"");
+    std::string out = urllib_post(srv.url("/echo"), 8000000);
     if (lingering) {
       EXPECT_EQ(out, "status 413\n");
     } else {
@@ -394,17 +400,7 @@ TEST(http_hostile, over_a_link_with_delay_a_client_still_sending_reads_the_error
     if (!lingering) o.lingering_time = clock::duration::zero();
     test::http_fixture srv(hostile_routes(), o);
     test::delay_link link(srv.port(), 20ms, 256 * 1024);
-    std::string script =
-        "import urllib.request, urllib.error\n"
-        "try:\n"
-        "    urllib.request.urlopen(urllib.request.Request('" + link.url("/echo") +
-        "', data=b'x' * 12000000, method='POST'))\n"
-        "    print('no error')\n"
-        "except urllib.error.HTTPError as e:\n"
-        "    print('status', e.code)\n"
-        "except Exception as e:\n"
-        "    print('failed', type(e).__name__)\n";
-    std::string out = test::shell("/usr/bin/python3 -c \"" + script + "\"");
+    std::string out = urllib_post(link.url("/echo"), 12000000);
     if (lingering) {
       EXPECT_EQ(out, "status 413\n");
     } else {
