@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -116,4 +117,44 @@ TEST(rt_trace, an_unwritable_trace_file_leaves_the_runtime_running) {
   o.trace_file = "/nonexistent-directory/trace.json";
   runtime rt(o);
   EXPECT_EQ(rt.block_on([]() -> task<int> { co_return co_await spawn([]() -> task<int> { co_return 7; }); }()), 7);
+}
+
+// A task_group left by an exception runs its children to their end inside the scope's resume (a
+// nested turn): the outer slice is split around them, never overlapping them. A group's joiner,
+// woken by its last child, runs on a turn of its own, under its own name.
+TEST(rt_trace, nested_turns_and_group_joins_keep_slices_apart) {
+  std::string path = temp_path("groups");
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      auto joined = spawn("joined", []() -> task<void> {
+        task_group g;
+        g.spawn("child", yields(2));
+        co_await g.join();
+        co_await yields(1);
+      });
+      auto thrower = spawn("thrower", []() -> task<void> {
+        try {
+          task_group g;
+          g.spawn("orphan", yields(2));
+          throw std::runtime_error("leaves the scope");
+        } catch (const std::runtime_error&) {
+        }
+        co_return;
+      });
+      // A name that is not UTF-8 (the trace is JSON, so UTF-8): its bad byte becomes U+FFFD.
+      co_await spawn("caf\xe9 \xff", yields(0));
+      co_await std::move(joined);
+      co_await std::move(thrower);
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  // Cancelled with its group before it ran: its yields return at once, so one slice.
+  EXPECT_NE(summary.find(R"("orphan": {"parent": "thrower", "slices": 1)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("child": {"parent": "joined", "slices": 3)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("caf\ufffd \ufffd": {"parent": "main")"), std::string::npos) << summary;
+  std::remove(path.c_str());
 }

@@ -45,6 +45,8 @@ class task_group;
 namespace detail {
 void group_child_started(task_group* g, spawn_state_base* s) noexcept;
 std::coroutine_handle<> group_child_done(task_group* g, spawn_state_base* s) noexcept;
+/// The context the group's joiner waits under (so its trace id and name are the joiner's).
+context* group_joiner_context(task_group* g) noexcept;
 }  // namespace detail
 
 class task_group {
@@ -92,6 +94,7 @@ class task_group {
  private:
   friend void detail::group_child_started(task_group*, detail::spawn_state_base*) noexcept;
   friend std::coroutine_handle<> detail::group_child_done(task_group*, detail::spawn_state_base*) noexcept;
+  friend detail::context* detail::group_joiner_context(task_group*) noexcept;
 
   void suspend_joiner(std::coroutine_handle<> h, detail::context* ctx) noexcept;
   void finish_join();

@@ -34,7 +34,13 @@ std::coroutine_handle<> spawn_done(void* arg) noexcept {
   if (w->tracer() != nullptr) [[unlikely]] w->trace_ended(s->ctx.trace_id());
 
   std::coroutine_handle<> next = std::noop_coroutine();
-  if (s->group != nullptr) next = group_child_done(s->group, s);  // group children never move: same loop
+  if (s->group != nullptr) {
+    next = group_child_done(s->group, s);  // group children never move: same loop
+    if (next != std::noop_coroutine() && w->observed()) {  // observed: the group's joiner gets a turn of its own
+      w->schedule(next, group_joiner_context(s->group));
+      next = std::noop_coroutine();
+    }
+  }
 
   if (!s->shared) {
     s->status.store(task_status::done, std::memory_order_relaxed);

@@ -371,11 +371,16 @@ void worker::resume_observed(runnable r) {
   std::uint64_t outer = std::exchange(running_task_, task);  // a nested turn resumes inside another
   std::size_t ends_before = ended_in_turn_.size();          // and records only its own ends
   auto start = std::chrono::steady_clock::now();
+  // A resume inside another's (a task_group's scope waiting for its children) splits the outer slice:
+  // the piece so far is recorded now, and the next begins when this resume ends. Slices never overlap.
+  if (trace_ != nullptr && outer != 0) trace_->ran(outer, slice_start_, start);
+  slice_start_ = start;
   r.handle.resume();
   auto end = std::chrono::steady_clock::now();
   running_task_ = outer;
   if (trace_ != nullptr) {
-    if (task != 0) trace_->ran(task, start, end);
+    if (task != 0) trace_->ran(task, slice_start_, end);
+    slice_start_ = end;
     for (std::size_t i = ends_before; i < ended_in_turn_.size(); ++i) trace_->ended(ended_in_turn_[i]);
     ended_in_turn_.resize(ends_before);
   }
@@ -440,7 +445,7 @@ void worker::poll(bool idle) {
   // the count must be undone all the same (else idle_ only grows, and notify_one wakes busy workers).
   bool went_idle = timeout_ms != 0;
   if (went_idle) {
-    if (trace_ != nullptr) trace_->idle();
+    if (trace_ != nullptr) trace_->idle(timeout_ms);
     sleeping_.store(true);  // ordering: seq_cst, see post()
     weft::detail::atomic_thread_fence(std::memory_order_seq_cst);  // for qemu-user, as in post(); about to block anyway
     if (sched_ != nullptr) sched_->enter_idle();

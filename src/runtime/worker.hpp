@@ -217,6 +217,7 @@ class worker {
   bool observed_ = false;                   // a resume is timed: the slow-task detector or the trace is on
   std::uint64_t running_task_ = 0;          // the trace id of the task being resumed (a spawn's parent)
   std::vector<std::uint64_t> ended_in_turn_;  // traced tasks that ended in this resume (trace_ended)
+  std::chrono::steady_clock::time_point slice_start_;  // where the running task's current slice began
   std::size_t index_;
   run_queue queue_;
   steal_queue<spawn_state_base> fresh_;

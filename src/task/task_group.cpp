@@ -74,6 +74,8 @@ void group_child_started(task_group* g, spawn_state_base* s) noexcept {
   ++g->running_;
 }
 
+context* group_joiner_context(task_group* g) noexcept { return &g->ctx_; }
+
 std::coroutine_handle<> group_child_done(task_group* g, spawn_state_base* s) noexcept {
   if (s->promise->exception) {
     s->outcome_seen = true;

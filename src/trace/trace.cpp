@@ -13,7 +13,8 @@ constexpr std::size_t closing_room = 256;
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
     auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
       out += '\\';
@@ -22,8 +23,20 @@ void append_json_string(std::string& out, std::string_view s) {
       char esc[8];
       std::snprintf(esc, sizeof esc, "\\u%04x", u);
       out += esc;
-    } else {
+    } else if (u < 0x80) {
       out += c;
+    } else {
+      // A whole UTF-8 sequence goes as it is; any other byte as U+FFFD (JSON is UTF-8, names need not be).
+      std::size_t len = u >= 0xF0 && u < 0xF5 ? 4 : u >= 0xE0 ? 3 : u >= 0xC2 && u < 0xE0 ? 2 : 0;
+      if (u >= 0xF5) len = 0;
+      bool whole = len != 0 && i + len <= s.size();
+      for (std::size_t k = 1; whole && k < len; ++k) whole = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+      if (whole) {
+        out.append(s.substr(i, len));
+        i += len - 1;
+      } else {
+        out += "\\ufffd";
+      }
     }
   }
   out += '"';
@@ -36,6 +49,21 @@ void append_us(std::string& out, std::uint64_t ns) {
 }
 
 std::string fallback_name(std::uint64_t task) { return "task " + std::to_string(task); }
+
+/// Holds while the writer's held events and names stay under this: past it, events are dropped (and
+/// counted), so that a writer that lost a spawn or an end to a full queue does not grow for ever.
+constexpr std::size_t max_held = std::size_t{1} << 20;
+
+}  // namespace
+
+/// How much of `name` an event keeps: at most 65,535 bytes, cut before a UTF-8 continuation byte.
+std::size_t name_limit(std::string_view name) noexcept {
+  std::size_t n = std::min<std::size_t>(name.size(), UINT16_MAX);
+  while (n < name.size() && n > 0 && (static_cast<unsigned char>(name[n]) & 0xC0) == 0x80) --n;
+  return n;
+}
+
+namespace {
 
 }  // namespace
 
@@ -71,7 +99,6 @@ sink::sink(std::FILE* f, std::size_t max_bytes, std::size_t workers)
 sink::~sink() {
   {
     std::lock_guard g(lock_);
-    if (foreign_ != nullptr && !foreign_->events.empty()) full_.push_back(std::move(foreign_));
     closing_ = true;
   }
   ready_.notify_all();
@@ -128,15 +155,20 @@ std::unique_ptr<chunk> sink::exchange(std::unique_ptr<chunk> full) {
 
 void sink::foreign_spawn(std::uint64_t task, std::uint64_t parent, std::string_view name) {
   {
+    // Queued at once (the loops' events for this task wait for its name), into the chunk at the back
+    // of the queue if it is already one of these: the writer touches only chunks it has taken out.
     std::lock_guard g(lock_);
-    if (foreign_ == nullptr) {
-      foreign_ = std::make_unique<chunk>();
-      foreign_->worker = foreign_track;
+    if (full_.empty() || full_.back()->worker != foreign_track ||
+        full_.back()->events.size() >= recorder::chunk_events) {
+      auto c = std::make_unique<chunk>();
+      c->worker = foreign_track;
+      full_.push_back(std::move(c));
     }
-    auto len = static_cast<std::uint16_t>(std::min<std::size_t>(name.size(), UINT16_MAX));
-    foreign_->events.push_back({task, now_ns(), parent, static_cast<std::uint32_t>(foreign_->names.size()), len, kind::spawn});
-    foreign_->names.append(name.substr(0, len));
-    full_.push_back(std::move(foreign_));  // at once: the loops' events for this task wait for its name
+    chunk& c = *full_.back();
+    std::string_view kept = name.substr(0, name_limit(name));
+    c.events.push_back({task, now_ns(), parent, static_cast<std::uint32_t>(c.names.size()),
+                        static_cast<std::uint16_t>(kept.size()), kind::spawn});
+    c.names.append(kept);
   }
   ready_.notify_one();
 }
@@ -152,6 +184,7 @@ void sink::write_loop() {
     write_chunk(*c);
     c->events.clear();
     c->names.clear();
+    c->events.reserve(recorder::chunk_events);  // a foreign chunk may be small
     g.lock();
     if (spare_.size() < 16) spare_.push_back(std::move(c));
   }
@@ -181,15 +214,21 @@ void sink::write_chunk(const chunk& c) {
         }
         bool ended = std::any_of(held->second.begin(), held->second.end(),
                                  [](const waiting& w) { return w.e.what == kind::end; });
+        held_ -= held->second.size();
         unnamed_.erase(held);
         if (ended) continue;  // its end was among them: no later event needs the name
       }
-      names_.emplace(e.task, std::move(name));
+      if (names_.size() < max_held) names_.emplace(e.task, std::move(name));  // else its events are held, then dropped
       continue;
     }
     auto known = names_.find(e.task);
     if (known == names_.end()) {
-      unnamed_[e.task].push_back({c.worker, e});
+      if (held_ >= max_held) {
+        ++dropped_;
+      } else {
+        unnamed_[e.task].push_back({c.worker, e});
+        ++held_;
+      }
       continue;
     }
     if (e.what == kind::run) {
@@ -240,9 +279,10 @@ recorder::recorder(sink& s, std::uint32_t worker) : sink_(s), worker_(worker) {
 recorder::~recorder() { (void)sink_.exchange(std::move(current_)); }
 
 void recorder::spawned(std::uint64_t task, std::uint64_t parent, std::string_view name) {
-  auto len = static_cast<std::uint16_t>(std::min<std::size_t>(name.size(), UINT16_MAX));
-  event e{task, sink_.now_ns(), parent, static_cast<std::uint32_t>(current_->names.size()), len, kind::spawn};
-  current_->names.append(name.substr(0, len));
+  std::string_view kept = name.substr(0, name_limit(name));
+  event e{task, sink_.now_ns(), parent, static_cast<std::uint32_t>(current_->names.size()),
+          static_cast<std::uint16_t>(kept.size()), kind::spawn};
+  current_->names.append(kept);
   append(e);
 }
 
@@ -251,8 +291,10 @@ void recorder::hand_over() {
   current_->worker = worker_;
 }
 
-void recorder::idle() {
-  if (!current_->events.empty() && std::chrono::steady_clock::now() - current_->started > std::chrono::milliseconds(50)) {
+void recorder::idle(int timeout_ms) {
+  if (current_->events.empty()) return;
+  // Before a sleep that may be long (or has no end), or once the chunk has waited 50 ms.
+  if (timeout_ms < 0 || timeout_ms > 50 || std::chrono::steady_clock::now() - current_->started > std::chrono::milliseconds(50)) {
     hand_over();
   }
 }

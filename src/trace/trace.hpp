@@ -53,6 +53,9 @@ struct chunk {
   std::string names;
 };
 
+/// How much of a task's name an event keeps (at most 65,535 bytes, on a UTF-8 boundary).
+std::size_t name_limit(std::string_view name) noexcept;
+
 class sink {
  public:
   static constexpr std::uint32_t foreign_track = 1000000;
@@ -89,11 +92,10 @@ class sink {
   std::chrono::steady_clock::time_point origin_;
   std::atomic<std::uint64_t> next_id_{0};
 
-  std::mutex lock_;  // guards the queues below and `foreign_`
+  std::mutex lock_;  // guards the queues below
   std::condition_variable ready_;
   std::deque<std::unique_ptr<chunk>> full_;
   std::vector<std::unique_ptr<chunk>> spare_;
-  std::unique_ptr<chunk> foreign_;
   bool closing_ = false;
   std::size_t queue_dropped_ = 0;  // events in chunks refused because the writer was behind
   static constexpr std::size_t max_queued = 64;  // chunks waiting for the writer: 8 MiB of events
@@ -105,6 +107,7 @@ class sink {
     event e;
   };
   std::unordered_map<std::uint64_t, std::vector<waiting>> unnamed_;  // events that came before their spawn
+  std::size_t held_ = 0;  // events in unnamed_
   std::size_t written_ = 0;
   std::size_t dropped_ = 0;
   bool first_ = true;
@@ -126,9 +129,10 @@ class recorder {
     append({task, sink_.ns_at(start), sink_.ns_at(end), 0, 0, kind::run});
   }
   void ended(std::uint64_t task) { append({task, sink_.now_ns(), 0, 0, 0, kind::end}); }
-  /// The loop is about to sleep: a chunk that has waited a while goes to the writer now, so that a
-  /// quiet worker's spawns do not hold back the names other workers' events wait for.
-  void idle();
+  /// The loop is about to sleep for `timeout_ms` (-1: until woken): the chunk goes to the writer now if
+  /// the sleep may be long or the chunk has waited a while, so that a quiet worker's spawns do not hold
+  /// back the names other workers' events wait for.
+  void idle(int timeout_ms);
 
   static constexpr std::size_t chunk_events = 4096;
 
