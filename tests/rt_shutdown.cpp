@@ -101,6 +101,10 @@ TEST(rt_shutdown, pending_combinators_and_timeouts_are_released) {
 // A group child's handle outlives the group's owner at shutdown.
 TEST(rt_shutdown, group_child_handle_outliving_its_group) {
   join_handle<int> escaped;
+  // The owner's task must have spawned the child before the runtime ends: on several workers under
+  // load, the fixed sleep that stood here was not always long enough (make stress). The event outlives
+  // the runtime, so set() never touches a freed one.
+  event spawned;
   {
     runtime rt(test::paused_while_held());
     auto body = [&]() -> task<void> {
@@ -110,9 +114,10 @@ TEST(rt_shutdown, group_child_handle_outliving_its_group) {
           co_await sleep_for(1h);
           co_return 1;
         });
+        spawned.set();
         co_await g.join();
       }).detach();
-      co_await sleep_for(1ms);
+      co_await spawned.wait();
     };
     rt.block_on(body());
   }
