@@ -86,7 +86,14 @@ struct runtime_options {
   /// The trace file's size bound: past it, events are dropped, and the file's metadata
   /// (otherData.dropped_events) says how many.
   std::size_t trace_max_bytes = std::size_t{256} << 20;
+
+  /// Records how long each resume of a task holds its loop, for runtime_metrics::poll_times. Costs two
+  /// clock reads per resume, and, as with the trace, a spawned task that is joined at once runs on a
+  /// turn of its own. Recorded anyway when the trace or the slow-task detector is on.
+  bool poll_time_histogram = false;
 };
+
+struct runtime_metrics;
 
 namespace detail {
 class scheduler;
@@ -145,6 +152,11 @@ class runtime {
 
   /// Spawned tasks that have not finished yet.
   std::size_t live_tasks() const noexcept;
+
+  /// A snapshot of the runtime's counters, queue depths and blocking pool (weft/metrics.hpp, which
+  /// declares runtime_metrics). Safe from any thread, while the runtime runs or not; costs a lock of
+  /// the blocking pool and a read of each worker's counters, never a pause of the loops.
+  runtime_metrics metrics() const;
 
  private:
   template <class T>

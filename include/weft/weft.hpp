@@ -11,6 +11,7 @@
 #include "weft/http/message.hpp"
 #include "weft/http/router.hpp"
 #include "weft/http/server.hpp"
+#include "weft/metrics.hpp"
 #include "weft/net/address.hpp"
 #include "weft/net/resolver.hpp"
 #include "weft/net/socket.hpp"

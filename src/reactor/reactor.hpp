@@ -15,8 +15,9 @@ struct io_state;
 class reactor {
  public:
   virtual ~reactor() = default;
-  /// Waits up to `timeout_ms` (-1: no limit, 0: just look) for events and delivers them.
-  virtual void poll(int timeout_ms) = 0;
+  /// Waits up to `timeout_ms` (-1: no limit, 0: just look) for events and delivers them; returns how
+  /// many I/O events it delivered (wake-ups not counted).
+  virtual int poll(int timeout_ms) = 0;
   /// Watches `io->fd` for readability until remove(io), and for writability too if `writes` (a
   /// descriptor whose first wait is a write: one system call instead of add, then watch_writes).
   virtual std::error_code add(io_state* io, bool writes = false) noexcept = 0;

@@ -19,6 +19,7 @@ void blocking_pool::submit(blocking_job* job) {
   job->stage = blocking_stage::queued;
   queue_.push_back(job);
   ++queued_;
+  ++submitted_;
   // Idle threads that were notified may not have woken yet: start a thread while queued jobs
   // outnumber the idle ones.
   if (queued_ > idle_ && threads_ < max_threads_) {
@@ -40,6 +41,14 @@ bool blocking_pool::cancel(blocking_job* job) noexcept {
 std::size_t blocking_pool::threads() const noexcept {
   std::lock_guard lock(mu_);
   return threads_;
+}
+
+void blocking_pool::read_metrics(runtime_metrics& m) const noexcept {
+  std::lock_guard lock(mu_);
+  m.blocking_threads = threads_;
+  m.blocking_idle_threads = idle_;
+  m.blocking_queue_depth = queued_;
+  m.blocking_jobs = submitted_;
 }
 
 void blocking_pool::thread_main() noexcept {

@@ -15,10 +15,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 
 #include "weft/blocking.hpp"
 #include "weft/detail/intrusive_list.hpp"
+#include "weft/metrics.hpp"
 
 namespace weft::detail {
 
@@ -38,6 +40,8 @@ class blocking_pool {
   bool cancel(blocking_job* job) noexcept;
   /// Threads alive now (a snapshot).
   std::size_t threads() const noexcept;
+  /// Fills the blocking pool's fields of `m` (a snapshot, under the lock).
+  void read_metrics(runtime_metrics& m) const noexcept;
 
  private:
   void thread_main() noexcept;
@@ -49,6 +53,7 @@ class blocking_pool {
   std::size_t queued_ = 0;
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;
+  std::uint64_t submitted_ = 0;
   bool stopping_ = false;
   const std::size_t max_threads_;
   const std::chrono::nanoseconds keep_alive_;

@@ -72,6 +72,8 @@ void runtime::post(detail::unique_function fn) { sched_->at(0).post(std::move(fn
 
 std::size_t runtime::live_tasks() const noexcept { return sched_->live_tasks(); }
 
+runtime_metrics runtime::metrics() const { return sched_->metrics(); }
+
 std::size_t runtime::workers() const noexcept { return sched_->size(); }
 
 bool runtime::is_current() const noexcept {

@@ -169,6 +169,17 @@ bool scheduler::start_spinning() noexcept {
   }
 }
 
+runtime_metrics scheduler::metrics() const {
+  runtime_metrics m;
+  m.workers.resize(workers_.size());
+  for (std::size_t i = 0; i < workers_.size(); ++i) m.tasks_spawned += workers_[i]->read_metrics(m.workers[i], m.poll_times);
+  m.tasks_alive = live_tasks();
+  m.injected_queue_depth = injected_count_.load(std::memory_order_relaxed);
+  m.poll_times_recorded = workers_.front()->observed();  // set before the loops start, then constant
+  blocking_->read_metrics(m);
+  return m;
+}
+
 std::size_t scheduler::live_tasks() const noexcept {
   std::size_t n = injected_count_.load(std::memory_order_relaxed);
   for (const auto& w : workers_) n += w->live_tasks();

@@ -32,6 +32,7 @@
 #include "weft/detail/sync_waiter.hpp"
 
 #include "weft/detail/spawn_state.hpp"
+#include "weft/metrics.hpp"
 #include "weft/runtime.hpp"
 #include "weft/time.hpp"
 
@@ -99,6 +100,8 @@ class scheduler {
 
   /// Tasks that have not finished, across all workers and queues (exact only when quiescent).
   std::size_t live_tasks() const noexcept;
+  /// runtime::metrics().
+  runtime_metrics metrics() const;
 
  private:
   void run_worker(std::size_t i);

@@ -25,6 +25,11 @@ clock::time_point steady_now() noexcept {
   return clock::time_point(std::chrono::steady_clock::now().time_since_epoch());
 }
 
+/// Real time in nanoseconds, for the metrics' busy and idle times (never virtual, never 0).
+std::int64_t real_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count() | 1;
+}
+
 std::string describe(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
@@ -77,7 +82,7 @@ worker::worker(runtime_options options, scheduler* sched, std::size_t index, clo
   shuffle_state_ = order_seed == 0 ? 0 : order_seed * 0x9E3779B97F4A7C15ull + index + 1;
   if (!options_.on_unhandled_exception) options_.on_unhandled_exception = default_exception_report;
   if (!options_.on_slow_task) options_.on_slow_task = default_slow_report;
-  observed_ = options_.slow_task_threshold.count() > 0;
+  observed_ = options_.slow_task_threshold.count() > 0 || options_.poll_time_histogram;
 }
 
 worker::~worker() {
@@ -193,6 +198,10 @@ bool worker::find_work(bool counted) {
     worker* lone = nullptr;  // an awake worker with a single fresh task: see below
     auto steal_from = [&](worker& victim) {
       std::uint32_t got = victim.fresh_.steal_half(stolen.data());
+      if (got != 0) {
+        metrics_.steals.add(got);
+        metrics_.steal_operations.add();
+      }
       for (std::uint32_t i = 0; i < got; ++i) {
         stolen[i]->home.store(this, std::memory_order_relaxed);
         if (!fresh_.push(stolen[i])) sched_->inject(stolen[i]);
@@ -255,6 +264,7 @@ bool worker::spin_for_work() {
 void worker::run_forever() {
   worker* previous = std::exchange(this_thread_worker, this);
   running_.store(true, std::memory_order_relaxed);
+  loop_started();
   while (!sched_->stopping()) {
     int ran = run_ready();
     if (has_posted_.load(std::memory_order_relaxed)) {
@@ -268,6 +278,7 @@ void worker::run_forever() {
     if (idle && spin_for_work()) continue;
     poll(idle);
   }
+  loop_stopped();
   running_.store(false, std::memory_order_relaxed);
   this_thread_worker = previous;
 }
@@ -278,13 +289,16 @@ void worker::run_until_done(spawn_state_base* root) {
     throw std::logic_error("weft: block_on called while the runtime's loop already runs (from inside it, or on another thread)");
   }
   worker* previous = std::exchange(this_thread_worker, this);
+  loop_started();
   try {
     while (root->status == task_status::running) turn(root);
   } catch (...) {
+    loop_stopped();
     running_.store(false, std::memory_order_release);
     this_thread_worker = previous;
     throw;
   }
+  loop_stopped();
   running_.store(false, std::memory_order_release);
   this_thread_worker = previous;
 }
@@ -359,6 +373,7 @@ bool worker::take_back(std::coroutine_handle<> h) noexcept {
     return false;
   }
   ++handoffs_;
+  metrics_.polls.add();  // its joiner resumes it: a poll all the same
   return true;
 }
 
@@ -384,6 +399,7 @@ void worker::resume_observed(runnable r) {
     for (std::size_t i = ends_before; i < ended_in_turn_.size(); ++i) trace_->ended(ended_in_turn_[i]);
     ended_in_turn_.resize(ends_before);
   }
+  metrics_.poll_times.record(end - start);
   if (timed && end - start > options_.slow_task_threshold) {
     options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(end - start));
   }
@@ -409,6 +425,7 @@ void worker::run_posted() {
     running_remote_.swap(remote_);
     has_posted_.store(false, std::memory_order_relaxed);
   }
+  metrics_.remote_schedules.add(running_remote_.size() + running_posts_.size());
   for (const runnable& r : running_remote_) queue_.push(r);
   running_remote_.clear();
   for (auto& fn : running_posts_) fn();
@@ -454,7 +471,15 @@ void worker::poll(bool idle) {
       timeout_ms = 0;
     }
   }
-  reactor_->poll(timeout_ms);
+  if (timeout_ms != 0) {
+    metrics_.parks.add();
+    metrics_.idle_since.store(real_ns(), std::memory_order_relaxed);
+  }
+  metrics_.io_events.add(static_cast<std::uint64_t>(reactor_->poll(timeout_ms)));
+  if (timeout_ms != 0) {
+    metrics_.idle_ns.add(static_cast<std::uint64_t>(real_ns() - metrics_.idle_since.load(std::memory_order_relaxed)));
+    metrics_.idle_since.store(0, std::memory_order_relaxed);
+  }
   if (went_idle) {
     if (sched_ != nullptr) sched_->leave_idle();
     sleeping_.store(false, std::memory_order_relaxed);
@@ -462,6 +487,38 @@ void worker::poll(bool idle) {
   if (paused_shared && idle) sched_->paused_wake(*this);
   loop_now_ = now();
   wheel_.advance(tick_of(loop_now_));
+  metrics_.local_queue_depth.set(queue_.size() + fresh_.size());
+  metrics_.timers_armed.set(wheel_.size());
+}
+
+void worker::loop_started() noexcept { metrics_.active_since.store(real_ns(), std::memory_order_relaxed); }
+
+void worker::loop_stopped() noexcept {
+  metrics_.active_ns.add(static_cast<std::uint64_t>(real_ns() - metrics_.active_since.load(std::memory_order_relaxed)));
+  metrics_.active_since.store(0, std::memory_order_relaxed);
+}
+
+std::uint64_t worker::read_metrics(worker_metrics& out, duration_histogram& polls) const noexcept {
+  const loop_metrics& m = metrics_;
+  out.polls = m.polls.get();
+  out.parks = m.parks.get();
+  out.steals = m.steals.get();
+  out.steal_operations = m.steal_operations.get();
+  out.remote_schedules = m.remote_schedules.get();
+  out.io_events = m.io_events.get();
+  out.local_queue_depth = m.local_queue_depth.get();
+  out.timers_armed = m.timers_armed.get();
+  // A sleep or a run in progress counts up to now. The fields are read one by one while the loop
+  // goes on, so busy time is clamped at zero rather than trusted to the nanosecond.
+  std::int64_t now = real_ns();
+  std::int64_t idle = static_cast<std::int64_t>(m.idle_ns.get());
+  std::int64_t active = static_cast<std::int64_t>(m.active_ns.get());
+  if (std::int64_t since = m.idle_since.load(std::memory_order_relaxed); since != 0) idle += now - since;
+  if (std::int64_t since = m.active_since.load(std::memory_order_relaxed); since != 0) active += now - since;
+  out.idle_time = std::chrono::nanoseconds(idle);
+  out.busy_time = std::chrono::nanoseconds(std::max<std::int64_t>(active - idle, 0));
+  m.poll_times.read(polls);
+  return m.spawned.get();
 }
 
 clock::time_point worker::time_of_tick(std::uint64_t tick) const noexcept {

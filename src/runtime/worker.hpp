@@ -28,6 +28,7 @@
 
 #include "reactor/reactor.hpp"
 #include "runtime/chaos.hpp"
+#include "runtime/owned_counter.hpp"
 #include "runtime/run_queue.hpp"
 #include "runtime/steal_queue.hpp"
 #include "time/timer_wheel.hpp"
@@ -136,6 +137,7 @@ class worker {
     if (live_ != nullptr) live_->live_prev = s;
     live_ = s;
     live_count_.store(live_count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    metrics_.spawned.add();
   }
   void forget(spawn_state_base* s) noexcept {
     if (s->live_prev != nullptr) {
@@ -167,6 +169,10 @@ class worker {
 
   void report_exception(std::string_view task_name, std::exception_ptr e) noexcept;
 
+  /// Adds this loop's counters to `out` (its fields start at zero), its poll times to `polls`, and
+  /// returns the tasks it has adopted since the start. Any thread.
+  std::uint64_t read_metrics(worker_metrics& out, duration_histogram& polls) const noexcept;
+
  private:
   static constexpr int task_budget = 128;
   static constexpr std::uint32_t handoff_budget = 64;
@@ -192,6 +198,7 @@ class worker {
   /// The hot path of every turn, inline: a call here cost a yield 25% (bench_tasks weft_yield).
   void resume(runnable r) {
     handoffs_ = 0;
+    metrics_.polls.add();  // a load and a store on this thread's own line: no atomic read-modify-write
     if (observed_) [[unlikely]] {
       resume_observed(r);
     } else {
@@ -206,6 +213,9 @@ class worker {
   void run_posted();
   void poll(bool idle);
   void free_buried() noexcept;
+  /// The loop starts or stops running turns (busy time counts between the two).
+  void loop_started() noexcept;
+  void loop_stopped() noexcept;
   std::uint64_t tick_now() const noexcept;
   std::uint64_t tick_of(clock::time_point t) const noexcept;
   clock::time_point time_of_tick(std::uint64_t tick) const noexcept;
@@ -249,6 +259,16 @@ class worker {
   std::uint32_t handoffs_ = 0;  // take_back()s since the loop last resumed something (see take_back)
   bool shutting_down_ = false;
   std::atomic<bool> running_{false};  // a thread runs this loop (block_on refuses a second one)
+
+  // Metrics (weft/metrics.hpp): written by the loop's thread only, read by runtime::metrics().
+  struct loop_metrics {
+    owned_counter polls, parks, steals, steal_operations, remote_schedules, io_events, spawned;
+    owned_counter local_queue_depth, timers_armed;  // as of the last turn
+    owned_counter idle_ns, active_ns;               // finished sleeps; finished runs of the loop
+    std::atomic<std::int64_t> idle_since{0};        // steady-clock ns when the current sleep began (0: awake)
+    std::atomic<std::int64_t> active_since{0};      // ... when the loop began running (0: not running)
+    owned_histogram poll_times;                     // only when observed_
+  } metrics_;
 
   bool paused_;
   clock::time_point origin_;        // wheel tick 0

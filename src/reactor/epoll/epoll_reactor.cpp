@@ -44,16 +44,18 @@ class epoll_reactor final : public reactor {
     close(epfd_);
   }
 
-  void poll(int timeout_ms) override {
+  int poll(int timeout_ms) override {
     epoll_event events[128];
     int n = epoll_wait(epfd_, events, 128, timeout_ms);
     if (n < 0) {
-      if (errno == EINTR) return;
+      if (errno == EINTR) return 0;
       throw_errno("epoll_wait");
     }
+    int delivered = n;
     for (int i = 0; i < n; ++i) {
       auto* io = static_cast<io_state*>(events[i].data.ptr);
       if (io == nullptr) {
+        --delivered;
         std::uint64_t value;
         // Edge-triggered: drain so the next write makes a new edge. EAGAIN just means already drained.
         [[maybe_unused]] ssize_t r = read(wakefd_, &value, sizeof value);
@@ -64,6 +66,7 @@ class epoll_reactor final : public reactor {
       if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) io_ready(io, io_dir::read);
       if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) io_ready(io, io_dir::write);
     }
+    return delivered;
   }
 
   std::error_code add(io_state* io, bool writes) noexcept override {
