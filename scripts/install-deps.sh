@@ -17,6 +17,7 @@ packages=(
   curl python3 nodejs                      # real HTTP clients the tests talk to
   python3-httpbin gunicorn                 # the reference httpbin that `weft serve` is tested against
   nginx-light                              # a server the HTTP client is tested against (and a bench peer)
+  prometheus                               # scrapes `weft serve --metrics-port` in a test
 )
 if [[ ${1:-} == bench ]]; then
   packages+=(wrk golang-go)                # bench/http, bench/client: load generator; Go net/http as a peer

@@ -214,6 +214,8 @@ TEST(http_hostile, a_handler_past_the_request_timeout_is_cancelled_with_503) {
   EXPECT_NE(r.find("Connection: close"), std::string::npos);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
   EXPECT_EQ(stuck_handlers_cancelled.load(), before + 1);
+  EXPECT_EQ(srv.metrics().rejections(http::rejection::handler_timeout), 1u);
+  EXPECT_EQ(srv.metrics().responses[4], 1u);
 
   // A response that has started: the connection closes, cut short (chunked, with no last chunk).
   raw_client s(srv.port());

@@ -221,6 +221,13 @@ TEST(http_server, routing_misses_and_handler_exceptions) {
             "HTTP/1.1 500 Internal Server Error");
   EXPECT_EQ(reported.load(), 1);
   expect_still_serving(srv.port());
+  // Routed, all four: counted by class and timed; none is a rejection.
+  http::server_metrics m = srv.metrics();
+  EXPECT_EQ(m.responses[1], 1u);
+  EXPECT_EQ(m.responses[3], 2u);
+  EXPECT_EQ(m.responses[4], 1u);
+  EXPECT_EQ(m.latency.count(), 4u);
+  for (std::size_t i = 0; i < http::rejection_count; ++i) EXPECT_EQ(m.rejected[i], 0u) << i;
 }
 
 struct bad_case {
@@ -330,6 +337,16 @@ TEST(http_server, limits_give_431_414_413) {
   for (int i = 0; i < 3; ++i) chunked += "190\r\n" + std::string(400, 'c') + "\r\n";
   EXPECT_EQ(status_line(exchange(srv.port(), chunked + "0\r\n\r\n")), "HTTP/1.1 413 Payload Too Large");
   expect_still_serving(srv.port());
+  // Each refusal is counted by its reason, and as a 4xx response; only the routed request has a latency.
+  http::server_metrics m = srv.metrics();
+  EXPECT_EQ(m.rejections(http::rejection::headers_too_large), 2u);
+  EXPECT_EQ(m.rejections(http::rejection::uri_too_long), 1u);
+  EXPECT_EQ(m.rejections(http::rejection::body_too_large), 2u);
+  EXPECT_EQ(m.rejections(http::rejection::bad_request), 0u);
+  EXPECT_EQ(m.responses[3], 5u);
+  EXPECT_EQ(m.responses[1], 1u);
+  EXPECT_EQ(m.latency.count(), 1u);
+  EXPECT_EQ(m.connections_accepted, 6u);
 }
 
 TEST(http_server, slow_headers_get_408_and_idle_connections_close) {
@@ -350,6 +367,9 @@ TEST(http_server, slow_headers_get_408_and_idle_connections_close) {
     EXPECT_EQ(idle.read_all(), "");
   }
   expect_still_serving(srv.port());
+  http::server_metrics m = srv.metrics();
+  EXPECT_EQ(m.rejections(http::rejection::request_timeout), 1u);  // the idle one was no request
+  EXPECT_EQ(m.responses[3], 1u);
 }
 
 TEST(http_server, connection_limit_answers_503) {
@@ -366,6 +386,10 @@ TEST(http_server, connection_limit_answers_503) {
   EXPECT_EQ(status_line(r), "HTTP/1.1 503 Service Unavailable");
   a.send(good_request);
   EXPECT_EQ(status_line(a.read_all()), "HTTP/1.1 200 OK");
+  http::server_metrics m = srv.metrics();
+  EXPECT_EQ(m.rejections(http::rejection::too_many_connections), 1u);
+  EXPECT_EQ(m.responses[4], 1u);
+  EXPECT_EQ(m.connections_accepted, 3u);
 }
 
 TEST(http_server, reset_mid_body_costs_only_that_connection) {

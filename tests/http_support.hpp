@@ -69,6 +69,10 @@ class http_fixture {
     rt_->post([&] { p.set_value(fn(*server_)); });
     return p.get_future().get();
   }
+  /// The server's counters (server::metrics()), read on its loop.
+  http::server_metrics metrics() {
+    return on_loop([](http::server& s) { return s.metrics(); });
+  }
 
  private:
   std::thread thread_;

@@ -33,6 +33,7 @@
 
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
+#include "runtime/owned_counter.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/worker.hpp"
 #include "weft/net/tcp.hpp"
@@ -42,6 +43,8 @@
 
 namespace weft::http {
 
+struct shard;
+
 namespace {
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
@@ -49,6 +52,7 @@ constexpr std::size_t flush_threshold = 64 * 1024;  // pipelined responses are w
 constexpr auto accept_backoff = std::chrono::milliseconds(100);
 
 struct connection {
+  shard* home = nullptr;              // the accept loop it came from (its counters)
   net::tcp_stream* socket = nullptr;  // the TCP socket underneath (closed by shutdown() when idle)
   net::endpoint remote;
   connection* prev = nullptr;
@@ -76,10 +80,36 @@ void log_accept_error(const std::error_code& ec) {
 
 }  // namespace
 
+/// A shard's counters (server_metrics): written on its worker only, read by server::metrics().
+struct shard_metrics {
+  weft::detail::owned_counter accepted;
+  std::array<weft::detail::owned_counter, 5> responses;
+  weft::detail::owned_histogram latency;
+  std::array<weft::detail::owned_counter, rejection_count> rejected;
+
+  void responded(int status) noexcept {
+    if (status >= 100 && status < 600) responses[static_cast<std::size_t>(status / 100 - 1)].add();
+  }
+  /// The server answered `status` itself, for `why`, and closes.
+  void refused(rejection why, int status) noexcept {
+    rejected[static_cast<std::size_t>(why)].add();
+    responded(status);
+  }
+  /// A parser failure's status (400, 413, 414 or 431).
+  void refused(int status) noexcept {
+    rejection why = status == 413   ? rejection::body_too_large
+                    : status == 414 ? rejection::uri_too_long
+                    : status == 431 ? rejection::headers_too_large
+                                    : rejection::bad_request;
+    refused(why, status);
+  }
+};
+
 /// One accept loop and its connections, all on one worker (its fields are that worker's only).
 struct shard {
   net::tcp_listener listener;
   connection* connections = nullptr;
+  shard_metrics metrics;
   // Set when it starts serving. seq_cst with `stopping`: shutdown() either sees it set (and stops
   // the shard on its worker) or the shard sees `stopping` when it starts (and stops itself).
   std::atomic<weft::detail::worker*> home{nullptr};
@@ -456,6 +486,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
           }
           n = co_await io.read(std::span<char>(buf, read_buffer_size), wait);
           if (!n && n.error() == errc::timed_out) {
+            conn.home->metrics.refused(rejection::request_timeout, 408);
             co_await refuse(io, out, 408, "request timeout", opt);
             co_return false;
           }
@@ -472,11 +503,15 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         }
       }
       if (parsed == detail::request_parser::state::failed) {
+        conn.home->metrics.refused(parser.error_status());
         co_await refuse(io, out, parser.error_status(), parser.error_reason(), opt);
         co_return false;
       }
     }
 
+    // The poll that brought the head's last bytes: free to read, and where the client's wait began
+    // as far as this loop can tell.
+    clock::time_point began = weft::detail::current_worker()->loop_now();
     connection_body_reader<Transport> body(parser, pending, pending_at, io, opt, sent_continue, pace);
     if (parser.streaming()) req.body_stream = &body;
     b.allow.clear();
@@ -496,6 +531,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
             resp = std::move(*answered);
           } else {
             overdue = true;
+            conn.home->metrics.rejected[static_cast<std::size_t>(rejection::handler_timeout)].add();
             resp = response::text(503, "Service Unavailable: the request took too long\n");
           }
         }
@@ -529,6 +565,8 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     // (After refusing a 100-continue body, the client may still send it: closing is the safe answer.)
     bool head_only = std::string_view(req.method) == "HEAD";
     bool chunked = detail::write_response(resp, keep_alive, head_only, out);
+    shard_metrics& counters = conn.home->metrics;
+    counters.responded(resp.status);
     if (resp.stream && !head_only && detail::status_has_body(resp.status)) {
       auto flushed = co_await flush(io, out);
       if (!flushed) co_return false;
@@ -555,6 +593,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         if (!ended) co_return false;
       }
     }
+    counters.latency.record(clock::now() - began);
     if (!keep_alive) {
       // Always a lingering close: bytes of this request, or of requests after it, may be unread or still
       // on their way, and they may come after the last read (while the response was being written). A
@@ -585,6 +624,7 @@ task<void> serve_bursts(detail::server_state& st, connection& conn, Transport io
 /// A connection's task, for its whole life.
 task<void> serve_connection(state_ptr st, shard& sh, net::tcp_stream stream) {
   connection conn;
+  conn.home = &sh;
   conn.socket = &stream;
   conn.idle = false;  // busy: its first burst comes first
   st->link(sh, &conn);
@@ -643,7 +683,9 @@ task<void> serve_shard(state_ptr st, shard& sh) {
       }
       continue;
     }
+    sh.metrics.accepted.add();
     if (st->count.load(std::memory_order_relaxed) >= st->options.max_connections) {
+      sh.metrics.refused(rejection::too_many_connections, 503);
       group.spawn(reject_busy(std::move(*accepted), st->options)).detach();
       continue;
     }
@@ -688,6 +730,19 @@ net::endpoint server::local_endpoint() const {
 }
 
 std::size_t server::connections() const noexcept { return s_->count.load(std::memory_order_relaxed); }
+
+server_metrics server::metrics() const {
+  server_metrics m;
+  m.connections_open = s_->count.load(std::memory_order_relaxed);
+  for (const auto& sh : s_->shards) {
+    const shard_metrics& c = sh->metrics;
+    m.connections_accepted += c.accepted.get();
+    for (std::size_t i = 0; i < m.responses.size(); ++i) m.responses[i] += c.responses[i].get();
+    for (std::size_t i = 0; i < rejection_count; ++i) m.rejected[i] += c.rejected[i].get();
+    c.latency.read(m.latency);
+  }
+  return m;
+}
 
 void server::shutdown() noexcept {
   state_ptr st = s_;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct serve_config {
   std::string tls_cert;
   std::string tls_key;
   std::size_t threads = 1;
+  /// --metrics-port: GET /metrics (Prometheus text) on its own listener, same host; 0: any free port.
+  std::optional<std::uint16_t> metrics_port;
+  std::string trace_file;  ///< --trace
 };
 /// `weft serve`: the httpbin API until SIGINT/SIGTERM.
 int serve(const serve_config& cfg);
@@ -42,6 +46,7 @@ struct fetch_config {
   bool insecure = false;   ///< https without verifying the server
   bool follow = false;     ///< follow redirects (10 at most)
   std::size_t threads = 1; ///< event loops (0: one per core)
+  std::string trace_file;  ///< --trace
 };
 /// `weft fetch`: the concurrent requests to /delay/N of the essay weft started from, as a tool. Exit status 1 if any request failed.
 int fetch(const fetch_config& cfg);
@@ -58,12 +63,16 @@ struct load_config {
   double timeout_s = 10;
   bool json = false;
   bool insecure = false;
+  std::string trace_file;  ///< --trace
 };
 /// `weft load`: keep-alive load with latency percentiles, like wrk.
 int load(const load_config& cfg);
 
 struct demo_config {
   bool skip_modes = false;  ///< leave out the three-modes section (the fastest run)
+  /// --trace: every runtime of the demo writes its timeline, the first to this file, the next ones to
+  /// FILE.2, FILE.3, ... before the extension; its child processes to FILE.pidN.
+  std::string trace_file;
 };
 /// `weft demo`: the news feed and the concurrent requests against an embedded server.
 int demo(const demo_config& cfg);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -61,6 +62,9 @@ void heading(const char* text) {
 }  // namespace
 
 int demo(const demo_config& cfg) {
+  // The demo's runtimes are made in several places (the embedded server's, each section's): the
+  // variable reaches them all, and numbers the second and later files.
+  if (!cfg.trace_file.empty()) ::setenv("WEFT_TRACE", cfg.trace_file.c_str(), 1);
   example::server server(httpbin_routes());  // the whole httpbin API, on a thread of its own
   std::printf("weft demo: the news feed and the concurrent requests against an embedded weft serve at %s/\n", server.base().c_str());
   auto start = clock::now();
@@ -89,6 +93,17 @@ int demo(const demo_config& cfg) {
   return 0;
 }
 
-int demo_job(const std::vector<std::string>& args) { return seed::three_modes_job(args); }
+int demo_job(const std::vector<std::string>& args) {
+  // A job inherits a traced demo's WEFT_TRACE: give it a file of its own rather than the demo's.
+  if (const char* trace = std::getenv("WEFT_TRACE"); trace != nullptr && *trace != '\0') {
+    std::string path = trace;
+    std::size_t dot = path.rfind('.');
+    std::size_t slash = path.rfind('/');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) dot = path.size();
+    path.insert(dot, ".pid" + std::to_string(::getpid()));
+    ::setenv("WEFT_TRACE", path.c_str(), 1);
+  }
+  return seed::three_modes_job(args);
+}
 
 }  // namespace weft::tool

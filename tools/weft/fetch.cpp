@@ -225,6 +225,7 @@ int fetch(const fetch_config& cfg) {
   st.start = clock::now();
   runtime_options rt_options;
   rt_options.workers = cfg.threads;
+  rt_options.trace_file = cfg.trace_file;
   {
     runtime rt(rt_options);
     rt.block_on(fetch_all(st, std::move(options)));

@@ -233,6 +233,7 @@ int load(const load_config& cfg) {
   }
   runtime_options rt_options;
   rt_options.workers = cfg.threads;
+  rt_options.trace_file = cfg.trace_file;
   {
     runtime rt(rt_options);
     rt.block_on(drive(st, std::move(options), duration));

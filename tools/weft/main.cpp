@@ -13,6 +13,11 @@ namespace {
 
 using namespace weft::tool;
 
+void add_trace_option(CLI::App* cmd, std::string& file) {
+  cmd->add_option("--trace", file,
+                  "Write a timeline of every task to FILE: Chrome/Perfetto trace JSON (open it in ui.perfetto.dev)");
+}
+
 void add_serve(CLI::App& app, serve_config& cfg, CLI::App*& cmd) {
   cmd = app.add_subcommand("serve", "Serve the httpbin API (httpbin 0.7 compatible) over HTTP/1.1");
   cmd->add_option("--host", cfg.host, "IP address to listen on")->capture_default_str();
@@ -50,6 +55,9 @@ void add_serve(CLI::App& app, serve_config& cfg, CLI::App*& cmd) {
   cmd->add_option("--tls-key", cfg.tls_key, "PEM private key for --tls-cert");
   cmd->add_option("--shutdown-grace", cfg.shutdown_grace_s, "Seconds in-flight requests get to finish after SIGINT/SIGTERM")
       ->capture_default_str();
+  cmd->add_option("--metrics-port", cfg.metrics_port,
+                  "Serve GET /metrics (Prometheus text: runtime and server) on this port too (0: any free port)");
+  add_trace_option(cmd, cfg.trace_file);
 }
 
 void add_fetch(CLI::App& app, fetch_config& cfg, CLI::App*& cmd) {
@@ -67,6 +75,7 @@ void add_fetch(CLI::App& app, fetch_config& cfg, CLI::App*& cmd) {
   cmd->add_flag("-k,--insecure", cfg.insecure, "Do not verify https servers' certificates");
   cmd->add_flag("-L,--location", cfg.follow, "Follow redirects (10 at most)");
   cmd->add_option("-t,--threads", cfg.threads, "Event loops, one per thread (0: one per core)")->capture_default_str();
+  add_trace_option(cmd, cfg.trace_file);
 }
 
 void add_load(CLI::App& app, load_config& cfg, CLI::App*& cmd) {
@@ -83,11 +92,13 @@ void add_load(CLI::App& app, load_config& cfg, CLI::App*& cmd) {
   cmd->add_option("--timeout", cfg.timeout_s, "Seconds to connect, and to wait for each response")->capture_default_str();
   cmd->add_flag("--json", cfg.json, "Print the results as one JSON object");
   cmd->add_flag("-k,--insecure", cfg.insecure, "Do not verify https servers' certificates");
+  add_trace_option(cmd, cfg.trace_file);
 }
 
 void add_demo(CLI::App& app, demo_config& cfg, CLI::App*& cmd) {
   cmd = app.add_subcommand("demo", "The news feed and the concurrent requests for real, against an embedded server (make run)");
   cmd->add_flag("--no-modes", cfg.skip_modes, "Leave out the three-modes section (the longest)");
+  add_trace_option(cmd, cfg.trace_file);
 }
 
 }  // namespace

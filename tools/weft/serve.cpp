@@ -27,6 +27,21 @@ task<void> shut_down_on_signal(signal_set& signals, http::server& server) {
   std::_Exit(128 + *sig);
 }
 
+/// The routes of --metrics-port: GET /metrics, the runtime's and the server's metrics in the Prometheus
+/// text format. Both snapshots are safe from any worker.
+http::router metrics_routes(const runtime& rt, const http::server& server) {
+  http::router routes;
+  routes.get("/metrics", [&rt, &server](http::request&) -> task<http::response> {
+    std::string text;
+    append_prometheus(text, rt.metrics());
+    append_prometheus(text, server.metrics());
+    http::response resp = http::response::text(200, std::move(text));
+    resp.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    co_return resp;
+  });
+  return routes;
+}
+
 }  // namespace
 
 int serve(const serve_config& cfg) {
@@ -58,6 +73,7 @@ int serve(const serve_config& cfg) {
   signal_set signals{SIGINT, SIGTERM};
   runtime_options rt_options;
   rt_options.workers = cfg.threads;
+  rt_options.trace_file = cfg.trace_file;
   runtime rt(rt_options);
   return rt.block_on([&]() -> task<int> {
     http::server server(httpbin_routes(), options);
@@ -68,11 +84,29 @@ int serve(const serve_config& cfg) {
     }
     std::printf("weft serve: listening on %s://%s/ (%zu %s)\n", scheme, server.local_endpoint().to_string().c_str(),
                 rt.workers(), rt.workers() == 1 ? "thread" : "threads");
+    // Metrics on a listener of their own, so that the httpbin API stays as it is. It stops with the
+    // main server.
+    std::optional<http::server> metrics;
+    join_handle<void> metrics_serving;
+    if (cfg.metrics_port) {
+      metrics.emplace(metrics_routes(rt, server));
+      if (auto r = metrics->listen({*addr, *cfg.metrics_port}); !r) {
+        std::fprintf(stderr, "weft serve: cannot listen for --metrics-port on %s:%u: %s\n", cfg.host.c_str(),
+                     *cfg.metrics_port, r.error().message().c_str());
+        co_return 1;
+      }
+      std::printf("weft serve: metrics at http://%s/metrics\n", metrics->local_endpoint().to_string().c_str());
+      metrics_serving = spawn(metrics->serve());
+    }
     std::fflush(stdout);
     auto watcher = spawn(shut_down_on_signal(signals, server));
     co_await server.serve();
     watcher.cancel();
     co_await std::move(watcher);
+    if (metrics) {
+      metrics->shutdown();
+      co_await std::move(metrics_serving);
+    }
     co_return 0;
   }());
 }

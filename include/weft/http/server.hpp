@@ -50,8 +50,10 @@
 // serve() returns once every connection is gone.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -59,6 +61,7 @@
 
 #include "weft/error.hpp"
 #include "weft/http/router.hpp"
+#include "weft/metrics.hpp"
 #include "weft/net/address.hpp"
 #include "weft/net/tls.hpp"
 #include "weft/task.hpp"
@@ -107,6 +110,42 @@ struct server_options {
   std::function<void(const request& req, std::exception_ptr error)> on_handler_exception;
 };
 
+/// Why the server answered a request (or a connection) itself with an error and closed.
+enum class rejection {
+  bad_request,           // 400: malformed, or framing the server will not guess at
+  uri_too_long,          // 414: max_request_line
+  headers_too_large,     // 431: max_header_bytes or max_header_fields
+  body_too_large,        // 413: max_body_bytes
+  request_timeout,       // 408: headers_timeout, body_timeout or min_body_rate
+  too_many_connections,  // 503: max_connections
+  handler_timeout,       // 503: request_timeout cut the handler short
+};
+inline constexpr std::size_t rejection_count = 7;
+/// The rejection's name, as the Prometheus label writes it ("bad_request", ...).
+std::string_view rejection_name(rejection r) noexcept;
+
+/// A server's counters (server::metrics()), from its start, all workers together.
+struct server_metrics {
+  std::uint64_t connections_accepted = 0;
+  std::size_t connections_open = 0;
+  /// Responses by status class: [0] 1xx (not counting interim 100 Continue) ... [4] 5xx, those the
+  /// server wrote itself included.
+  std::array<std::uint64_t, 5> responses{};
+  /// Each routed request's latency (a handler's, or a 404 or 405): from the loop's poll that found the
+  /// last bytes of its head to its response in the connection's buffer (a streamed body: to its end).
+  /// Refusals the server writes before routing (400, 408, 413, 414, 431, 503 busy) are not in it.
+  duration_histogram latency;
+  /// Rejections, indexed by `rejection`.
+  std::array<std::uint64_t, rejection_count> rejected{};
+
+  /// Responses of every class.
+  std::uint64_t responses_total() const noexcept;
+  std::uint64_t rejections(rejection r) const noexcept { return rejected[static_cast<std::size_t>(r)]; }
+};
+
+/// Appends `m` in the Prometheus text format: weft_http_server_* families.
+void append_prometheus(std::string& out, const server_metrics& m);
+
 class server {
  public:
   explicit server(router routes, server_options options = {});
@@ -129,6 +168,10 @@ class server {
 
   /// Connections open now.
   std::size_t connections() const noexcept;
+
+  /// A snapshot of the server's counters. Safe from any thread once listen() has returned (each worker
+  /// keeps its own counters; see weft/metrics.hpp for how fresh they are).
+  server_metrics metrics() const;
 
  private:
   // Shared with every connection task, so that a runtime shutdown may destroy them in any order.
