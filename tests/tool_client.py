@@ -221,6 +221,36 @@ def test_demo():
     check("failed" not in out, "no request failed in the demo")
 
 
+def trace_tasks(path):
+    """The task names a trace file's spawn events give, or None if it is not a whole trace document."""
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        failures.append(f"{path} is not a JSON document: {e}")
+        return None
+    return {e["name"] for e in doc.get("traceEvents", []) if e.get("ph") == "b"}
+
+
+def test_trace_option(base, work):
+    """--trace FILE on the tool's commands: each writes a whole trace document of its run."""
+    path = os.path.join(work, "fetch-trace.json")
+    rc, _, err = weft("fetch", f"{base}/get", f"{base}/delay/0.1", "-q", "--trace", path)
+    check(rc == 0, f"weft fetch --trace exits 0: {err}")
+    check("main" in (trace_tasks(path) or set()), "weft fetch --trace writes its trace, main task and all")
+    path = os.path.join(work, "load-trace.json")
+    rc, _, err = weft("load", f"{base}/get", "-n", "50", "-c", "2", "--trace", path)
+    check(rc == 0 and trace_tasks(path) is not None, f"weft load --trace writes its trace: {err}")
+    # The demo has several runtimes: the first writes FILE, the next FILE.2, FILE.3, ...
+    path = os.path.join(work, "demo-trace.json")
+    rc, _, err = weft("demo", "--no-modes", "--trace", path, timeout=60)
+    check(rc == 0, f"weft demo --trace exits 0: {err}")
+    written = sorted(f for f in os.listdir(work) if f.startswith("demo-trace"))
+    check("demo-trace.json" in written and "demo-trace.2.json" in written, f"weft demo --trace files: {written}")
+    for f in written:
+        trace_tasks(os.path.join(work, f))
+
+
 def main():
     port = free_port()
     serve = subprocess.Popen([WEFT, "serve", "--port", str(port)], stdout=subprocess.DEVNULL,
@@ -235,6 +265,7 @@ def main():
         test_client_against_nginx(work)
         test_client_against_gunicorn_httpbin()
         test_demo()
+        test_trace_option(base, work)
     finally:
         serve.terminate()
         serve.wait(timeout=15)
