@@ -158,3 +158,53 @@ TEST(rt_trace, nested_turns_and_group_joins_keep_slices_apart) {
   EXPECT_NE(summary.find(R"("caf\ufffd \ufffd": {"parent": "main")"), std::string::npos) << summary;
   std::remove(path.c_str());
 }
+
+// HTTP requests are spans: on the server, inside the connection's task ("METHOD /path", status, sizes); on the
+// client, inside the task that sent it ("METHOD URL", status, reused), with its phases nested within.
+TEST(rt_trace, http_requests_are_spans_on_both_sides) {
+  std::string path = temp_path("http");
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      http::router routes;
+      routes.get("/hello", [](http::request&) -> task<http::response> { co_return http::response::text(200, "hi"); });
+      routes.post("/echo", [](http::request& req) -> task<http::response> {
+        co_return http::response::text(201, req.body);
+      });
+      http::server server(std::move(routes));
+      CO_ASSERT_TRUE(server.listen({net::ip_address::loopback_v4(), 0}).has_value());
+      auto serving = spawn(server.serve());
+      std::string base = "http://" + server.local_endpoint().to_string();
+      http::client client;
+      for (int i = 0; i < 3; ++i) CO_ASSERT_TRUE((co_await client.get(base + "/hello")).has_value());
+      auto posted = co_await client.post(base + "/echo", "12345");
+      CO_ASSERT_TRUE(posted.has_value());
+      EXPECT_EQ(posted->status, 201);
+      server.shutdown();
+      co_await std::move(serving);
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  EXPECT_NE(summary.find(R"("http connection": {"parent": )"), std::string::npos) << summary;
+  std::string text = test::shell("cat " + path);
+  auto count = [&text](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  // The server's side: each request a span in its connection's task, with status and sizes.
+  EXPECT_EQ(count(R"("name":"GET /hello","pid")"), 6u) << text;  // a begin and an end each
+  EXPECT_NE(text.find(R"("status":201,"request_bytes":5,"response_bytes":5)"), std::string::npos);
+  // The client's side: each request a span in the task that sent it, with its phases inside. One
+  // connection, reused by the three after the first.
+  EXPECT_EQ(count(R"("name":"GET http://127.0.0.1:)"), 6u) << text;
+  EXPECT_EQ(count(R"("name":"POST http://127.0.0.1:)"), 2u) << text;
+  EXPECT_EQ(count(R"("name":"connect")"), 2u) << text;
+  EXPECT_EQ(count(R"("reused":true)"), 3u) << text;
+  EXPECT_EQ(count(R"("name":"wait")"), 8u) << text;
+  EXPECT_NE(summary.find(R"("spans": 21)"), std::string::npos) << summary;
+  std::remove(path.c_str());
+}

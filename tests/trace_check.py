@@ -5,7 +5,9 @@ a summary as JSON: {"tasks": {name: {"slices": n, "parent": name, "tracks": [tid
 - on each worker track, run slices ("X") never overlap (one at a time per thread);
 - every task has one begin ("b") and one end ("e"), its run slices fall between them, and its parent
   is a task of the trace (or none);
-- every run slice belongs to a task that began.
+- every run slice belongs to a task that began;
+- spans inside a task (an HTTP request: "b"/"e" with the task's id, named after the request, without a
+  parent) begin and end in pairs, within their task's begin and end.
 Usage: trace_check.py FILE [--ran PROGRAM ARGS...]   (with --ran, runs PROGRAM with WEFT_TRACE=FILE first)
 """
 import collections
@@ -33,16 +35,23 @@ def main():
     if not isinstance(events, list):
         fail("no traceEvents list")
     begins, ends, slices = {}, {}, collections.defaultdict(list)
+    span_begins, span_ends = collections.defaultdict(list), collections.defaultdict(list)  # (id, name): [ts]
     by_track = collections.defaultdict(list)
     workers = set()
+    # Task begins first: a span's events may come before its task's begin in the file.
+    for e in events:
+        if e.get("ph") == "b" and "parent" in e.get("args", {}):
+            if e["id"] in begins:
+                fail(f"task {e['id']} begins twice")
+            begins[e["id"]] = e
     for e in events:
         ph = e.get("ph")
         if ph == "M" and e.get("name") == "thread_name" and e["args"]["name"].startswith("worker "):
             workers.add(e["tid"])
-        elif ph == "b":
-            if e["id"] in begins:
-                fail(f"task {e['id']} begins twice")
-            begins[e["id"]] = e
+        elif ph == "b" and "parent" not in e.get("args", {}):
+            span_begins[(e["id"], e["name"])].append(e["ts"])
+        elif ph == "e" and e["id"] in begins and e["name"] != begins[e["id"]]["name"]:
+            span_ends[(e["id"], e["name"])].append(e["ts"])
         elif ph == "e":
             if e["id"] in ends:
                 fail(f"task {e['id']} ends twice")
@@ -73,6 +82,16 @@ def main():
         parent = b["args"]["parent"]
         if parent != 0 and parent not in begins:
             fail(f"task {task}'s parent {parent} is not in the trace")
+    spans = 0
+    for (task, name), starts in span_begins.items():
+        stops = span_ends.get((task, name), [])
+        if len(stops) != len(starts):
+            fail(f"span {name!r} of task {task} begins {len(starts)} times and ends {len(stops)}")
+        if task not in begins:
+            fail(f"span {name!r} belongs to task {task}, which never began")
+        if min(starts) < begins[task]["ts"] - 0.002 or max(stops) > ends[task]["ts"] + 0.002:
+            fail(f"span {name!r} is not within task {task}'s begin and end")
+        spans += len(starts)
     tasks = {}
     for task, b in begins.items():
         parent = b["args"]["parent"]
@@ -80,7 +99,7 @@ def main():
         entry["slices"] += len(slices.get(task, []))
         entry["parent"] = begins[parent]["name"] if parent in begins else None
         entry["tracks"] = sorted(set(entry["tracks"]) | {x["tid"] for x in slices.get(task, [])})
-    print(json.dumps({"tasks": tasks, "workers": len(workers), "dropped": dropped}, sort_keys=True))
+    print(json.dumps({"tasks": tasks, "workers": len(workers), "dropped": dropped, "spans": spans}, sort_keys=True))
 
 
 main()

@@ -345,9 +345,45 @@ namespace {
 
 using state = client::state;
 
-task<result<connection_ptr>> connect(state& s, const url& u) {
+/// With the trace on: when each phase of one request ended, drawn as spans inside the task that sent it
+/// (trace.hpp): the request, and within it connect (name lookup and TCP), tls, send, wait (to the
+/// response's header section) and body. A phase that did not happen (a reused connection) is left out.
+struct request_trace {
+  using time_point = std::chrono::steady_clock::time_point;
+  static time_point now() noexcept { return std::chrono::steady_clock::now(); }
+
+  std::string label;  // "GET http://host:port/target"
+  time_point begin, connected, secured, sent, first_byte;
+  bool reused = false;
+
+  /// Records the spans on the calling loop's recorder (a no-op off the loop, or with the trace off).
+  void record(int status, bool complete) const {
+    weft::detail::worker* w = weft::detail::current_worker();
+    if (w == nullptr || w->tracer() == nullptr) return;
+    weft::detail::trace::recorder& r = *w->tracer();
+    std::uint64_t task = w->running_task();
+    time_point end = now();
+    std::string args = "\"status\":" + std::to_string(status) + ",\"reused\":" + (reused ? "true" : "false") +
+                       ",\"complete\":" + (complete ? "true" : "false");
+    r.span(task, begin, end, label, args);
+    time_point at = begin;
+    auto phase = [&](const char* name, time_point until) {
+      if (until == time_point{}) return;
+      r.span(task, at, until, name, {});
+      at = until;
+    };
+    phase("connect", connected);
+    phase("tls", secured);
+    phase("send", sent);
+    phase("wait", first_byte);
+    if (first_byte != time_point{}) phase("body", end);
+  }
+};
+
+task<result<connection_ptr>> connect(state& s, const url& u, request_trace* trace) {
   auto tcp = co_await net::tcp_stream::connect(u.host, u.port, s.options.connect_timeout);
   if (!tcp) co_return fail(tcp.error());
+  if (trace != nullptr) trace->connected = request_trace::now();
   (void)tcp->set_nodelay(true);  // a request goes out in one write: never wait for an ACK
   auto c = std::make_unique<connection>(s.open);
   if (u.scheme == "https") {
@@ -355,6 +391,7 @@ task<result<connection_ptr>> connect(state& s, const url& u) {
     if (!ctx) co_return fail(ctx.error());
     auto t = co_await net::tls_stream::connect(std::move(*tcp), *ctx, u.host, s.options.connect_timeout);
     if (!t) co_return fail(t.error());
+    if (trace != nullptr) trace->secured = request_trace::now();
     c->tls = std::move(*t);
   } else {
     c->tcp = std::move(*tcp);
@@ -390,6 +427,11 @@ std::string request_head(const client_request& req, const url& u) {
 struct exchange {
   exchange(std::shared_ptr<state> st, origin_pool& p, permit held) noexcept
       : s(std::move(st)), pool(&p), slot(std::move(held)) {}
+  exchange(const exchange&) = delete;
+  exchange& operator=(const exchange&) = delete;
+  ~exchange() {
+    if (trace) trace->record(res.status, complete);
+  }
 
   std::shared_ptr<state> s;
   origin_pool* pool;
@@ -401,6 +443,7 @@ struct exchange {
   bool complete = false;
   bool keep = false;  // after `complete`: the connection may carry another request
   bool write_failed = false;  // the server stopped taking the request: never pool the connection
+  std::unique_ptr<request_trace> trace;  // only with the trace on
 
   /// Reads once from the connection and parses what came.
   task<result<void>> read_more() {
@@ -449,12 +492,18 @@ struct exchange {
 task<result<void>> start(exchange& x, const client_request& req, const url& u, std::size_t max_body_bytes) {
   state& s = *x.s;
   std::string head = request_head(req, u);
+  if (weft::detail::worker* w = weft::detail::current_worker(); w != nullptr && w->tracer() != nullptr) [[unlikely]] {
+    x.trace = std::make_unique<request_trace>();
+    x.trace->label = req.method;
+    x.trace->label.append(" ").append(u.scheme).append("://").append(u.host_header()).append(u.target);
+    x.trace->begin = request_trace::now();
+  }
   for (int attempt = 0;; ++attempt) {
     x.c = attempt == 0 ? s.take_idle(*x.pool) : nullptr;  // a retry goes on a fresh connection
     while (x.c && x.c->spoiled_while_idle()) x.c = s.take_idle(*x.pool);
     bool reused = x.c != nullptr;
     if (!x.c) {
-      auto fresh = co_await connect(s, u);
+      auto fresh = co_await connect(s, u, x.trace.get());
       if (!fresh) co_return fail(fresh.error());
       x.c = std::move(*fresh);
     }
@@ -467,6 +516,10 @@ task<result<void>> start(exchange& x, const client_request& req, const url& u, s
       sent = co_await x.c->tls->write_all(request);
     } else {
       sent = co_await x.c->tcp.write_all(request);
+    }
+    if (x.trace) {
+      x.trace->reused = reused;
+      x.trace->sent = request_trace::now();
     }
     std::error_code ec = sent ? std::error_code() : sent.error();
     if (ec == std::errc::connection_reset || ec == std::errc::broken_pipe) {
@@ -484,7 +537,10 @@ task<result<void>> start(exchange& x, const client_request& req, const url& u, s
       auto r = co_await x.read_more();
       if (!r) ec = r.error();
     }
-    if (!ec) co_return result<void>();
+    if (!ec) {
+      if (x.trace) x.trace->first_byte = request_trace::now();
+      co_return result<void>();
+    }
     x.c.reset();
     bool stale = reused && !x.parser.began() && ec != errc::operation_canceled && ec != errc::timed_out;
     if (stale && attempt == 0 && idempotent(req.method)) continue;  // the server closed it while idle

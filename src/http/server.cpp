@@ -416,6 +416,22 @@ bool route_streams_body(const void* routes, const request& req) noexcept {
   return static_cast<const router*>(routes)->streams_body(req.method, req.path());
 }
 
+/// With the trace on: the request as a span inside its connection's task, "METHOD /path", with its
+/// status and sizes (a streamed body's size is not known here, and left out).
+void trace_request(const request& req, bool streamed_body, const response& resp, clock::time_point began,
+                   clock::time_point answered) {
+  weft::detail::worker* w = weft::detail::current_worker();
+  std::string label = req.method;
+  label.append(" ").append(req.path());
+  std::string args = "\"status\":" + std::to_string(resp.status);
+  if (!streamed_body) args += ",\"request_bytes\":" + std::to_string(req.body.size());
+  if (!resp.stream) args += ",\"response_bytes\":" + std::to_string(resp.body.size());
+  auto steady = [](clock::time_point t) {
+    return std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(t.time_since_epoch()));
+  };
+  w->tracer()->span(w->running_task(), steady(began), steady(answered), label, args);
+}
+
 /// Serves requests while they keep coming: from a connection that has something to read until it
 /// has nothing more (the next read would block). Returns true if the connection should stay open.
 template <class Transport>
@@ -510,8 +526,10 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     }
 
     // The poll that brought the head's last bytes: free to read, and where the client's wait began
-    // as far as this loop can tell.
-    clock::time_point began = weft::detail::current_worker()->loop_now();
+    // as far as this loop can tell. The trace reads the clock instead: that poll may come before the
+    // connection's task began (its first request), and a span must lie within its task.
+    weft::detail::worker* loop = weft::detail::current_worker();
+    clock::time_point began = loop->tracer() != nullptr ? clock::now() : loop->loop_now();
     connection_body_reader<Transport> body(parser, pending, pending_at, io, opt, sent_continue, pace);
     if (parser.streaming()) req.body_stream = &body;
     b.allow.clear();
@@ -593,7 +611,11 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         if (!ended) co_return false;
       }
     }
-    counters.latency.record(clock::now() - began);
+    clock::time_point answered = clock::now();
+    counters.latency.record(answered - began);
+    if (weft::detail::current_worker()->tracer() != nullptr) [[unlikely]] {
+      trace_request(req, parser.streaming(), resp, began, answered);
+    }
     if (!keep_alive) {
       // Always a lingering close: bytes of this request, or of requests after it, may be unread or still
       // on their way, and they may come after the last read (while the response was being written). A
@@ -689,7 +711,9 @@ task<void> serve_shard(state_ptr st, shard& sh) {
       group.spawn(reject_busy(std::move(*accepted), st->options)).detach();
       continue;
     }
-    group.spawn(serve_connection(st, sh, std::move(*accepted))).detach();
+    // Named only when traced: a name costs an allocation per connection.
+    std::string_view name = weft::detail::current_worker()->tracer() != nullptr ? "http connection" : "";
+    group.spawn(name, serve_connection(st, sh, std::move(*accepted))).detach();
   }
   st->stopping.store(true, std::memory_order_release);
   sh.stop();

@@ -221,6 +221,10 @@ void sink::write_chunk(const chunk& c) {
       if (names_.size() < max_held) names_.emplace(e.task, std::move(name));  // else its events are held, then dropped
       continue;
     }
+    if (e.what == kind::span) {  // named by its own label: needs nothing from the task's spawn
+      write_span(c.worker, e, std::string_view(c.names).substr(e.name_at, e.name_len));
+      continue;
+    }
     auto known = names_.find(e.task);
     if (known == names_.end()) {
       if (held_ >= max_held) {
@@ -260,6 +264,26 @@ void sink::write_end(std::uint32_t track, const event& e, std::string_view name)
   write_event(json);
 }
 
+void sink::write_span(std::uint32_t track, const event& e, std::string_view text) {
+  std::size_t nul = text.find('\0');
+  std::string_view label = text.substr(0, nul);
+  std::string_view args = nul == std::string_view::npos ? std::string_view{} : text.substr(nul + 1);
+  // A nested async slice: the same category and id as the task's own track, so it is drawn inside it.
+  std::string head = "{\"cat\":\"task\",\"id\":" + std::to_string(e.task) + ",\"name\":";
+  append_json_string(head, label);
+  head += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"ts\":";
+  std::string begin = head;
+  append_us(begin, e.at_ns);
+  begin += ",\"ph\":\"b\",\"args\":{\"task\":" + std::to_string(e.task);
+  if (!args.empty()) begin.append(",").append(args);
+  begin += "}}";
+  write_event(begin);
+  std::string end = head;
+  append_us(end, e.more);
+  end += ",\"ph\":\"e\"}";
+  write_event(end);
+}
+
 void sink::write_event(const std::string& json) {
   if (written_ + json.size() + 2 + closing_room > max_bytes_) {
     ++dropped_;
@@ -283,6 +307,19 @@ void recorder::spawned(std::uint64_t task, std::uint64_t parent, std::string_vie
   event e{task, sink_.now_ns(), parent, static_cast<std::uint32_t>(current_->names.size()),
           static_cast<std::uint16_t>(kept.size()), kind::spawn};
   current_->names.append(kept);
+  append(e);
+}
+
+void recorder::span(std::uint64_t task, std::chrono::steady_clock::time_point start,
+                    std::chrono::steady_clock::time_point end, std::string_view label, std::string_view args) {
+  constexpr std::size_t room = 65535;
+  if (args.size() + 1 >= room) args = {};
+  std::string_view kept = label.substr(0, name_limit(label.substr(0, room - 1 - args.size())));
+  event e{task, sink_.ns_at(start), sink_.ns_at(end), static_cast<std::uint32_t>(current_->names.size()),
+          static_cast<std::uint16_t>(kept.size() + 1 + args.size()), kind::span};
+  current_->names.append(kept);
+  current_->names.push_back('\0');
+  current_->names.append(args);
   append(e);
 }
 

@@ -34,14 +34,14 @@
 
 namespace weft::detail::trace {
 
-enum class kind : std::uint8_t { spawn, run, end };
+enum class kind : std::uint8_t { spawn, run, end, span };
 
 struct event {
   std::uint64_t task;
-  std::uint64_t at_ns;     // spawn, end: when; run: the slice's start
-  std::uint64_t more;      // spawn: the parent task (0: none); run: the slice's end
-  std::uint32_t name_at;   // spawn: where its name starts in the chunk's `names`
-  std::uint16_t name_len;  // spawn: its length
+  std::uint64_t at_ns;     // spawn, end: when; run, span: the start
+  std::uint64_t more;      // spawn: the parent task (0: none); run, span: the end
+  std::uint32_t name_at;   // spawn: where its name starts in the chunk's `names`; span: its label, a NUL,
+  std::uint16_t name_len;  // and its arguments (JSON members); their length
   kind what;
 };
 static_assert(sizeof(event) == 32);
@@ -86,6 +86,7 @@ class sink {
   void write_event(const std::string& json);
   void write_run(std::uint32_t track, const event& e, std::string_view name);
   void write_end(std::uint32_t track, const event& e, std::string_view name);
+  void write_span(std::uint32_t track, const event& e, std::string_view text);
 
   std::FILE* file_;
   std::size_t max_bytes_;
@@ -129,6 +130,11 @@ class recorder {
     append({task, sink_.ns_at(start), sink_.ns_at(end), 0, 0, kind::run});
   }
   void ended(std::uint64_t task) { append({task, sink_.now_ns(), 0, 0, 0, kind::end}); }
+  /// A span of work inside task `task` (an HTTP request, say), drawn nested in the task's track, from
+  /// `start` to `end`: `label` names it, `args` are JSON object members for its details
+  /// ("\"status\":200,..."; may be empty).
+  void span(std::uint64_t task, std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end,
+            std::string_view label, std::string_view args);
   /// The loop is about to sleep for `timeout_ms` (-1: until woken): the chunk goes to the writer now if
   /// the sleep may be long or the chunk has waited a while, so that a quiet worker's spawns do not hold
   /// back the names other workers' events wait for.
