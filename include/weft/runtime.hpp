@@ -87,6 +87,17 @@ struct runtime_options {
   /// (otherData.dropped_events) says how many.
   std::size_t trace_max_bytes = std::size_t{256} << 20;
 
+  /// The flight recorder: when nonzero (and trace_file is empty), the runtime records the same
+  /// timeline as a trace file, but keeps only the most recent events (at least this many; 32 bytes
+  /// each, plus task names) in memory, and writes them out only when asked: dump_flight_recorder(),
+  /// or a slow task (slow_task_dump_file). The environment variable WEFT_FLIGHT_RECORDER=N sets it for
+  /// every runtime that leaves it zero. Costs what the trace costs on the loops, without the writer.
+  std::size_t flight_recorder_events = 0;
+  /// With the flight recorder and the slow-task detector on: a slow task also dumps the flight
+  /// recorder to this file (rewritten each time, at most once a second), so that the stall can be
+  /// read afterwards, with what led up to it.
+  std::string slow_task_dump_file;
+
   /// Records how long each resume of a task holds its loop, for runtime_metrics::poll_times. Costs two
   /// clock reads per resume, and, as with the trace, a spawned task that is joined at once runs on a
   /// turn of its own. Recorded anyway when the trace or the slow-task detector is on.
@@ -157,6 +168,13 @@ class runtime {
   /// declares runtime_metrics). Safe from any thread, while the runtime runs or not; costs a lock of
   /// the blocking pool and a read of each worker's counters, never a pause of the loops.
   runtime_metrics metrics() const;
+
+  /// Writes the flight recorder's events (runtime_options::flight_recorder_events) to `path` as a trace
+  /// file (the format of trace_file). Each loop first hands over its newest events; one that does not
+  /// answer within 100 ms (stalled, or a one-loop runtime outside block_on) is written without them.
+  /// Safe from any thread, and from a task. False if there is no flight recorder or the file cannot
+  /// be written.
+  bool dump_flight_recorder(const std::string& path);
 
  private:
   template <class T>

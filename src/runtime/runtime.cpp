@@ -74,6 +74,8 @@ std::size_t runtime::live_tasks() const noexcept { return sched_->live_tasks(); 
 
 runtime_metrics runtime::metrics() const { return sched_->metrics(); }
 
+bool runtime::dump_flight_recorder(const std::string& path) { return sched_->dump_flight_recorder(path); }
+
 std::size_t runtime::workers() const noexcept { return sched_->size(); }
 
 bool runtime::is_current() const noexcept {

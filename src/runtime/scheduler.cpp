@@ -17,7 +17,13 @@ std::unique_ptr<trace::sink> open_trace(const runtime_options& options, std::siz
   std::string path = options.trace_file;
   if (path.empty()) {
     const char* env = std::getenv("WEFT_TRACE");
-    if (env == nullptr || *env == '\0') return nullptr;
+    if (env == nullptr || *env == '\0') {
+      std::size_t events = options.flight_recorder_events;
+      if (events == 0) {
+        if (const char* n = std::getenv("WEFT_FLIGHT_RECORDER")) events = std::strtoull(n, nullptr, 10);
+      }
+      return events == 0 ? nullptr : trace::sink::ring(events, workers);
+    }
     path = env;
     static std::atomic<unsigned> runtimes{0};
     if (unsigned n = runtimes.fetch_add(1, std::memory_order_relaxed) + 1; n > 1) {
@@ -43,6 +49,12 @@ scheduler::scheduler(runtime_options options, std::size_t workers)
     workers_.push_back(std::make_unique<worker>(options, threaded_ ? this : nullptr, i, paused_now()));
     workers_.back()->blocking_ = blocking_.get();
     if (trace_ != nullptr) workers_.back()->start_trace(*trace_);
+  }
+  if (trace_ != nullptr && trace_->is_ring()) {
+    // A dump asks every loop for its newest events: a post wakes a sleeping one, which then looks.
+    trace_->set_wake_loops([this] {
+      for (auto& w : workers_) w->post([] {});
+    });
   }
   if (!threaded_) return;
   threads_.reserve(workers);
@@ -178,6 +190,22 @@ runtime_metrics scheduler::metrics() const {
   m.poll_times_recorded = workers_.front()->observed();  // set before the loops start, then constant
   blocking_->read_metrics(m);
   return m;
+}
+
+bool scheduler::dump_flight_recorder(const std::string& path) {
+  if (trace_ == nullptr || !trace_->is_ring()) return false;
+  worker* here = current_worker();
+  if (here != nullptr && here->tracer() != nullptr && &here->tracer()->owner() == trace_.get()) {
+    return trace_->dump(path, here->tracer(), std::chrono::milliseconds(100));  // from a task
+  }
+  // A single loop that no thread runs now (outside block_on): this thread may hand its events over
+  // itself, holding the loop as block_on would (a block_on meanwhile is refused, as a second one is).
+  if (!threaded_ && workers_.front()->try_hold()) {
+    bool written = trace_->dump(path, workers_.front()->tracer(), std::chrono::milliseconds(100));
+    workers_.front()->release_hold();
+    return written;
+  }
+  return trace_->dump(path, nullptr, std::chrono::milliseconds(100));
 }
 
 std::size_t scheduler::live_tasks() const noexcept {

@@ -102,6 +102,8 @@ class scheduler {
   std::size_t live_tasks() const noexcept;
   /// runtime::metrics().
   runtime_metrics metrics() const;
+  /// runtime::dump_flight_recorder().
+  bool dump_flight_recorder(const std::string& path);
 
  private:
   void run_worker(std::size_t i);

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 
 #include "runtime/scheduler.hpp"
 
@@ -285,7 +286,13 @@ void worker::run_forever() {
 
 void worker::run_until_done(spawn_state_base* root) {
   // One thread at a time runs a loop: a second block_on, from inside or from another thread, is refused.
-  if (running_.exchange(true, std::memory_order_acquire)) {
+  while (running_.exchange(true, std::memory_order_acquire)) {
+    // A flight-recorder dump holds the loop for a moment (try_hold): wait for it. Anything else is a
+    // second block_on.
+    if (holding_for_dump_.load(std::memory_order_acquire)) {
+      std::this_thread::yield();
+      continue;
+    }
     throw std::logic_error("weft: block_on called while the runtime's loop already runs (from inside it, or on another thread)");
   }
   worker* previous = std::exchange(this_thread_worker, this);
@@ -402,6 +409,18 @@ void worker::resume_observed(runnable r) {
   metrics_.poll_times.record(end - start);
   if (timed && end - start > options_.slow_task_threshold) {
     options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(end - start));
+    dump_after_slow_task(end);
+  }
+}
+
+void worker::dump_after_slow_task(std::chrono::steady_clock::time_point now) {
+  if (options_.slow_task_dump_file.empty() || trace_ == nullptr || !trace_->owner().is_ring()) return;
+  // At most once a second from this loop: a loop that stalls over and over must not spend its time
+  // writing files.
+  if (last_slow_dump_ != std::chrono::steady_clock::time_point{} && now - last_slow_dump_ < std::chrono::seconds(1)) return;
+  last_slow_dump_ = now;
+  if (!trace_->owner().dump(options_.slow_task_dump_file, trace_.get(), std::chrono::milliseconds(100))) {
+    std::fprintf(stderr, "weft: cannot write the flight recorder to %s\n", options_.slow_task_dump_file.c_str());
   }
 }
 
@@ -433,6 +452,7 @@ void worker::run_posted() {
 }
 
 void worker::poll(bool idle) {
+  if (trace_ != nullptr) trace_->poll_flush();  // a flight-recorder dump wants this loop's newest events
   int timeout_ms = 0;
   bool paused_shared = paused_ && sched_ != nullptr;
   if (idle) {

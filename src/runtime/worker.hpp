@@ -85,6 +85,19 @@ class worker {
   }
   /// A worker thread's body: runs turns until the scheduler stops.
   void run_forever();
+  /// Holds the loop as block_on does, if no thread runs it now (its state is then this thread's until
+  /// release_hold); false if one does.
+  /// (For a flight-recorder dump: a block_on meanwhile waits for it rather than failing.)
+  bool try_hold() noexcept {
+    holding_for_dump_.store(true, std::memory_order_release);
+    bool held = !running_.exchange(true, std::memory_order_acquire);
+    if (!held) holding_for_dump_.store(false, std::memory_order_release);
+    return held;
+  }
+  void release_hold() noexcept {
+    running_.store(false, std::memory_order_release);
+    holding_for_dump_.store(false, std::memory_order_release);
+  }
   /// After the threads stopped: runs what was posted to this worker and never ran. True if any.
   bool run_leftover_posts();
 
@@ -208,6 +221,8 @@ class worker {
   }
   /// resume() with the slow-task detector or the trace on.
   void resume_observed(runnable r);
+  /// After a slow task: dumps the flight recorder to slow_task_dump_file, if both are on.
+  void dump_after_slow_task(std::chrono::steady_clock::time_point now);
   /// The next ready coroutine: the oldest, or a random one in the shuffling debug mode.
   bool pop_ready(runnable& r) noexcept;
   void run_posted();
@@ -228,6 +243,7 @@ class worker {
   std::uint64_t running_task_ = 0;          // the trace id of the task being resumed (a spawn's parent)
   std::vector<std::uint64_t> ended_in_turn_;  // traced tasks that ended in this resume (trace_ended)
   std::chrono::steady_clock::time_point slice_start_;  // where the running task's current slice began
+  std::chrono::steady_clock::time_point last_slow_dump_;  // see dump_after_slow_task
   std::size_t index_;
   run_queue queue_;
   steal_queue<spawn_state_base> fresh_;
@@ -259,6 +275,7 @@ class worker {
   std::uint32_t handoffs_ = 0;  // take_back()s since the loop last resumed something (see take_back)
   bool shutting_down_ = false;
   std::atomic<bool> running_{false};  // a thread runs this loop (block_on refuses a second one)
+  std::atomic<bool> holding_for_dump_{false};  // see try_hold
 
   // Metrics (weft/metrics.hpp): written by the loop's thread only, read by runtime::metrics().
   struct loop_metrics {

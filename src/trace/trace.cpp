@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <limits>
 
 namespace weft::detail::trace {
 namespace {
@@ -67,17 +68,9 @@ namespace {
 
 }  // namespace
 
-std::unique_ptr<sink> sink::open(const std::string& path, std::size_t max_bytes, std::size_t workers) {
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) {
-    std::fprintf(stderr, "weft: cannot write the trace to %s: %s\n", path.c_str(), std::strerror(errno));
-    return nullptr;
-  }
-  return std::unique_ptr<sink>(new sink(f, max_bytes, workers));
-}
+// ------------------------------------------------------------------------------------------ json_writer
 
-sink::sink(std::FILE* f, std::size_t max_bytes, std::size_t workers)
-    : file_(f), max_bytes_(max_bytes), origin_(std::chrono::steady_clock::now()) {
+json_writer::json_writer(std::FILE* f, std::size_t max_bytes, std::size_t workers) : file_(f), max_bytes_(max_bytes) {
   std::fputs("{\"traceEvents\":[\n", file_);
   written_ = 17;
   auto meta = [&](const char* what, std::uint32_t tid, std::string_view name) {
@@ -92,35 +85,171 @@ sink::sink(std::FILE* f, std::size_t max_bytes, std::size_t workers)
   for (std::size_t i = 0; i < workers; ++i) {
     meta("thread_name", static_cast<std::uint32_t>(i), "worker " + std::to_string(i));
   }
-  meta("thread_name", foreign_track, "outside the runtime");
+  meta("thread_name", sink::foreign_track, "outside the runtime");
+}
+
+void json_writer::write_chunk(const chunk& c) {
+  if (written_ + closing_room >= max_bytes_) {  // full already: count, do not format
+    dropped_ += c.events.size();
+    return;
+  }
+  for (const event& e : c.events) {
+    if (e.what == kind::spawn) {
+      std::string name(std::string_view(c.names).substr(e.name_at, e.name_len));
+      if (name.empty()) name = fallback_name(e.task);
+      write_begin(c.worker, e.task, e.at_ns, e.more, name);
+      auto held = unnamed_.find(e.task);
+      if (held != unnamed_.end()) {
+        for (const waiting& w : held->second) write_named(w.track, w.e, name, w.text);
+        bool ended = std::any_of(held->second.begin(), held->second.end(),
+                                 [](const waiting& w) { return w.e.what == kind::end; });
+        held_ -= held->second.size();
+        unnamed_.erase(held);
+        if (ended) continue;  // its end was among them: no later event needs the name
+      }
+      if (names_.size() < max_held) names_.emplace(e.task, std::move(name));  // else its events are held, then dropped
+      continue;
+    }
+    std::string_view text =
+        e.what == kind::span ? std::string_view(c.names).substr(e.name_at, e.name_len) : std::string_view{};
+    auto known = names_.find(e.task);
+    if (known == names_.end()) {
+      if (held_ >= max_held) {
+        ++dropped_;
+      } else {
+        unnamed_[e.task].push_back({c.worker, e, std::string(text)});
+        ++held_;
+      }
+      continue;
+    }
+    write_named(c.worker, e, known->second, text);
+    if (e.what == kind::end) names_.erase(known);  // a task's events and its end are recorded in order, on its loop
+  }
+}
+
+void json_writer::write_named(std::uint32_t track, const event& e, std::string_view name, std::string_view text) {
+  if (e.what == kind::run) write_run(track, e, name);
+  if (e.what == kind::end) write_end(track, e, name);
+  if (e.what == kind::span) write_span(track, e, text);
+}
+
+void json_writer::close(std::uint64_t end_ns, std::size_t extra_dropped) {
+  // Events whose spawn never came (dropped past the size bound, or overwritten in a flight recorder's
+  // ring): their task begins where its first event does, named by its id, and ends with the trace if
+  // its end is not among them.
+  for (auto& [task, events] : unnamed_) {
+    std::string name = fallback_name(task);
+    std::uint64_t first = end_ns;
+    bool ended = false;
+    for (const waiting& w : events) {
+      first = std::min(first, w.e.at_ns);
+      ended = ended || w.e.what == kind::end;
+    }
+    write_begin(events.front().track, task, first, 0, name);
+    for (const waiting& w : events) write_named(w.track, w.e, name, w.text);
+    if (!ended) write_end(sink::foreign_track, event{task, end_ns, 0, 0, 0, kind::end}, name);
+  }
+  // Tasks that never ended (still running when the runtime went, or when the flight recorder was
+  // dumped): their tracks end with the trace.
+  for (auto& [task, name] : names_) write_end(sink::foreign_track, event{task, end_ns, 0, 0, 0, kind::end}, name);
+  std::fprintf(file_, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"dropped_events\":\"%zu\"}}\n",
+               dropped_ + extra_dropped);
+  std::fclose(file_);
+}
+
+void json_writer::write_begin(std::uint32_t track, std::uint64_t task, std::uint64_t at_ns, std::uint64_t parent,
+                              std::string_view name) {
+  std::string json = "{\"ph\":\"b\",\"cat\":\"task\",\"id\":" + std::to_string(task) + ",\"name\":";
+  append_json_string(json, name);
+  json += ",\"ts\":";
+  append_us(json, at_ns);
+  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"args\":{\"task\":" + std::to_string(task) +
+          ",\"parent\":" + std::to_string(parent) + "}}";
+  write_event(json);
+}
+
+void json_writer::write_run(std::uint32_t track, const event& e, std::string_view name) {
+  std::string json = "{\"ph\":\"X\",\"cat\":\"run\",\"name\":";
+  append_json_string(json, name);
+  json += ",\"ts\":";
+  append_us(json, e.at_ns);
+  json += ",\"dur\":";
+  append_us(json, e.more - e.at_ns);
+  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"args\":{\"task\":" + std::to_string(e.task) + "}}";
+  write_event(json);
+}
+
+void json_writer::write_end(std::uint32_t track, const event& e, std::string_view name) {
+  std::string json = "{\"ph\":\"e\",\"cat\":\"task\",\"id\":" + std::to_string(e.task) + ",\"name\":";
+  append_json_string(json, name);
+  json += ",\"ts\":";
+  append_us(json, e.at_ns);
+  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + "}";
+  write_event(json);
+}
+
+void json_writer::write_span(std::uint32_t track, const event& e, std::string_view text) {
+  std::size_t nul = text.find('\0');
+  std::string_view label = text.substr(0, nul);
+  std::string_view args = nul == std::string_view::npos ? std::string_view{} : text.substr(nul + 1);
+  // A nested async slice: the same category and id as the task's own track, so it is drawn inside it.
+  std::string head = "{\"cat\":\"task\",\"id\":" + std::to_string(e.task) + ",\"name\":";
+  append_json_string(head, label);
+  head += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"ts\":";
+  std::string begin = head;
+  append_us(begin, e.at_ns);
+  begin += ",\"ph\":\"b\",\"args\":{\"task\":" + std::to_string(e.task);
+  if (!args.empty()) begin.append(",").append(args);
+  begin += "}}";
+  write_event(begin);
+  std::string end = head;
+  append_us(end, e.more);
+  end += ",\"ph\":\"e\"}";
+  write_event(end);
+}
+
+void json_writer::write_event(const std::string& json) {
+  if (written_ + json.size() + 2 + closing_room > max_bytes_) {
+    ++dropped_;
+    return;
+  }
+  if (!first_) std::fputs(",\n", file_);
+  first_ = false;
+  std::fwrite(json.data(), 1, json.size(), file_);
+  written_ += json.size() + 2;
+}
+
+// ------------------------------------------------------------------------------------------------ sink
+
+std::unique_ptr<sink> sink::open(const std::string& path, std::size_t max_bytes, std::size_t workers) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "weft: cannot write the trace to %s: %s\n", path.c_str(), std::strerror(errno));
+    return nullptr;
+  }
+  return std::unique_ptr<sink>(new sink(f, max_bytes, workers, 0));
+}
+
+std::unique_ptr<sink> sink::ring(std::size_t events, std::size_t workers) {
+  return std::unique_ptr<sink>(new sink(nullptr, 0, workers, std::max<std::size_t>(events, 1)));
+}
+
+sink::sink(std::FILE* f, std::size_t max_bytes, std::size_t workers, std::size_t ring_events)
+    : workers_(workers), ring_events_(ring_events), origin_(std::chrono::steady_clock::now()) {
+  if (f == nullptr) return;  // a ring: nothing is written until a dump
+  out_ = std::make_unique<json_writer>(f, max_bytes, workers);
   writer_ = std::thread([this] { write_loop(); });
 }
 
 sink::~sink() {
+  if (out_ == nullptr) return;
   {
     std::lock_guard g(lock_);
     closing_ = true;
   }
   ready_.notify_all();
   writer_.join();
-  // Events whose spawn never came (it was dropped, past the size bound): named by their id.
-  for (auto& [task, events] : unnamed_) {
-    std::string name = fallback_name(task);
-    for (const waiting& w : events) {
-      if (w.e.what == kind::run) write_run(w.track, w.e, name);
-      if (w.e.what == kind::end) write_end(w.track, w.e, name);
-    }
-  }
-  // Tasks that never ended (still running when the runtime went, their frames destroyed): their
-  // tracks end with the trace.
-  event last{0, now_ns(), 0, 0, 0, kind::end};
-  for (auto& [task, name] : names_) {
-    last.task = task;
-    write_end(foreign_track, last, name);
-  }
-  dropped_ += queue_dropped_;
-  std::fprintf(file_, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"dropped_events\":\"%zu\"}}\n", dropped_);
-  std::fclose(file_);
+  out_->close(now_ns(), queue_dropped_);
 }
 
 std::unique_ptr<chunk> sink::exchange(std::unique_ptr<chunk> full) {
@@ -128,7 +257,12 @@ std::unique_ptr<chunk> sink::exchange(std::unique_ptr<chunk> full) {
   {
     std::lock_guard g(lock_);
     if (full != nullptr && !full->events.empty()) {
-      if (full_.size() < max_queued) {
+      if (is_ring()) {
+        // The ring keeps the newest: the oldest chunk is recycled for the next events.
+        ring_held_ += full->events.size();
+        full_.push_back(std::move(full));
+        fresh = trim_ring();
+      } else if (full_.size() < max_queued) {
         full_.push_back(std::move(full));
       } else {
         // The writer is behind by max_queued chunks: memory stays bounded, the events are lost
@@ -144,7 +278,7 @@ std::unique_ptr<chunk> sink::exchange(std::unique_ptr<chunk> full) {
       spare_.pop_back();
     }
   }
-  ready_.notify_one();
+  if (!is_ring()) ready_.notify_one();
   if (fresh == nullptr) {
     fresh = std::make_unique<chunk>();
     fresh->events.reserve(recorder::chunk_events);
@@ -169,8 +303,26 @@ void sink::foreign_spawn(std::uint64_t task, std::uint64_t parent, std::string_v
     c.events.push_back({task, now_ns(), parent, static_cast<std::uint32_t>(c.names.size()),
                         static_cast<std::uint16_t>(kept.size()), kind::spawn});
     c.names.append(kept);
+    if (is_ring()) {
+      ++ring_held_;
+      (void)trim_ring();
+    }
   }
-  ready_.notify_one();
+  if (!is_ring()) ready_.notify_one();
+}
+
+std::unique_ptr<chunk> sink::trim_ring() {
+  std::unique_ptr<chunk> recycled;
+  while (full_.size() > 1 && ring_held_ - full_.front()->events.size() >= ring_events_) {
+    ring_held_ -= full_.front()->events.size();
+    recycled = std::move(full_.front());
+    full_.pop_front();
+  }
+  if (recycled != nullptr) {
+    recycled->events.clear();
+    recycled->names.clear();
+  }
+  return recycled;
 }
 
 void sink::write_loop() {
@@ -181,7 +333,7 @@ void sink::write_loop() {
     std::unique_ptr<chunk> c = std::move(full_.front());
     full_.pop_front();
     g.unlock();
-    write_chunk(*c);
+    out_->write_chunk(*c);
     c->events.clear();
     c->names.clear();
     c->events.reserve(recorder::chunk_events);  // a foreign chunk may be small
@@ -190,109 +342,34 @@ void sink::write_loop() {
   }
 }
 
-void sink::write_chunk(const chunk& c) {
-  if (written_ + closing_room >= max_bytes_) {  // full already: count, do not format
-    dropped_ += c.events.size();
-    return;
+bool sink::dump(const std::string& path, recorder* self, std::chrono::milliseconds patience) {
+  if (!is_ring()) return false;
+  std::lock_guard one(dump_lock_);
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  // Every loop hands over its current chunk: the newest events, the ones a dump is for.
+  flush_acks_.store(0, std::memory_order_release);
+  flush_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  std::size_t wanted = workers_;
+  if (self != nullptr) {
+    self->poll_flush();  // this loop cannot answer while it waits here
   }
-  for (const event& e : c.events) {
-    if (e.what == kind::spawn) {
-      std::string name(std::string_view(c.names).substr(e.name_at, e.name_len));
-      if (name.empty()) name = fallback_name(e.task);
-      std::string json = "{\"ph\":\"b\",\"cat\":\"task\",\"id\":" + std::to_string(e.task) + ",\"name\":";
-      append_json_string(json, name);
-      json += ",\"ts\":";
-      append_us(json, e.at_ns);
-      json += ",\"pid\":1,\"tid\":" + std::to_string(c.worker) + ",\"args\":{\"task\":" + std::to_string(e.task) +
-              ",\"parent\":" + std::to_string(e.more) + "}}";
-      write_event(json);
-      auto held = unnamed_.find(e.task);
-      if (held != unnamed_.end()) {
-        for (const waiting& w : held->second) {
-          if (w.e.what == kind::run) write_run(w.track, w.e, name);
-          if (w.e.what == kind::end) write_end(w.track, w.e, name);
-        }
-        bool ended = std::any_of(held->second.begin(), held->second.end(),
-                                 [](const waiting& w) { return w.e.what == kind::end; });
-        held_ -= held->second.size();
-        unnamed_.erase(held);
-        if (ended) continue;  // its end was among them: no later event needs the name
-      }
-      if (names_.size() < max_held) names_.emplace(e.task, std::move(name));  // else its events are held, then dropped
-      continue;
-    }
-    if (e.what == kind::span) {  // named by its own label: needs nothing from the task's spawn
-      write_span(c.worker, e, std::string_view(c.names).substr(e.name_at, e.name_len));
-      continue;
-    }
-    auto known = names_.find(e.task);
-    if (known == names_.end()) {
-      if (held_ >= max_held) {
-        ++dropped_;
-      } else {
-        unnamed_[e.task].push_back({c.worker, e});
-        ++held_;
-      }
-      continue;
-    }
-    if (e.what == kind::run) {
-      write_run(c.worker, e, known->second);
-    } else {
-      write_end(c.worker, e, known->second);
-      names_.erase(known);  // a task's slices and its end are recorded in order, on its own loop
-    }
+  if (wake_loops_) wake_loops_();
+  auto until = std::chrono::steady_clock::now() + patience;
+  while (flush_acks_.load(std::memory_order_acquire) < wanted && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-}
-
-void sink::write_run(std::uint32_t track, const event& e, std::string_view name) {
-  std::string json = "{\"ph\":\"X\",\"cat\":\"run\",\"name\":";
-  append_json_string(json, name);
-  json += ",\"ts\":";
-  append_us(json, e.at_ns);
-  json += ",\"dur\":";
-  append_us(json, e.more - e.at_ns);
-  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"args\":{\"task\":" + std::to_string(e.task) + "}}";
-  write_event(json);
-}
-
-void sink::write_end(std::uint32_t track, const event& e, std::string_view name) {
-  std::string json = "{\"ph\":\"e\",\"cat\":\"task\",\"id\":" + std::to_string(e.task) + ",\"name\":";
-  append_json_string(json, name);
-  json += ",\"ts\":";
-  append_us(json, e.at_ns);
-  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + "}";
-  write_event(json);
-}
-
-void sink::write_span(std::uint32_t track, const event& e, std::string_view text) {
-  std::size_t nul = text.find('\0');
-  std::string_view label = text.substr(0, nul);
-  std::string_view args = nul == std::string_view::npos ? std::string_view{} : text.substr(nul + 1);
-  // A nested async slice: the same category and id as the task's own track, so it is drawn inside it.
-  std::string head = "{\"cat\":\"task\",\"id\":" + std::to_string(e.task) + ",\"name\":";
-  append_json_string(head, label);
-  head += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"ts\":";
-  std::string begin = head;
-  append_us(begin, e.at_ns);
-  begin += ",\"ph\":\"b\",\"args\":{\"task\":" + std::to_string(e.task);
-  if (!args.empty()) begin.append(",").append(args);
-  begin += "}}";
-  write_event(begin);
-  std::string end = head;
-  append_us(end, e.more);
-  end += ",\"ph\":\"e\"}";
-  write_event(end);
-}
-
-void sink::write_event(const std::string& json) {
-  if (written_ + json.size() + 2 + closing_room > max_bytes_) {
-    ++dropped_;
-    return;
+  // A copy, so that the loops go on recording (and recycling) meanwhile.
+  std::vector<chunk> copy;
+  {
+    std::lock_guard g(lock_);
+    copy.reserve(full_.size());
+    for (const auto& c : full_) copy.push_back(*c);
   }
-  if (!first_) std::fputs(",\n", file_);
-  first_ = false;
-  std::fwrite(json.data(), 1, json.size(), file_);
-  written_ += json.size() + 2;
+  json_writer out(f, std::numeric_limits<std::size_t>::max(), workers_);
+  for (const chunk& c : copy) out.write_chunk(c);
+  out.close(now_ns(), 0);
+  return true;
 }
 
 recorder::recorder(sink& s, std::uint32_t worker) : sink_(s), worker_(worker) {
@@ -324,12 +401,15 @@ void recorder::span(std::uint64_t task, std::chrono::steady_clock::time_point st
 }
 
 void recorder::hand_over() {
+  if (current_->events.empty()) return;
   current_ = sink_.exchange(std::move(current_));
   current_->worker = worker_;
 }
 
 void recorder::idle(int timeout_ms) {
-  if (current_->events.empty()) return;
+  // A flight recorder's chunks wait for a dump, which collects them all: handing over partial ones
+  // would only fill the ring with small chunks.
+  if (current_->events.empty() || sink_.is_ring()) return;
   // Before a sleep that may be long (or has no end), or once the chunk has waited 50 ms.
   if (timeout_ms < 0 || timeout_ms > 50 || std::chrono::steady_clock::now() - current_->started > std::chrono::milliseconds(50)) {
     hand_over();

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,20 +54,67 @@ struct chunk {
   std::string names;
 };
 
+class recorder;
+
 /// How much of a task's name an event keeps (at most 65,535 bytes, on a UTF-8 boundary).
 std::size_t name_limit(std::string_view name) noexcept;
 
+/// Formats chunks as trace-event JSON into a file: the streaming sink's writer thread, or a flight
+/// recorder's dump. Used by one thread at a time.
+class json_writer {
+ public:
+  /// Writes the document's head and the track names (`workers` worker tracks and the foreign one).
+  json_writer(std::FILE* f, std::size_t max_bytes, std::size_t workers);
+  json_writer(const json_writer&) = delete;
+  json_writer& operator=(const json_writer&) = delete;
+
+  void write_chunk(const chunk& c);
+  /// Writes the events still held (tasks whose spawn never came get a begin of their own, named by
+  /// id), ends at `end_ns` the tasks still open, closes the JSON with the dropped count (its own plus
+  /// `extra_dropped`) and closes the file.
+  void close(std::uint64_t end_ns, std::size_t extra_dropped);
+
+ private:
+  void write_event(const std::string& json);
+  void write_begin(std::uint32_t track, std::uint64_t task, std::uint64_t at_ns, std::uint64_t parent, std::string_view name);
+  void write_run(std::uint32_t track, const event& e, std::string_view name);
+  void write_end(std::uint32_t track, const event& e, std::string_view name);
+  void write_span(std::uint32_t track, const event& e, std::string_view text);
+  void write_named(std::uint32_t track, const event& e, std::string_view name, std::string_view text);
+
+  std::FILE* file_;
+  std::size_t max_bytes_;
+  std::unordered_map<std::uint64_t, std::string> names_;
+  struct waiting {
+    std::uint32_t track;
+    event e;
+    std::string text;  // a span's label and arguments
+  };
+  std::unordered_map<std::uint64_t, std::vector<waiting>> unnamed_;  // events that came before their spawn
+  std::size_t held_ = 0;  // events in unnamed_
+  std::size_t written_ = 0;
+  std::size_t dropped_ = 0;
+  bool first_ = true;
+};
+
+/// Where the recorders' chunks go. Two kinds:
+/// - a trace file (open): a writer thread formats chunks as they come and streams them to the file;
+/// - a flight recorder (ring): the most recent chunks stay in memory, the oldest recycled as new ones
+///   come, until dump() writes them to a file on demand.
 class sink {
  public:
   static constexpr std::uint32_t foreign_track = 1000000;
 
   /// Opens `path` for `workers` workers; null (and a line on stderr) if the file cannot be created.
   static std::unique_ptr<sink> open(const std::string& path, std::size_t max_bytes, std::size_t workers);
-  /// Writes what is left, closes the JSON and the file.
+  /// A flight recorder that keeps at least the `events` most recent events (and at most a chunk more).
+  static std::unique_ptr<sink> ring(std::size_t events, std::size_t workers);
+  /// A trace file: writes what is left, closes the JSON and the file.
   ~sink();
   sink(const sink&) = delete;
   sink& operator=(const sink&) = delete;
 
+  bool is_ring() const noexcept { return ring_events_ != 0; }
   /// A task id, unique in this trace, from any thread.
   std::uint64_t new_task_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed) + 1; }
   /// Nanoseconds since the trace began.
@@ -74,44 +122,47 @@ class sink {
   std::uint64_t ns_at(std::chrono::steady_clock::time_point t) const noexcept {
     return t <= origin_ ? 0 : static_cast<std::uint64_t>(std::chrono::nanoseconds(t - origin_).count());
   }
-  /// Hands a chunk to the writer; returns an empty one to fill next.
+  /// Hands a chunk to the writer (or the ring); returns an empty one to fill next.
   std::unique_ptr<chunk> exchange(std::unique_ptr<chunk> full);
   /// A spawn from a thread that is not one of the runtime's loops.
   void foreign_spawn(std::uint64_t task, std::uint64_t parent, std::string_view name);
 
- private:
-  sink(std::FILE* f, std::size_t max_bytes, std::size_t workers);
-  void write_loop();
-  void write_chunk(const chunk& c);
-  void write_event(const std::string& json);
-  void write_run(std::uint32_t track, const event& e, std::string_view name);
-  void write_end(std::uint32_t track, const event& e, std::string_view name);
-  void write_span(std::uint32_t track, const event& e, std::string_view text);
+  /// Flight recorder: asks every loop to hand over its current chunk (`wake_loops`, set by the runtime,
+  /// makes sleeping loops look), waits for them up to `patience`, and writes what the ring holds to
+  /// `path`. `self`: the calling loop's recorder, handed over at once (a loop cannot answer itself
+  /// while it waits here). Any thread; one dump at a time. False if the file cannot be written.
+  bool dump(const std::string& path, recorder* self, std::chrono::milliseconds patience);
+  /// For dump(): wakes every loop (they look at flush_epoch() each turn).
+  void set_wake_loops(std::function<void()> wake) { wake_loops_ = std::move(wake); }
+  std::uint64_t flush_epoch() const noexcept { return flush_epoch_.load(std::memory_order_acquire); }
+  /// A loop handed over its chunk for a dump.
+  void flushed() noexcept { flush_acks_.fetch_add(1, std::memory_order_acq_rel); }
 
-  std::FILE* file_;
-  std::size_t max_bytes_;
+ private:
+  sink(std::FILE* f, std::size_t max_bytes, std::size_t workers, std::size_t ring_events);
+  /// A ring: recycles the oldest chunks while the others hold ring_events_ without them (lock_ held).
+  std::unique_ptr<chunk> trim_ring();
+  void write_loop();
+
+  std::size_t workers_;
+  std::size_t ring_events_;  // nonzero: a flight recorder of (at least) this many events
+  std::size_t ring_held_ = 0;  // events in full_, for a ring
+  std::unique_ptr<json_writer> out_;  // a trace file's, used by its writer thread
   std::chrono::steady_clock::time_point origin_;
   std::atomic<std::uint64_t> next_id_{0};
 
   std::mutex lock_;  // guards the queues below
   std::condition_variable ready_;
-  std::deque<std::unique_ptr<chunk>> full_;
+  std::deque<std::unique_ptr<chunk>> full_;  // a trace file: waiting for the writer; a ring: the recent ones
   std::vector<std::unique_ptr<chunk>> spare_;
   bool closing_ = false;
-  std::size_t queue_dropped_ = 0;  // events in chunks refused because the writer was behind
+  std::size_t queue_dropped_ = 0;  // events in chunks refused because the writer was behind (or overwritten)
   static constexpr std::size_t max_queued = 64;  // chunks waiting for the writer: 8 MiB of events
 
-  // The writer thread's own.
-  std::unordered_map<std::uint64_t, std::string> names_;
-  struct waiting {
-    std::uint32_t track;
-    event e;
-  };
-  std::unordered_map<std::uint64_t, std::vector<waiting>> unnamed_;  // events that came before their spawn
-  std::size_t held_ = 0;  // events in unnamed_
-  std::size_t written_ = 0;
-  std::size_t dropped_ = 0;
-  bool first_ = true;
+  std::mutex dump_lock_;  // one dump at a time
+  std::function<void()> wake_loops_;
+  std::atomic<std::uint64_t> flush_epoch_{0};
+  std::atomic<std::size_t> flush_acks_{0};
   std::thread writer_;
 };
 
@@ -139,6 +190,16 @@ class recorder {
   /// the sleep may be long or the chunk has waited a while, so that a quiet worker's spawns do not hold
   /// back the names other workers' events wait for.
   void idle(int timeout_ms);
+  /// Once a turn: hands the chunk over if a flight-recorder dump asked for it.
+  void poll_flush() {
+    if (std::uint64_t e = sink_.flush_epoch(); e != flush_seen_) [[unlikely]] {
+      flush_seen_ = e;
+      hand_over();
+      sink_.flushed();
+    }
+  }
+  /// Hands the current chunk to the sink now (its events become visible to a dump).
+  void hand_over();
 
   static constexpr std::size_t chunk_events = 4096;
 
@@ -147,10 +208,10 @@ class recorder {
     current_->events.push_back(e);
     if (current_->events.size() == chunk_events) hand_over();
   }
-  void hand_over();
 
   sink& sink_;
   std::uint32_t worker_;
+  std::uint64_t flush_seen_ = 0;
   std::unique_ptr<chunk> current_;
 };
 

@@ -28,6 +28,9 @@ struct serve_config {
   /// --metrics-port: GET /metrics (Prometheus text) on its own listener, same host; 0: any free port.
   std::optional<std::uint16_t> metrics_port;
   std::string trace_file;  ///< --trace
+  /// --flight-recorder N: events kept for SIGUSR2 and slow-task dumps (0: off; off with --trace).
+  std::size_t flight_recorder_events = 65536;
+  double slow_task_ms = 0;  ///< --slow-task-ms: report (and dump) turns that hold a loop this long
 };
 /// `weft serve`: the httpbin API until SIGINT/SIGTERM.
 int serve(const serve_config& cfg);

@@ -58,6 +58,12 @@ void add_serve(CLI::App& app, serve_config& cfg, CLI::App*& cmd) {
   cmd->add_option("--metrics-port", cfg.metrics_port,
                   "Serve GET /metrics (Prometheus text: runtime and server) on this port too (0: any free port)");
   add_trace_option(cmd, cfg.trace_file);
+  cmd->add_option("--flight-recorder", cfg.flight_recorder_events,
+                  "Recent events kept in memory; SIGUSR2 writes them to weft-serve-PID-N.json (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--slow-task-ms", cfg.slow_task_ms,
+                  "Report a task that holds a loop this long, and write the flight recorder to weft-serve-PID-slow.json (0: off)")
+      ->capture_default_str();
 }
 
 void add_fetch(CLI::App& app, fetch_config& cfg, CLI::App*& cmd) {

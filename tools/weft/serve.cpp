@@ -4,6 +4,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <system_error>
+
+#include <unistd.h>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -42,6 +46,23 @@ http::router metrics_routes(const runtime& rt, const http::server& server) {
   return routes;
 }
 
+/// SIGUSR2: writes the flight recorder to weft-serve-PID-N.json in the working directory, from the
+/// blocking pool (a dump waits for every loop to hand over its newest events).
+task<void> dump_on_signal(runtime& rt) {
+  signal_set usr2{SIGUSR2};
+  for (int n = 1;; ++n) {
+    auto sig = co_await usr2.next();
+    if (!sig) co_return;  // cancelled: the server ended
+    std::string path = "weft-serve-" + std::to_string(::getpid()) + "-" + std::to_string(n) + ".json";
+    bool written = co_await spawn_blocking([&rt, &path] { return rt.dump_flight_recorder(path); });
+    if (written) {
+      std::fprintf(stderr, "weft serve: flight recorder written to %s\n", path.c_str());
+    } else {
+      std::fprintf(stderr, "weft serve: cannot write the flight recorder to %s\n", path.c_str());
+    }
+  }
+}
+
 }  // namespace
 
 int serve(const serve_config& cfg) {
@@ -74,6 +95,11 @@ int serve(const serve_config& cfg) {
   runtime_options rt_options;
   rt_options.workers = cfg.threads;
   rt_options.trace_file = cfg.trace_file;
+  rt_options.flight_recorder_events = cfg.trace_file.empty() ? cfg.flight_recorder_events : 0;
+  if (cfg.slow_task_ms > 0) {
+    rt_options.slow_task_threshold = std::chrono::duration_cast<std::chrono::nanoseconds>(seconds(cfg.slow_task_ms / 1000));
+    rt_options.slow_task_dump_file = "weft-serve-" + std::to_string(::getpid()) + "-slow.json";
+  }
   runtime rt(rt_options);
   return rt.block_on([&]() -> task<int> {
     http::server server(httpbin_routes(), options);
@@ -100,9 +126,18 @@ int serve(const serve_config& cfg) {
     }
     std::fflush(stdout);
     auto watcher = spawn(shut_down_on_signal(signals, server));
+    join_handle<void> dumper;
+    if (rt_options.flight_recorder_events > 0) dumper = spawn(dump_on_signal(rt));
     co_await server.serve();
     watcher.cancel();
     co_await std::move(watcher);
+    if (dumper.valid()) {
+      dumper.cancel();
+      try {
+        co_await std::move(dumper);
+      } catch (const std::system_error&) {  // cancelled while a dump was being written: it was
+      }
+    }
     if (metrics) {
       metrics->shutdown();
       co_await std::move(metrics_serving);
