@@ -9,9 +9,11 @@ usage: tool_client.py PATH_TO_WEFT
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from peers import free_port, wait_listening
 
@@ -251,6 +253,33 @@ def test_trace_option(base, work):
         trace_tasks(os.path.join(work, f))
 
 
+def test_serve_flight_recorder(work):
+    """weft serve keeps a flight recorder by default: SIGUSR2 writes weft-serve-PID-1.json in its working
+    directory, a whole trace holding the requests it served."""
+    port = free_port()
+    serve = subprocess.Popen([WEFT, "serve", "--port", str(port), "--threads", "2"], cwd=work,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_listening(port, serve, "weft serve")
+        for i in range(5):
+            weft("fetch", f"http://127.0.0.1:{port}/get", "-q")
+        serve.send_signal(signal.SIGUSR2)
+        path = os.path.join(work, f"weft-serve-{serve.pid}-1.json")
+        deadline = time.time() + 10
+        while time.time() < deadline and not os.path.exists(path):
+            time.sleep(0.05)
+        time.sleep(0.3)  # written in one go once it exists; give it a moment to close
+        tasks = trace_tasks(path) if os.path.exists(path) else None
+        check(tasks is not None and "http connection" in tasks, f"SIGUSR2 dumps the flight recorder: {tasks}")
+        if tasks is not None:
+            with open(path) as f:
+                check(f.read().count('"name":"GET /get"') == 10, "the five requests are in the dump, begin and end")
+    finally:
+        serve.terminate()
+        _, err = serve.communicate(timeout=15)
+    check("flight recorder written to" in err, f"weft serve says where the dump went: {err!r}")
+
+
 def main():
     port = free_port()
     serve = subprocess.Popen([WEFT, "serve", "--port", str(port)], stdout=subprocess.DEVNULL,
@@ -266,6 +295,7 @@ def main():
         test_client_against_gunicorn_httpbin()
         test_demo()
         test_trace_option(base, work)
+        test_serve_flight_recorder(work)
     finally:
         serve.terminate()
         serve.wait(timeout=15)
