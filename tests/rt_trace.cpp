@@ -325,3 +325,39 @@ TEST(rt_trace, flight_recorder_dumps_from_another_thread_while_the_loops_run) {
   EXPECT_TRUE(all_whole);
   std::remove(path.c_str());
 }
+
+// What woke each slice: a timer, I/O, or a task, whose wake is also an arrow from its slice.
+TEST(rt_trace, slices_say_what_woke_them) {
+  std::string path = temp_path("wakes");
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      co_await sleep_for(std::chrono::milliseconds(2));  // a timer
+      event ready;
+      auto waiter = spawn("waiter", [&ready]() -> task<void> { (void)co_await ready.wait(); });
+      co_await sleep_for(std::chrono::milliseconds(2));  // the waiter parks
+      ready.set();                                        // a task wakes it
+      co_await std::move(waiter);
+      auto p = net::unix_stream::pair();
+      CO_ASSERT_TRUE(p.has_value());
+      auto& a = p->first;
+      auto& b = p->second;
+      auto reader = spawn("reader", [&b]() -> task<void> {
+        char buf[8];
+        (void)co_await b.read_some(std::span<char>(buf));  // I/O
+      });
+      co_await sleep_for(std::chrono::milliseconds(2));
+      (void)co_await a.write_all("x");
+      co_await std::move(reader);
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  EXPECT_NE(summary.find(R"("timer": )"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("io": )"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("task": )"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find(R"("arrows": 0)"), std::string::npos) << summary;
+  std::remove(path.c_str());
+}

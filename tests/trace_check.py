@@ -6,6 +6,8 @@ a summary as JSON: {"tasks": {name: {"slices": n, "parent": name, "tracks": [tid
 - every task has one begin ("b") and one end ("e"), its run slices fall between them, and its parent
   is a task of the trace (or none);
 - every run slice belongs to a task that began;
+- every wake arrow's end ("f") has its start ("s"), no later than the end, and binds to a run slice
+  of the woken task that starts there;
 - spans inside a task (an HTTP request: "b"/"e" with the task's id, named after the request, without a
   parent) begin and end in pairs, within their task's begin and end.
 Usage: trace_check.py FILE [--ran PROGRAM ARGS...]   (with --ran, runs PROGRAM with WEFT_TRACE=FILE first)
@@ -38,6 +40,7 @@ def main():
     span_begins, span_ends = collections.defaultdict(list), collections.defaultdict(list)  # (id, name): [ts]
     by_track = collections.defaultdict(list)
     workers = set()
+    flow_starts, flow_ends = {}, []
     # Task begins first: a span's events may come before its task's begin in the file.
     for e in events:
         if e.get("ph") == "b" and "parent" in e.get("args", {}):
@@ -56,6 +59,10 @@ def main():
             if e["id"] in ends:
                 fail(f"task {e['id']} ends twice")
             ends[e["id"]] = e
+        elif ph == "s":
+            flow_starts[e["id"]] = e
+        elif ph == "f":
+            flow_ends.append(e)
         elif ph == "X":
             slices[e["args"]["task"]].append(e)
             by_track[e["tid"]].append(e)
@@ -82,6 +89,16 @@ def main():
         parent = b["args"]["parent"]
         if parent != 0 and parent not in begins:
             fail(f"task {task}'s parent {parent} is not in the trace")
+    slice_starts = {(x["tid"], x["ts"]): x for xs in by_track.values() for x in xs}
+    for f in flow_ends:
+        s = flow_starts.get(f["id"])
+        if s is None:
+            fail(f"wake arrow {f['id']} ends but never starts")
+        if s["ts"] > f["ts"] + 0.002:
+            fail(f"wake arrow {f['id']} ends before it starts")
+        x = slice_starts.get((f["tid"], f["ts"]))
+        if x is None or x["args"].get("woken_by") != "task" or str(x["args"]["task"]) != f["id"].split(".")[0]:
+            fail(f"wake arrow {f['id']} does not end at a slice of the task it woke")
     spans = 0
     for (task, name), starts in span_begins.items():
         stops = span_ends.get((task, name), [])
@@ -99,7 +116,10 @@ def main():
         entry["slices"] += len(slices.get(task, []))
         entry["parent"] = begins[parent]["name"] if parent in begins else None
         entry["tracks"] = sorted(set(entry["tracks"]) | {x["tid"] for x in slices.get(task, [])})
-    print(json.dumps({"tasks": tasks, "workers": len(workers), "dropped": dropped, "spans": spans}, sort_keys=True))
+    woken = collections.Counter(x["args"].get("woken_by") for xs in by_track.values() for x in xs)
+    del woken[None]
+    print(json.dumps({"tasks": tasks, "workers": len(workers), "dropped": dropped, "spans": spans,
+                      "arrows": len(flow_ends), "woken_by": dict(woken)}, sort_keys=True))
 
 
 main()

@@ -117,6 +117,16 @@ void worker::post(unique_function fn) {
 }
 
 void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
+  if (trace_ != nullptr && ctx != nullptr && ctx->trace_id() != 0) [[unlikely]] {
+    // Noted on the waker's side, before the hand-off that orders it with the resume.
+    worker* from = current_worker();
+    trace::recorder* by = from != nullptr ? from->tracer() : nullptr;
+    if (by != nullptr && &by->owner() == &trace_->owner() && from->running_task() != 0) {
+      ctx->note_wake(static_cast<std::uint8_t>(trace::wake_source::task), by->woke(ctx->trace_id(), from->running_task()));
+    } else {
+      ctx->note_wake(static_cast<std::uint8_t>(trace::wake_source::thread), 0);
+    }
+  }
   hand_off([&] { remote_.push_back({h, ctx}); });
 }
 
@@ -390,6 +400,9 @@ void worker::resume_observed(runnable r) {
   bool timed = options_.slow_task_threshold.count() > 0;
   std::string name(timed && r.ctx != nullptr ? r.ctx->name() : std::string_view{});
   std::uint64_t task = r.ctx != nullptr ? r.ctx->trace_id() : 0;
+  std::uint32_t wake_seq = r.ctx != nullptr ? r.ctx->wake_seq() : 0;
+  auto woken_by = static_cast<trace::wake_source>(r.ctx != nullptr ? r.ctx->woken_by() : 0);
+  if (r.ctx != nullptr) r.ctx->clear_wake();
   std::uint64_t outer = std::exchange(running_task_, task);  // a nested turn resumes inside another
   std::size_t ends_before = ended_in_turn_.size();          // and records only its own ends
   auto start = std::chrono::steady_clock::now();
@@ -401,7 +414,7 @@ void worker::resume_observed(runnable r) {
   auto end = std::chrono::steady_clock::now();
   running_task_ = outer;
   if (trace_ != nullptr) {
-    if (task != 0) trace_->ran(task, slice_start_, end);
+    if (task != 0) trace_->ran(task, slice_start_, end, wake_seq, woken_by);
     slice_start_ = end;
     for (std::size_t i = ends_before; i < ended_in_turn_.size(); ++i) trace_->ended(ended_in_turn_[i]);
     ended_in_turn_.resize(ends_before);
@@ -410,6 +423,17 @@ void worker::resume_observed(runnable r) {
   if (timed && end - start > options_.slow_task_threshold) {
     options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(end - start));
     dump_after_slow_task(end);
+  }
+}
+
+void worker::note_wake(context* ctx) {
+  if (ctx == nullptr || ctx->trace_id() == 0) return;
+  if (running_task_ == ctx->trace_id()) {  // a task that yields (or wakes itself): no arrow
+    ctx->note_wake(static_cast<std::uint8_t>(trace::wake_source::yield), 0);
+  } else if (running_task_ != 0) {
+    ctx->note_wake(static_cast<std::uint8_t>(trace::wake_source::task), trace_->woke(ctx->trace_id(), running_task_));
+  } else {
+    ctx->note_wake(static_cast<std::uint8_t>(waking_), 0);
   }
 }
 
@@ -495,6 +519,7 @@ void worker::poll(bool idle) {
     metrics_.parks.add();
     metrics_.idle_since.store(real_ns(), std::memory_order_relaxed);
   }
+  waking_ = trace::wake_source::io;
   metrics_.io_events.add(static_cast<std::uint64_t>(reactor_->poll(timeout_ms)));
   if (timeout_ms != 0) {
     metrics_.idle_ns.add(static_cast<std::uint64_t>(real_ns() - metrics_.idle_since.load(std::memory_order_relaxed)));
@@ -506,7 +531,9 @@ void worker::poll(bool idle) {
   }
   if (paused_shared && idle) sched_->paused_wake(*this);
   loop_now_ = now();
+  waking_ = trace::wake_source::timer;
   wheel_.advance(tick_of(loop_now_));
+  waking_ = trace::wake_source::loop;
   metrics_.local_queue_depth.set(queue_.size() + fresh_.size());
   metrics_.timers_armed.set(wheel_.size());
 }

@@ -61,7 +61,10 @@ class worker {
   worker& operator=(const worker&) = delete;
 
   /// Queues `h` to resume on this loop. Loop thread only.
-  void schedule(std::coroutine_handle<> h, context* ctx) { queue_.push({h, ctx}); }
+  void schedule(std::coroutine_handle<> h, context* ctx) {
+    if (trace_ != nullptr) [[unlikely]] note_wake(ctx);
+    queue_.push({h, ctx});
+  }
   /// Queues a spawned task's first resume (which take_back can take back).
   void schedule_fresh(std::coroutine_handle<> h, context* ctx) { queue_.push_fresh({h, ctx}); }
   /// Called on the joiner's thread: takes the spawned task `h` back out of the run queue if its first
@@ -221,6 +224,8 @@ class worker {
   }
   /// resume() with the slow-task detector or the trace on.
   void resume_observed(runnable r);
+  /// The trace: what is waking `ctx`'s coroutine (the running task, or the loop's I/O, timers, posts).
+  void note_wake(context* ctx);
   /// After a slow task: dumps the flight recorder to slow_task_dump_file, if both are on.
   void dump_after_slow_task(std::chrono::steady_clock::time_point now);
   /// The next ready coroutine: the oldest, or a random one in the shuffling debug mode.
@@ -241,6 +246,7 @@ class worker {
   std::unique_ptr<trace::recorder> trace_;  // set by the scheduler (start_trace)
   bool observed_ = false;                   // a resume is timed: the slow-task detector or the trace is on
   std::uint64_t running_task_ = 0;          // the trace id of the task being resumed (a spawn's parent)
+  trace::wake_source waking_ = trace::wake_source::loop;  // what wakes coroutines when no task runs
   std::vector<std::uint64_t> ended_in_turn_;  // traced tasks that ended in this resume (trace_ended)
   std::chrono::steady_clock::time_point slice_start_;  // where the running task's current slice began
   std::chrono::steady_clock::time_point last_slow_dump_;  // see dump_after_slow_task

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 namespace weft::detail::trace {
@@ -110,6 +111,10 @@ void json_writer::write_chunk(const chunk& c) {
       if (names_.size() < max_held) names_.emplace(e.task, std::move(name));  // else its events are held, then dropped
       continue;
     }
+    if (e.what == kind::wake) {  // an arrow's start: needs nothing from the woken task's spawn
+      write_wake(c.worker, e);
+      continue;
+    }
     std::string_view text =
         e.what == kind::span ? std::string_view(c.names).substr(e.name_at, e.name_len) : std::string_view{};
     auto known = names_.find(e.task);
@@ -175,7 +180,41 @@ void json_writer::write_run(std::uint32_t track, const event& e, std::string_vie
   append_us(json, e.at_ns);
   json += ",\"dur\":";
   append_us(json, e.more - e.at_ns);
-  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"args\":{\"task\":" + std::to_string(e.task) + "}}";
+  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"args\":{\"task\":" + std::to_string(e.task);
+  auto source = static_cast<wake_source>(e.name_len);
+  if (source != wake_source::none) {
+    static constexpr const char* names[] = {"", "task", "timer", "io", "another thread", "loop", "yield"};
+    json += ",\"woken_by\":\"";
+    json += names[static_cast<std::size_t>(source) < std::size(names) ? static_cast<std::size_t>(source) : 0];
+    json += "\"";
+  }
+  json += "}}";
+  write_event(json);
+  if (source == wake_source::task && (!arrows_filtered_ || arrows_.count((e.task << 32) | e.name_at) != 0)) {
+    // The arrow's end, bound to this slice (write_wake wrote its start, in the waker's slice).
+    std::string flow = "{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"wake\",\"name\":\"wake\",\"id\":\"" +
+                       std::to_string(e.task) + "." + std::to_string(e.name_at) + "\",\"ts\":";
+    append_us(flow, e.at_ns);
+    flow += ",\"pid\":1,\"tid\":" + std::to_string(track) + "}";
+    write_event(flow);
+  }
+}
+
+void json_writer::keep_only_arrows_in(const std::vector<chunk>& chunks) {
+  arrows_filtered_ = true;
+  for (const chunk& c : chunks) {
+    for (const event& e : c.events) {
+      if (e.what == kind::wake) arrows_.insert((e.task << 32) | e.name_at);
+    }
+  }
+}
+
+void json_writer::write_wake(std::uint32_t track, const event& e) {
+  std::string json = "{\"ph\":\"s\",\"cat\":\"wake\",\"name\":\"wake\",\"id\":\"" + std::to_string(e.task) + "." +
+                     std::to_string(e.name_at) + "\",\"ts\":";
+  append_us(json, e.at_ns);
+  json += ",\"pid\":1,\"tid\":" + std::to_string(track) + ",\"args\":{\"woken\":" + std::to_string(e.task) +
+          ",\"waker\":" + std::to_string(e.more) + "}}";
   write_event(json);
 }
 
@@ -367,6 +406,7 @@ bool sink::dump(const std::string& path, recorder* self, std::chrono::millisecon
     for (const auto& c : full_) copy.push_back(*c);
   }
   json_writer out(f, std::numeric_limits<std::size_t>::max(), workers_);
+  out.keep_only_arrows_in(copy);
   for (const chunk& c : copy) out.write_chunk(c);
   out.close(now_ns(), 0);
   return true;

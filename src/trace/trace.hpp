@@ -31,18 +31,24 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace weft::detail::trace {
 
-enum class kind : std::uint8_t { spawn, run, end, span };
+enum class kind : std::uint8_t { spawn, run, end, span, wake };
+
+/// What made a task ready to run again: the reason on its next run slice ("woken_by"). A wake by a task
+/// is also drawn as an arrow from the waker's slice to the woken one's.
+enum class wake_source : std::uint8_t { none, task, timer, io, thread, loop, yield };
 
 struct event {
   std::uint64_t task;
   std::uint64_t at_ns;     // spawn, end: when; run, span: the start
   std::uint64_t more;      // spawn: the parent task (0: none); run, span: the end
   std::uint32_t name_at;   // spawn: where its name starts in the chunk's `names`; span: its label, a NUL,
-  std::uint16_t name_len;  // and its arguments (JSON members); their length
+  std::uint16_t name_len;  // and its arguments (JSON members); their length. run, wake: the wake's
+                           // number (name_at) and, on a run, its wake_source (name_len)
   kind what;
 };
 static_assert(sizeof(event) == 32);
@@ -69,6 +75,9 @@ class json_writer {
   json_writer& operator=(const json_writer&) = delete;
 
   void write_chunk(const chunk& c);
+  /// For a flight recorder's dump, which has all its chunks before it writes: only the arrows whose
+  /// start is among them are drawn (the ring may have recycled the start of an arrow whose end it kept).
+  void keep_only_arrows_in(const std::vector<chunk>& chunks);
   /// Writes the events still held (tasks whose spawn never came get a begin of their own, named by
   /// id), ends at `end_ns` the tasks still open, closes the JSON with the dropped count (its own plus
   /// `extra_dropped`) and closes the file.
@@ -80,6 +89,7 @@ class json_writer {
   void write_run(std::uint32_t track, const event& e, std::string_view name);
   void write_end(std::uint32_t track, const event& e, std::string_view name);
   void write_span(std::uint32_t track, const event& e, std::string_view text);
+  void write_wake(std::uint32_t track, const event& e);
   void write_named(std::uint32_t track, const event& e, std::string_view name, std::string_view text);
 
   std::FILE* file_;
@@ -92,6 +102,8 @@ class json_writer {
   };
   std::unordered_map<std::uint64_t, std::vector<waiting>> unnamed_;  // events that came before their spawn
   std::size_t held_ = 0;  // events in unnamed_
+  bool arrows_filtered_ = false;
+  std::unordered_set<std::uint64_t> arrows_;  // (woken task << 32) | arrow id, when filtered
   std::size_t written_ = 0;
   std::size_t dropped_ = 0;
   bool first_ = true;
@@ -177,8 +189,18 @@ class recorder {
 
   sink& owner() noexcept { return sink_; }
   void spawned(std::uint64_t task, std::uint64_t parent, std::string_view name);
-  void ran(std::uint64_t task, std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
-    append({task, sink_.ns_at(start), sink_.ns_at(end), 0, 0, kind::run});
+  /// A run slice; `wake_seq` and `source`: what woke it (none for a slice that continues one split by
+  /// a nested resume).
+  void ran(std::uint64_t task, std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end,
+           std::uint32_t wake_seq = 0, wake_source source = wake_source::none) {
+    append({task, sink_.ns_at(start), sink_.ns_at(end), wake_seq, static_cast<std::uint16_t>(source), kind::run});
+  }
+  /// Task `waker` (running on this loop) woke task `task`; returns the arrow's id, for the woken
+  /// task's next slice to end it (unique among the arrows in flight: this loop's count and its index).
+  std::uint32_t woke(std::uint64_t task, std::uint64_t waker) {
+    std::uint32_t arrow = (++arrows_ << 8) | (worker_ & 0xff);
+    append({task, sink_.now_ns(), waker, arrow, 0, kind::wake});
+    return arrow;
   }
   void ended(std::uint64_t task) { append({task, sink_.now_ns(), 0, 0, 0, kind::end}); }
   /// A span of work inside task `task` (an HTTP request, say), drawn nested in the task's track, from
@@ -212,6 +234,7 @@ class recorder {
   sink& sink_;
   std::uint32_t worker_;
   std::uint64_t flush_seen_ = 0;
+  std::uint32_t arrows_ = 0;
   std::unique_ptr<chunk> current_;
 };
 

@@ -59,6 +59,16 @@ class context {
   /// The task's id in the runtime's trace (0: not traced); a node attached below inherits it.
   std::uint64_t trace_id() const noexcept { return trace_id_; }
   void set_trace_id(std::uint64_t id) noexcept { trace_id_ = id; }
+  /// The trace's note of what woke this node's coroutine (a trace::wake_source) and the wake's arrow id
+  /// (0: none): written by the waker, read by the loop when it resumes the coroutine (the queue
+  /// hand-off orders the two).
+  void note_wake(std::uint8_t source, std::uint32_t arrow) noexcept {
+    woken_by_ = source;
+    wake_seq_ = arrow;
+  }
+  std::uint8_t woken_by() const noexcept { return woken_by_; }
+  std::uint32_t wake_seq() const noexcept { return wake_seq_; }
+  void clear_wake() noexcept { woken_by_ = 0; }
 
  private:
   context* parent_ = nullptr;
@@ -69,6 +79,8 @@ class context {
   std::string_view name_;
   std::uint64_t trace_id_ = 0;
   std::atomic<bool> cancelled_{false};
+  std::uint8_t woken_by_ = 0;
+  std::uint32_t wake_seq_ = 0;
 };
 
 }  // namespace weft::detail
