@@ -351,6 +351,8 @@ TEST(rt_trace, slices_say_what_woke_them) {
       co_await sleep_for(std::chrono::milliseconds(2));
       (void)co_await a.write_all("x");
       co_await std::move(reader);
+      // A blocking-pool thread: a span in this task, and a wake from another thread.
+      EXPECT_EQ(co_await spawn_blocking([] { return 7; }), 7);
     }());
   }
   std::string summary = check(path);
@@ -359,5 +361,60 @@ TEST(rt_trace, slices_say_what_woke_them) {
   EXPECT_NE(summary.find(R"("io": )"), std::string::npos) << summary;
   EXPECT_NE(summary.find(R"("task": )"), std::string::npos) << summary;
   EXPECT_EQ(summary.find(R"("arrows": 0)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("another thread": 1)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("spans": 1)"), std::string::npos) << summary;
+  EXPECT_EQ(occurrences(path, R"("name":"spawn_blocking")"), 2u);  // its begin and end
+  std::remove(path.c_str());
+}
+
+// Steals are marked on the thief's track, one for each time it found tasks to take.
+TEST(rt_trace, steals_are_marked_where_they_happen) {
+  if (!test::multi_worker()) GTEST_SKIP() << "stealing needs several workers";
+  std::string path = temp_path("steals");
+  std::uint64_t steal_operations = 0;
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      std::vector<join_handle<void>> hs;
+      for (int i = 0; i < 64; ++i) {
+        hs.push_back(spawn([]() -> task<void> {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));  // holds its loop: the others take some
+          co_return;
+        }));
+      }
+      for (auto& h : hs) co_await std::move(h);
+    }());
+    steal_operations = rt.metrics().total().steal_operations;
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  EXPECT_GT(steal_operations, 0u);
+  EXPECT_NE(summary.find(R"("steal": )" + std::to_string(steal_operations)), std::string::npos)
+      << summary << " against " << steal_operations << " in the metrics";
+  std::remove(path.c_str());
+}
+
+// Child processes are marked on the loop that started and reaped them.
+TEST(rt_trace, child_processes_are_marked_at_spawn_and_exit) {
+  std::string path = temp_path("process");
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      auto c = process::command("true").spawn();
+      CO_ASSERT_TRUE(c.has_value());
+      auto status = co_await c->wait();
+      CO_ASSERT_TRUE(status.has_value());
+      EXPECT_TRUE(status->success());
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  EXPECT_NE(summary.find(R"("process exit": 1)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("process spawn": 1)"), std::string::npos) << summary;
+  EXPECT_EQ(occurrences(path, R"("program":"true")"), 1u);
   std::remove(path.c_str());
 }

@@ -41,6 +41,7 @@ def main():
     by_track = collections.defaultdict(list)
     workers = set()
     flow_starts, flow_ends = {}, []
+    instants = {}
     # Task begins first: a span's events may come before its task's begin in the file.
     for e in events:
         if e.get("ph") == "b" and "parent" in e.get("args", {}):
@@ -59,6 +60,8 @@ def main():
             if e["id"] in ends:
                 fail(f"task {e['id']} ends twice")
             ends[e["id"]] = e
+        elif ph == "i":
+            instants[e["name"]] = instants.get(e["name"], 0) + 1
         elif ph == "s":
             flow_starts[e["id"]] = e
         elif ph == "f":
@@ -119,7 +122,7 @@ def main():
     woken = collections.Counter(x["args"].get("woken_by") for xs in by_track.values() for x in xs)
     del woken[None]
     print(json.dumps({"tasks": tasks, "workers": len(workers), "dropped": dropped, "spans": spans,
-                      "arrows": len(flow_ends), "woken_by": dict(woken)}, sort_keys=True))
+                      "arrows": len(flow_ends), "woken_by": dict(woken), "instants": instants}, sort_keys=True))
 
 
 main()

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -42,6 +43,7 @@ struct blocking_job : cancel_waiter {
   blocking_stage stage = blocking_stage::idle;  // guarded by the pool's lock
   bool on_compute_pool = false;
   void* ticket = nullptr;  // the compute pool's ticket (see src/runtime/blocking.cpp)
+  std::int64_t traced_since = 0;  // with the trace on: when it was submitted (steady clock, ns)
 };
 
 /// Queues `job` for task `h`: on the current runtime's blocking pool, or on the compute pool. Returns

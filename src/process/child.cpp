@@ -14,6 +14,7 @@
 #include "net/socket_impl.hpp"
 #include "process/reaper.hpp"
 #include "reactor/io.hpp"
+#include "runtime/worker.hpp"
 #include "weft/timeout.hpp"
 #include "weft/when_all.hpp"
 
@@ -110,6 +111,12 @@ void child::release() noexcept {
 result<exit_status> child::finished(result<exit_status> r) noexcept {
   if (r) {
     status_ = *r;
+    if (auto* t = weft::detail::current_tracer()) [[unlikely]] {
+      try {
+        t->instant("process exit", "\"pid\":" + std::to_string(pid_) + ",\"status\":\"" + r->describe() + "\"");
+      } catch (...) {  // a trace note is not worth an error
+      }
+    }
     weft::detail::io_close(std::exchange(pidfd_, nullptr));  // reaped: the pidfd has nothing more to say
   }
   return r;
@@ -335,6 +342,13 @@ result<child> command::spawn() const {
   }
   io->fd = pidfd;
   child c(pid, io);
+  if (auto* t = weft::detail::current_tracer()) [[unlikely]] {
+    std::string program;
+    for (char ch : argv_.front()) {
+      if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20) program += ch;  // no JSON escapes needed
+    }
+    t->instant("process spawn", "\"pid\":" + std::to_string(pid) + ",\"program\":\"" + program + "\"");
+  }
   if (s.parent_end[0] >= 0) {
     auto w = pipe_writer::adopt(std::exchange(s.parent_end[0], -1));
     if (!w) return fail(w.error());  // c's destructor kills and reaps the child

@@ -1,5 +1,6 @@
 // The task's side of spawn_blocking and offload (weft/blocking.hpp).
 #include <atomic>
+#include <chrono>
 #include <system_error>
 #include <thread>
 
@@ -71,6 +72,9 @@ bool blocking_submit(blocking_job* job, std::coroutine_handle<> h, context* ctx,
   job->on_cancel = &cancel_job;
   job->on_compute_pool = compute;
   ctx->arm(job);
+  if (here->tracer() != nullptr) [[unlikely]] {
+    job->traced_since = std::chrono::steady_clock::now().time_since_epoch().count();
+  }
   if (compute) {
     auto* t = new compute_ticket;
     t->job = job;
@@ -85,6 +89,17 @@ bool blocking_submit(blocking_job* job, std::coroutine_handle<> h, context* ctx,
 
 void blocking_resumed(blocking_job* job) {
   if (job->ctx != nullptr) job->ctx->disarm();
+  if (job->traced_since != 0) [[unlikely]] {
+    // The job as a span in the task that waited for it: from its submission to the task's resume.
+    worker* w = current_worker();
+    if (w != nullptr && w->tracer() != nullptr) {
+      using steady = std::chrono::steady_clock;
+      w->tracer()->span(w->running_task(), steady::time_point(steady::duration(job->traced_since)), steady::now(),
+                        job->on_compute_pool ? "offload" : "spawn_blocking",
+                        job->stage == blocking_stage::cancelled ? "\"cancelled\":true" : "");
+    }
+    job->traced_since = 0;
+  }
   if (job->on_compute_pool) {
     compute_ticket::unref(ticket_of(job));
     job->ticket = nullptr;

@@ -212,6 +212,9 @@ bool worker::find_work(bool counted) {
       if (got != 0) {
         metrics_.steals.add(got);
         metrics_.steal_operations.add();
+        if (trace_ != nullptr) [[unlikely]] {
+          trace_->instant("steal", "\"tasks\":" + std::to_string(got) + ",\"from_worker\":" + std::to_string(victim.index_));
+        }
       }
       for (std::uint32_t i = 0; i < got; ++i) {
         stolen[i]->home.store(this, std::memory_order_relaxed);
@@ -424,6 +427,11 @@ void worker::resume_observed(runnable r) {
     options_.on_slow_task(name, std::chrono::duration_cast<std::chrono::nanoseconds>(end - start));
     dump_after_slow_task(end);
   }
+}
+
+trace::recorder* current_tracer() noexcept {
+  worker* w = current_worker();
+  return w != nullptr ? w->tracer() : nullptr;
 }
 
 void worker::note_wake(context* ctx) {

@@ -51,6 +51,9 @@ enum class extension_slot { dns, count };
 class scheduler;
 class blocking_pool;
 
+/// The calling loop's tracer, or null (not a loop's thread, or no trace).
+trace::recorder* current_tracer() noexcept;
+
 class worker {
  public:
   /// `sched` is null for the single loop of a one-worker runtime. `origin`: the time of wheel tick 0

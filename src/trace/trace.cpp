@@ -115,6 +115,10 @@ void json_writer::write_chunk(const chunk& c) {
       write_wake(c.worker, e);
       continue;
     }
+    if (e.what == kind::instant) {  // the loop's, not a task's
+      write_instant(c.worker, e, std::string_view(c.names).substr(e.name_at, e.name_len));
+      continue;
+    }
     std::string_view text =
         e.what == kind::span ? std::string_view(c.names).substr(e.name_at, e.name_len) : std::string_view{};
     auto known = names_.find(e.task);
@@ -198,6 +202,18 @@ void json_writer::write_run(std::uint32_t track, const event& e, std::string_vie
     flow += ",\"pid\":1,\"tid\":" + std::to_string(track) + "}";
     write_event(flow);
   }
+}
+
+void json_writer::write_instant(std::uint32_t track, const event& e, std::string_view text) {
+  std::size_t nul = text.find('\0');
+  std::string json = "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"loop\",\"name\":";
+  append_json_string(json, text.substr(0, nul));
+  json += ",\"ts\":";
+  append_us(json, e.at_ns);
+  json += ",\"pid\":1,\"tid\":" + std::to_string(track);
+  if (nul != std::string_view::npos && nul + 1 < text.size()) json.append(",\"args\":{").append(text.substr(nul + 1)).append("}");
+  json += "}";
+  write_event(json);
 }
 
 void json_writer::keep_only_arrows_in(const std::vector<chunk>& chunks) {
@@ -429,11 +445,19 @@ void recorder::spawned(std::uint64_t task, std::uint64_t parent, std::string_vie
 
 void recorder::span(std::uint64_t task, std::chrono::steady_clock::time_point start,
                     std::chrono::steady_clock::time_point end, std::string_view label, std::string_view args) {
+  append_labelled({task, sink_.ns_at(start), sink_.ns_at(end), 0, 0, kind::span}, label, args);
+}
+
+void recorder::instant(std::string_view label, std::string_view args) {
+  append_labelled({0, sink_.now_ns(), 0, 0, 0, kind::instant}, label, args);
+}
+
+void recorder::append_labelled(event e, std::string_view label, std::string_view args) {
   constexpr std::size_t room = 65535;
   if (args.size() + 1 >= room) args = {};
   std::string_view kept = label.substr(0, name_limit(label.substr(0, room - 1 - args.size())));
-  event e{task, sink_.ns_at(start), sink_.ns_at(end), static_cast<std::uint32_t>(current_->names.size()),
-          static_cast<std::uint16_t>(kept.size() + 1 + args.size()), kind::span};
+  e.name_at = static_cast<std::uint32_t>(current_->names.size());
+  e.name_len = static_cast<std::uint16_t>(kept.size() + 1 + args.size());
   current_->names.append(kept);
   current_->names.push_back('\0');
   current_->names.append(args);

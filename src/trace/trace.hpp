@@ -36,7 +36,7 @@
 
 namespace weft::detail::trace {
 
-enum class kind : std::uint8_t { spawn, run, end, span, wake };
+enum class kind : std::uint8_t { spawn, run, end, span, wake, instant };
 
 /// What made a task ready to run again: the reason on its next run slice ("woken_by"). A wake by a task
 /// is also drawn as an arrow from the waker's slice to the woken one's.
@@ -46,7 +46,7 @@ struct event {
   std::uint64_t task;
   std::uint64_t at_ns;     // spawn, end: when; run, span: the start
   std::uint64_t more;      // spawn: the parent task (0: none); run, span: the end
-  std::uint32_t name_at;   // spawn: where its name starts in the chunk's `names`; span: its label, a NUL,
+  std::uint32_t name_at;   // spawn: where its name starts in the chunk's `names`; span, instant: its label, a NUL,
   std::uint16_t name_len;  // and its arguments (JSON members); their length. run, wake: the wake's
                            // number (name_at) and, on a run, its wake_source (name_len)
   kind what;
@@ -90,6 +90,7 @@ class json_writer {
   void write_end(std::uint32_t track, const event& e, std::string_view name);
   void write_span(std::uint32_t track, const event& e, std::string_view text);
   void write_wake(std::uint32_t track, const event& e);
+  void write_instant(std::uint32_t track, const event& e, std::string_view text);
   void write_named(std::uint32_t track, const event& e, std::string_view name, std::string_view text);
 
   std::FILE* file_;
@@ -195,6 +196,9 @@ class recorder {
            std::uint32_t wake_seq = 0, wake_source source = wake_source::none) {
     append({task, sink_.ns_at(start), sink_.ns_at(end), wake_seq, static_cast<std::uint16_t>(source), kind::run});
   }
+  /// Something that happened on this loop at one moment, drawn on its track (a steal, a signal):
+  /// `label` names it, `args` are JSON object members (may be empty).
+  void instant(std::string_view label, std::string_view args);
   /// Task `waker` (running on this loop) woke task `task`; returns the arrow's id, for the woken
   /// task's next slice to end it (unique among the arrows in flight: this loop's count and its index).
   std::uint32_t woke(std::uint64_t task, std::uint64_t waker) {
@@ -226,6 +230,8 @@ class recorder {
   static constexpr std::size_t chunk_events = 4096;
 
  private:
+  /// A span or an instant: `e` with its label, a NUL and its arguments in the chunk's `names`.
+  void append_labelled(event e, std::string_view label, std::string_view args);
   void append(const event& e) {
     current_->events.push_back(e);
     if (current_->events.size() == chunk_events) hand_over();
