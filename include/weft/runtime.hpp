@@ -76,8 +76,10 @@ struct runtime_options {
 
   /// When not empty, the runtime writes a timeline of its tasks to this file, in the Chrome/Perfetto
   /// trace-event JSON format (open it in ui.perfetto.dev or chrome://tracing): a track per worker with
-  /// each run slice (every resume of a task, named after it), and a track per task from its spawn to
-  /// its end, with the task that spawned it. Recording costs two clock reads and 32 bytes per resume;
+  /// each run slice (every resume of a task, named after it, with what woke it, and an arrow from the
+  /// task that did), and a track per task from its spawn to its end, with the task that spawned it, its
+  /// HTTP requests (server and client, with their phases) and blocking jobs; steals and child processes
+  /// are marked on the workers' tracks (docs/design/tracing.md). Recording costs two clock reads and 32 bytes per resume;
   /// a writer thread formats and writes, and the loops never wait on the file. With it on, a spawned
   /// task that is joined at once still runs on a turn of its own, so that slices do not nest. The
   /// environment variable WEFT_TRACE=FILE sets it for every runtime that leaves it empty (the second

@@ -16,6 +16,8 @@
 //   properly, and its metadata says how many were dropped. So are events the writer cannot keep up
 //   with: at most 64 chunks wait for it (8 MiB), so memory stays bounded.
 // Spawns from a thread outside the runtime go through the sink, under its lock.
+// A flight recorder (sink::ring) records the same way but keeps only the newest chunks, recycling the
+// oldest, and formats them only when dumped.
 #pragma once
 
 #include <atomic>
