@@ -14,16 +14,7 @@
 using namespace weft;
 using namespace std::chrono_literals;
 
-namespace {
-
-/// Holds the loop for `d` without yielding: a long poll.
-void spin_for(std::chrono::nanoseconds d) {
-  auto until = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < until) {
-  }
-}
-
-}  // namespace
+using test::spin_for;
 
 TEST(rt_metrics, histogram_buckets_are_powers_of_two_microseconds) {
   using h = duration_histogram;

@@ -79,6 +79,13 @@ inline long long ms_since(clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
 }
 
+/// Holds the calling thread (a loop, when called from a task) for `d` of real time without yielding.
+inline void spin_for(std::chrono::nanoseconds d) {
+  auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 }  // namespace weft::test
 
 /// ASSERT_TRUE for the body of a task<void>: gtest's ASSERT_* use `return`, which a coroutine cannot.

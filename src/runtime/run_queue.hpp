@@ -36,6 +36,8 @@ class run_queue {
     out.ctx = reinterpret_cast<context*>(reinterpret_cast<std::uintptr_t>(out.ctx) & ~fresh_mark);
     return true;
   }
+  /// The runnable pushed last (not empty()).
+  const runnable& newest() const noexcept { return buf_[(tail_ - 1) & (capacity_ - 1)]; }
   /// Takes back the newest runnable if it is `h`'s first resume (pushed with push_fresh).
   bool pop_newest_if(std::coroutine_handle<> h) noexcept {
     if (head_ == tail_) return false;

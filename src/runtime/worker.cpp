@@ -435,7 +435,7 @@ trace::recorder* current_tracer() noexcept {
 }
 
 void worker::note_wake(context* ctx) {
-  if (ctx == nullptr || ctx->trace_id() == 0) return;
+  if (trace_ == nullptr || ctx == nullptr || ctx->trace_id() == 0) return;
   if (running_task_ == ctx->trace_id()) {  // a task that yields (or wakes itself): no arrow
     ctx->note_wake(static_cast<std::uint8_t>(trace::wake_source::yield), 0);
   } else if (running_task_ != 0) {
