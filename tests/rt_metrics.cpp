@@ -196,13 +196,19 @@ TEST(rt_metrics, snapshots_from_another_thread_while_the_loops_run) {
   runtime rt(test::options());
   std::atomic<bool> done{false};
   std::uint64_t last_polls = 0;
+  std::chrono::nanoseconds last_busy{0};
+  std::chrono::nanoseconds last_idle{0};
   bool monotonic = true;
   std::thread reader([&] {
     while (!done) {
       runtime_metrics m = rt.metrics();
-      std::uint64_t p = m.total().polls;
-      if (p < last_polls) monotonic = false;
-      last_polls = p;
+      worker_metrics t = m.total();
+      // Counters only grow: Prometheus reads a step back as a restart. Busy time is derived (run time
+      // less sleep), so this holds only if each worker's fields are read from one moment.
+      if (t.polls < last_polls || t.busy_time < last_busy || t.idle_time < last_idle) monotonic = false;
+      last_polls = t.polls;
+      last_busy = t.busy_time;
+      last_idle = t.idle_time;
       std::string text;
       append_prometheus(text, m);
       std::this_thread::sleep_for(100us);

@@ -525,13 +525,17 @@ void worker::poll(bool idle) {
   }
   if (timeout_ms != 0) {
     metrics_.parks.add();
-    metrics_.idle_since.store(real_ns(), std::memory_order_relaxed);
+    std::int64_t asleep = real_ns();
+    change_times([&] { metrics_.idle_since.store(asleep, std::memory_order_relaxed); });
   }
   waking_ = trace::wake_source::io;
   metrics_.io_events.add(static_cast<std::uint64_t>(reactor_->poll(timeout_ms)));
   if (timeout_ms != 0) {
-    metrics_.idle_ns.add(static_cast<std::uint64_t>(real_ns() - metrics_.idle_since.load(std::memory_order_relaxed)));
-    metrics_.idle_since.store(0, std::memory_order_relaxed);
+    std::int64_t awake = real_ns();
+    change_times([&] {
+      metrics_.idle_ns.add(static_cast<std::uint64_t>(awake - metrics_.idle_since.load(std::memory_order_relaxed)));
+      metrics_.idle_since.store(0, std::memory_order_relaxed);
+    });
   }
   if (went_idle) {
     if (sched_ != nullptr) sched_->leave_idle();
@@ -546,11 +550,27 @@ void worker::poll(bool idle) {
   metrics_.timers_armed.set(wheel_.size());
 }
 
-void worker::loop_started() noexcept { metrics_.active_since.store(real_ns(), std::memory_order_relaxed); }
+template <class Change>
+void worker::change_times(Change change) noexcept {
+  // The writer's side of loop_metrics::time_seq (the loop's thread is the only writer).
+  std::uint32_t seq = metrics_.time_seq.load(std::memory_order_relaxed);
+  metrics_.time_seq.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  change();
+  metrics_.time_seq.store(seq + 2, std::memory_order_release);
+}
+
+void worker::loop_started() noexcept {
+  std::int64_t now = real_ns();
+  change_times([&] { metrics_.active_since.store(now, std::memory_order_relaxed); });
+}
 
 void worker::loop_stopped() noexcept {
-  metrics_.active_ns.add(static_cast<std::uint64_t>(real_ns() - metrics_.active_since.load(std::memory_order_relaxed)));
-  metrics_.active_since.store(0, std::memory_order_relaxed);
+  std::int64_t now = real_ns();
+  change_times([&] {
+    metrics_.active_ns.add(static_cast<std::uint64_t>(now - metrics_.active_since.load(std::memory_order_relaxed)));
+    metrics_.active_since.store(0, std::memory_order_relaxed);
+  });
 }
 
 std::uint64_t worker::read_metrics(worker_metrics& out, duration_histogram& polls) const noexcept {
@@ -563,13 +583,26 @@ std::uint64_t worker::read_metrics(worker_metrics& out, duration_histogram& poll
   out.io_events = m.io_events.get();
   out.local_queue_depth = m.local_queue_depth.get();
   out.timers_armed = m.timers_armed.get();
-  // A sleep or a run in progress counts up to now. The fields are read one by one while the loop
-  // goes on, so busy time is clamped at zero rather than trusted to the nanosecond.
-  std::int64_t now = real_ns();
-  std::int64_t idle = static_cast<std::int64_t>(m.idle_ns.get());
-  std::int64_t active = static_cast<std::int64_t>(m.active_ns.get());
-  if (std::int64_t since = m.idle_since.load(std::memory_order_relaxed); since != 0) idle += now - since;
-  if (std::int64_t since = m.active_since.load(std::memory_order_relaxed); since != 0) active += now - since;
+  // A sleep or a run in progress counts up to now: the four fields from one moment (time_seq).
+  std::int64_t now = 0;
+  std::int64_t idle = 0;
+  std::int64_t active = 0;
+  for (;;) {
+    std::uint32_t before = m.time_seq.load(std::memory_order_acquire);
+    now = real_ns();
+    idle = static_cast<std::int64_t>(m.idle_ns.get());
+    active = static_cast<std::int64_t>(m.active_ns.get());
+    std::int64_t idle_since = m.idle_since.load(std::memory_order_relaxed);
+    std::int64_t active_since = m.active_since.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if ((before & 1) != 0 || m.time_seq.load(std::memory_order_relaxed) != before) {
+      std::this_thread::yield();
+      continue;
+    }
+    if (idle_since != 0) idle += now - std::min(idle_since, now);
+    if (active_since != 0) active += now - std::min(active_since, now);
+    break;
+  }
   out.idle_time = std::chrono::nanoseconds(idle);
   out.busy_time = std::chrono::nanoseconds(std::max<std::int64_t>(active - idle, 0));
   m.poll_times.read(polls);

@@ -240,6 +240,9 @@ class worker {
   void run_posted();
   void poll(bool idle);
   void free_buried() noexcept;
+  /// Changes the busy and idle time fields as one (loop_metrics::time_seq).
+  template <class Change>
+  void change_times(Change change) noexcept;
   /// The loop starts or stops running turns (busy time counts between the two).
   void loop_started() noexcept;
   void loop_stopped() noexcept;
@@ -294,6 +297,10 @@ class worker {
   struct loop_metrics {
     owned_counter polls, parks, steals, steal_operations, remote_schedules, io_events, spawned;
     owned_counter local_queue_depth, timers_armed;  // as of the last turn
+    // Busy and idle time: a sleep or a run of the loop in progress counts up to a snapshot, so a
+    // reader needs the four fields below from one moment, or a finished sleep could be counted twice
+    // (and the counters, which only grow, seem to step back). A sequence lock: odd while they change.
+    std::atomic<std::uint32_t> time_seq{0};
     owned_counter idle_ns, active_ns;               // finished sleeps; finished runs of the loop
     std::atomic<std::int64_t> idle_since{0};        // steady-clock ns when the current sleep began (0: awake)
     std::atomic<std::int64_t> active_since{0};      // ... when the loop began running (0: not running)
