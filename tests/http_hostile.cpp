@@ -147,21 +147,17 @@ TEST(http_hostile, slow_readers_are_closed_after_the_send_timeout_and_free_their
       EXPECT_TRUE(readers.back()->c.send(pipeline));
     }
     // Each is let go once its writes stall for send_timeout, and reset, not closed with a FIN that
-    // would wait behind the unsent bytes (and the kernel keep them). Watched from the clients' side:
-    // the server's count alone can fall to 0 between accepts, before a loaded machine accepted all.
+    // would wait behind the unsent bytes (the kernel would keep such a socket in FIN_WAIT1 for
+    // minutes). Watched in the kernel's socket table on the server's side: accepted or still queued,
+    // no socket on the port but the listener may remain. (The clients' view cannot tell: a client
+    // whose tiny receive buffer dropped segments has a window behind the server's next sequence number,
+    // and its kernel drops the reset as out of window, RFC 5961, and stays ESTABLISHED.) The server's
+    // own count alone can fall to 0 between accepts, before a loaded machine accepted all three.
     auto start = std::chrono::steady_clock::now();
-    for (auto& r : readers) {
-      tcp_info info{};
-      while (std::chrono::steady_clock::now() - start < 20s) {
-        socklen_t len = sizeof info;
-        getsockopt(r->c.fd(), IPPROTO_TCP, TCP_INFO, &info, &len);
-        if (info.tcpi_state == TCP_CLOSE) break;
-        std::this_thread::sleep_for(10ms);
-      }
-      EXPECT_EQ(info.tcpi_state, TCP_CLOSE);
+    while (test::tcp_sockets_on_port(srv.port()) != 0 && std::chrono::steady_clock::now() - start < 20s) {
+      std::this_thread::sleep_for(10ms);
     }
-    // Three stalls of 300 ms, one after another at worst; the rest is accepting and writing.
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
+    EXPECT_EQ(test::tcp_sockets_on_port(srv.port()), 0u);
     wait_for_connections(srv, 0, 5s);  // the count drops as each connection's task ends
     EXPECT_EQ(open_connections(srv), 0u);
     expect_still_serving(srv.port());

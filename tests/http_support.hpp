@@ -12,6 +12,8 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <future>
 #include <string>
 #include <string_view>
@@ -169,6 +171,30 @@ inline std::string exchange(std::uint16_t port, std::string_view bytes) {
 
 /// The first line of a response.
 inline std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+
+/// How many TCP sockets the kernel holds on local port `port`, besides listeners: accepted, queued
+/// for accept, or closing (FIN_WAIT1 and the like). Read from /proc/net/tcp and /proc/net/tcp6.
+inline std::size_t tcp_sockets_on_port(std::uint16_t port) {
+  std::size_t n = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::FILE* f = std::fopen(table, "r");
+    if (f == nullptr) continue;
+    char line[512];
+    std::fgets(line, sizeof line, f);  // the header
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      // "  sl  local_address rem_address   st ...": "0: 0100007F:1F90 0100007F:C350 01 ..."
+      char local[64];
+      char remote[64];
+      unsigned state = 0;
+      if (std::sscanf(line, " %*[^:]: %63s %63s %x", local, remote, &state) != 3) continue;
+      const char* colon = std::strrchr(local, ':');
+      constexpr unsigned listen = 0x0A;
+      if (colon != nullptr && std::strtoul(colon + 1, nullptr, 16) == port && state != listen) ++n;
+    }
+    std::fclose(f);
+  }
+  return n;
+}
 
 /// A fresh connection still gets its answer: whatever the test did to others cost only them.
 inline void expect_still_serving(std::uint16_t port) {
