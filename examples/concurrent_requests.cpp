@@ -52,7 +52,8 @@ weft::task<int> concurrent_requests(std::string base, unsigned seed) {
   weft::task_group requests;
   for (int i = 0; i < 5; ++i) {
     // path: '/delay/.' + n + 1: a string, so "/delay/.31" waits 0.31 s
-    requests.spawn(get_and_print(http, base + "/delay/." + std::to_string(digit(rng)) + "1", i, start, failed));
+    requests.spawn("request-id " + std::to_string(i),  // the name a trace shows
+                   get_and_print(http, base + "/delay/." + std::to_string(digit(rng)) + "1", i, start, failed));
   }
   co_await requests.join();
   co_return failed;

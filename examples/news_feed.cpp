@@ -66,7 +66,7 @@ weft::task<int> news_feed(std::string base, int requests, unsigned seed) {
     char path[32];
     std::snprintf(path, sizeof path, "/delay/%.3f", network_ms(rng) / 1000.0);
     tl.left("onscroll, request " + std::to_string(id));
-    responses.spawn(request(http, base + path, id, tl));
+    responses.spawn("request " + std::to_string(id), request(http, base + path, id, tl));  // named in a trace
     if (id < requests) co_await weft::sleep_for(std::chrono::milliseconds(scroll_gap_ms(rng)));
   }
   co_await responses.join();

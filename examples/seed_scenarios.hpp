@@ -5,6 +5,8 @@
 
 #include <weft/weft.hpp>
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,8 +24,13 @@ weft::task<int> concurrent_requests(std::string base, unsigned seed);
 /// examples/three_modes.cpp: 8 Mandelbrot tiles and 8 GETs of `delay_url`, each run sequentially,
 /// concurrently on one loop, on threads and in processes, with the wall times in a table. The
 /// processes run this program (/proc/self/exe) with `child_prefix` then the job's arguments. Returns the
-/// jobs that failed.
-int three_modes(const std::string& delay_url, const std::vector<std::string>& child_prefix);
+/// jobs that failed. `observe`, if set, hears of each way's run as it ends: the workload ("computing",
+/// "waiting"), the way ("sequential", "concurrent", "threads", "processes") and when it started and ended.
+using mode_observer = std::function<void(const std::string& workload, const std::string& mode,
+                                         std::chrono::steady_clock::time_point start,
+                                         std::chrono::steady_clock::time_point end)>;
+int three_modes(const std::string& delay_url, const std::vector<std::string>& child_prefix,
+                const mode_observer& observe = {});
 /// The child side of three_modes: `args` is {"--tile", "I"} or {"--fetch", URL}. Returns the exit status.
 int three_modes_job(const std::vector<std::string>& args);
 

@@ -136,11 +136,18 @@ double in_processes(const workload& w, unsigned processes, const std::vector<std
   return seconds_since(start);
 }
 
-void report(const char* name, const workload& w, unsigned cores, const std::vector<std::string>& child_prefix) {
-  double s = sequential(w);
-  double c = concurrent(w);
-  double t = on_threads(w, cores);
-  double p = in_processes(w, cores, child_prefix);
+void report(const char* name, const char* workload_name, const workload& w, unsigned cores,
+            const std::vector<std::string>& child_prefix, const seed::mode_observer& observe) {
+  auto timed = [&](const char* mode, auto&& run_it) {
+    auto start = std::chrono::steady_clock::now();
+    double s = run_it();
+    if (observe) observe(workload_name, mode, start, std::chrono::steady_clock::now());
+    return s;
+  };
+  double s = timed("sequential", [&] { return sequential(w); });
+  double c = timed("concurrent", [&] { return concurrent(w); });
+  double t = timed("threads", [&] { return on_threads(w, cores); });
+  double p = timed("processes", [&] { return in_processes(w, cores, child_prefix); });
   std::printf("  %-28s %8.2f s %14.2f s %14.2f s %14.2f s\n", name, s, c, t, p);
 }
 
@@ -160,7 +167,7 @@ int three_modes_job(const std::vector<std::string>& args) {
   return 2;
 }
 
-int three_modes(const std::string& url, const std::vector<std::string>& child_prefix) {
+int three_modes(const std::string& url, const std::vector<std::string>& child_prefix, const mode_observer& observe) {
   unsigned cores = std::max(2u, std::thread::hardware_concurrency());
   weft::http::client shared_http;  // the concurrent mode's: its pool serves the tasks of one loop
   workload computing{
@@ -180,9 +187,9 @@ int three_modes(const std::string& url, const std::vector<std::string>& child_pr
   std::snprintf(threads, sizeof threads, "(%u threads)", cores);
   std::snprintf(processes, sizeof processes, "(%u processes)", cores);
   std::printf("  %-28s %10s %16s %16s %16s\n", "", "", "(one loop)", threads, processes);
-  report("computing: Mandelbrot tiles", computing, cores, child_prefix);
+  report("computing: Mandelbrot tiles", "computing", computing, cores, child_prefix, observe);
   std::string path = url.substr(std::min(url.size(), url.find('/', url.find("://") + 3)));
-  report(("waiting: GET " + path).c_str(), waiting, cores, child_prefix);
+  report(("waiting: GET " + path).c_str(), "waiting", waiting, cores, child_prefix, observe);
   std::printf("Waiting overlaps on one loop (concurrency); computing needs more cores (parallelism).\n");
   return failures.load();
 }

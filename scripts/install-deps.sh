@@ -18,6 +18,7 @@ packages=(
   python3-httpbin gunicorn                 # the reference httpbin that `weft serve` is tested against
   nginx-light                              # a server the HTTP client is tested against (and a bench peer)
   prometheus                               # scrapes `weft serve --metrics-port` in a test
+  chromium                                 # loads the timeline pages (weft trace view, demo --timeline) in a test
 )
 if [[ ${1:-} == bench ]]; then
   packages+=(wrk golang-go)                # bench/http, bench/client: load generator; Go net/http as a peer

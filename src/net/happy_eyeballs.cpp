@@ -132,7 +132,9 @@ task<result<tcp_stream>> tcp_stream::connect_any(std::vector<endpoint> candidate
     task_group attempts(task_group::policy::collect_all);
     for (std::size_t i = 0; i < candidates.size() && !r.winner && !cancelled; ++i) {
       ++r.running;
-      attempts.spawn(attempt(r, candidates[i], deadline - clock::now())).detach();
+      // Named only when traced (as the server's connections are): a name costs an allocation.
+      std::string_view name = weft::detail::current_worker()->tracer() != nullptr ? "connect attempt" : "";
+      attempts.spawn(name, attempt(r, candidates[i], deadline - clock::now())).detach();
       // Wait for the attempt delay, or less if every attempt so far has failed.
       clock::time_point next = std::min(weft::deadline_after(clock::now(), attempt_delay), deadline);
       while (!r.winner && r.running > 0 && clock::now() < next) {

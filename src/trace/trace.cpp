@@ -1,5 +1,7 @@
 #include "trace/trace.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
@@ -65,13 +67,11 @@ std::size_t name_limit(std::string_view name) noexcept {
   return n;
 }
 
-namespace {
-
-}  // namespace
-
 // ------------------------------------------------------------------------------------------ json_writer
 
-json_writer::json_writer(std::FILE* f, std::size_t max_bytes, std::size_t workers) : file_(f), max_bytes_(max_bytes) {
+json_writer::json_writer(std::FILE* f, std::size_t max_bytes, std::size_t workers,
+                         std::chrono::steady_clock::time_point origin)
+    : file_(f), max_bytes_(max_bytes), origin_(origin) {
   std::fputs("{\"traceEvents\":[\n", file_);
   written_ = 17;
   auto meta = [&](const char* what, std::uint32_t tid, std::string_view name) {
@@ -161,8 +161,13 @@ void json_writer::close(std::uint64_t end_ns, std::size_t extra_dropped) {
   // Tasks that never ended (still running when the runtime went, or when the flight recorder was
   // dumped): their tracks end with the trace.
   for (auto& [task, name] : names_) write_end(sink::foreign_track, event{task, end_ns, 0, 0, 0, kind::end}, name);
-  std::fprintf(file_, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"dropped_events\":\"%zu\"}}\n",
-               dropped_ + extra_dropped);
+  // The origin in the steady clock's own count (CLOCK_MONOTONIC on Linux: one clock for every process
+  // on the machine), and the process: `weft trace view` lays several traces on one axis with them.
+  auto origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(origin_.time_since_epoch()).count();
+  std::fprintf(file_,
+               "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"dropped_events\":\"%zu\",\"clock_origin_ns\":\"%lld\","
+               "\"process_id\":\"%d\"}}\n",
+               dropped_ + extra_dropped, static_cast<long long>(origin_ns), static_cast<int>(::getpid()));
   std::fclose(file_);
 }
 
@@ -292,7 +297,7 @@ std::unique_ptr<sink> sink::ring(std::size_t events, std::size_t workers) {
 sink::sink(std::FILE* f, std::size_t max_bytes, std::size_t workers, std::size_t ring_events)
     : workers_(workers), ring_events_(ring_events), origin_(std::chrono::steady_clock::now()) {
   if (f == nullptr) return;  // a ring: nothing is written until a dump
-  out_ = std::make_unique<json_writer>(f, max_bytes, workers);
+  out_ = std::make_unique<json_writer>(f, max_bytes, workers, origin_);
   writer_ = std::thread([this] { write_loop(); });
 }
 
@@ -421,7 +426,7 @@ bool sink::dump(const std::string& path, recorder* self, std::chrono::millisecon
     copy.reserve(full_.size());
     for (const auto& c : full_) copy.push_back(*c);
   }
-  json_writer out(f, std::numeric_limits<std::size_t>::max(), workers_);
+  json_writer out(f, std::numeric_limits<std::size_t>::max(), workers_, origin_);
   out.keep_only_arrows_in(copy);
   for (const chunk& c : copy) out.write_chunk(c);
   out.close(now_ns(), 0);

@@ -72,7 +72,9 @@ std::size_t name_limit(std::string_view name) noexcept;
 class json_writer {
  public:
   /// Writes the document's head and the track names (`workers` worker tracks and the foreign one).
-  json_writer(std::FILE* f, std::size_t max_bytes, std::size_t workers);
+  /// `origin` is the steady-clock instant that event times count from: the closing `otherData` gives it,
+  /// so that traces of several runtimes and processes can be laid on one time axis.
+  json_writer(std::FILE* f, std::size_t max_bytes, std::size_t workers, std::chrono::steady_clock::time_point origin);
   json_writer(const json_writer&) = delete;
   json_writer& operator=(const json_writer&) = delete;
 
@@ -97,6 +99,7 @@ class json_writer {
 
   std::FILE* file_;
   std::size_t max_bytes_;
+  std::chrono::steady_clock::time_point origin_;
   std::unordered_map<std::uint64_t, std::string> names_;
   struct waiting {
     std::uint32_t track;

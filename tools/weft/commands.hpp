@@ -73,6 +73,8 @@ int load(const load_config& cfg);
 
 struct demo_config {
   bool skip_modes = false;  ///< leave out the three-modes section (the fastest run)
+  /// --timeline: trace the demo's runtimes and draw them, section by section, as one HTML page here.
+  std::string timeline_file;
   /// --trace: every runtime of the demo writes its timeline, the first to this file, the next ones to
   /// FILE.2, FILE.3, ... before the extension; its child processes to FILE.pidN.
   std::string trace_file;
@@ -81,5 +83,14 @@ struct demo_config {
 int demo(const demo_config& cfg);
 /// `weft demo` runs its processes as `weft demo-job ...`: one job, its checksum on stdout.
 int demo_job(const std::vector<std::string>& args);
+
+struct trace_view_config {
+  std::vector<std::string> files;  ///< trace files, drawn on one time axis
+  std::string output = "timeline.html";
+  std::string title;
+  std::size_t max_task_rows = 80;  ///< rows of tasks per trace; the rest are counted
+};
+/// `weft trace view`: trace files as one self-contained HTML page.
+int trace_view(const trace_view_config& cfg);
 
 }  // namespace weft::tool

@@ -5,6 +5,7 @@
 //   weft fetch URL... [options] concurrent requests, one line per response in arrival order
 //   weft load URL [options]     keep-alive load with latency percentiles
 //   weft demo                   the news feed and the concurrent requests against an embedded server (`make run`)
+//   weft trace view FILE...     trace files drawn as one HTML page
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
@@ -105,6 +106,19 @@ void add_demo(CLI::App& app, demo_config& cfg, CLI::App*& cmd) {
   cmd = app.add_subcommand("demo", "The news feed and the concurrent requests for real, against an embedded server (make run)");
   cmd->add_flag("--no-modes", cfg.skip_modes, "Leave out the three-modes section (the longest)");
   add_trace_option(cmd, cfg.trace_file);
+  cmd->add_option("--timeline", cfg.timeline_file,
+                  "Draw the run as one HTML page (SVG, no network): each section's tasks on their loops");
+}
+
+void add_trace(CLI::App& app, trace_view_config& cfg, CLI::App*& view) {
+  CLI::App* cmd = app.add_subcommand("trace", "Work with trace files (--trace, WEFT_TRACE)");
+  cmd->require_subcommand(1);
+  view = cmd->add_subcommand("view", "Draw trace files as one HTML page: tasks as bars on worker lanes, on one time axis");
+  view->add_option("trace", cfg.files, "Trace files (Chrome/Perfetto JSON from weft)")->required()->check(CLI::ExistingFile);
+  view->add_option("-o,--output", cfg.output, "The HTML page to write")->capture_default_str();
+  view->add_option("--title", cfg.title, "The page's title");
+  view->add_option("--max-task-rows", cfg.max_task_rows, "Rows of tasks drawn per trace (the rest are counted)")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -122,14 +136,18 @@ int main(int argc, char** argv) {
   CLI::App* fetch_cmd = nullptr;
   CLI::App* load_cmd = nullptr;
   CLI::App* demo_cmd = nullptr;
+  trace_view_config view_cfg;
+  CLI::App* view_cmd = nullptr;
   add_serve(app, serve_cfg, serve_cmd);
   add_fetch(app, fetch_cfg, fetch_cmd);
   add_load(app, load_cfg, load_cmd);
   add_demo(app, demo_cfg, demo_cmd);
+  add_trace(app, view_cfg, view_cmd);
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return serve(serve_cfg);
   if (fetch_cmd->parsed()) return fetch(fetch_cfg);
   if (load_cmd->parsed()) return load(load_cfg);
   if (demo_cmd->parsed()) return demo(demo_cfg);
+  if (view_cmd->parsed()) return trace_view(view_cfg);
   return 0;
 }
