@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -172,10 +173,11 @@ inline std::string exchange(std::uint16_t port, std::string_view bytes) {
 /// The first line of a response.
 inline std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
 
-/// How many TCP sockets the kernel holds on local port `port`, besides listeners: accepted, queued
-/// for accept, or closing (FIN_WAIT1 and the like). Read from /proc/net/tcp and /proc/net/tcp6.
-inline std::size_t tcp_sockets_on_port(std::uint16_t port) {
-  std::size_t n = 0;
+/// The TCP sockets the kernel holds on local port `port`, besides listeners: accepted, queued for
+/// accept, or closing (FIN_WAIT1 and the like). Their lines of /proc/net/tcp and /proc/net/tcp6
+/// ("sl local rem st tx_queue:rx_queue ..."), which say why a socket is still there.
+inline std::vector<std::string> tcp_sockets_on_port(std::uint16_t port) {
+  std::vector<std::string> found;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::FILE* f = std::fopen(table, "r");
     if (f == nullptr) continue;
@@ -189,11 +191,11 @@ inline std::size_t tcp_sockets_on_port(std::uint16_t port) {
       if (std::sscanf(line, " %*[^:]: %63s %63s %x", local, remote, &state) != 3) continue;
       const char* colon = std::strrchr(local, ':');
       constexpr unsigned listen = 0x0A;
-      if (colon != nullptr && std::strtoul(colon + 1, nullptr, 16) == port && state != listen) ++n;
+      if (colon != nullptr && std::strtoul(colon + 1, nullptr, 16) == port && state != listen) found.emplace_back(line);
     }
     std::fclose(f);
   }
-  return n;
+  return found;
 }
 
 /// A fresh connection still gets its answer: whatever the test did to others cost only them.

@@ -255,7 +255,9 @@ TEST(rt_metrics, prometheus_text_is_well_formed) {
   while (std::getline(in, line)) {
     std::smatch m;
     if (std::regex_match(line, m, comment)) {
-      if (m[1] == "TYPE") EXPECT_EQ(++types[m[2]], 1) << "family typed twice: " << line;
+      if (m[1] == "TYPE") {
+        EXPECT_EQ(++types[m[2]], 1) << "family typed twice: " << line;
+      }
       continue;
     }
     ASSERT_TRUE(std::regex_match(line, m, sample)) << "not a sample: " << line;
@@ -266,8 +268,12 @@ TEST(rt_metrics, prometheus_text_is_well_formed) {
       last_bucket = value;
       if (line.find("le=\"+Inf\"") != std::string::npos) inf_bucket = value;
     }
-    if (name == "weft_runtime_poll_seconds_count") EXPECT_EQ(value, inf_bucket);
-    if (name == "weft_runtime_workers") EXPECT_EQ(value, static_cast<double>(rt.workers()));
+    if (name == "weft_runtime_poll_seconds_count") {
+      EXPECT_EQ(value, inf_bucket);
+    }
+    if (name == "weft_runtime_workers") {
+      EXPECT_EQ(value, static_cast<double>(rt.workers()));
+    }
   }
   EXPECT_GE(inf_bucket, 11);
   for (const char* family : {"weft_runtime_polls_total", "weft_runtime_busy_seconds_total", "weft_runtime_idle_seconds_total",

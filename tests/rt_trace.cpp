@@ -354,6 +354,71 @@ TEST(rt_trace, slices_say_what_woke_them) {
   std::remove(path.c_str());
 }
 
+TEST(rt_trace, slices_say_what_the_task_then_waited_on) {
+  std::string path = temp_path("waits");
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      channel<int> ch(1);
+      semaphore permits(0);
+      event ready;
+      auto p = net::unix_stream::pair();
+      CO_ASSERT_TRUE(p.has_value());
+      auto& a = p->first;
+      auto& b = p->second;
+      // Each await below really suspends: what would end it comes from "helper", a moment later.
+      auto waiter = spawn("waiter", [&]() -> task<void> {
+        co_await sleep_for(std::chrono::milliseconds(1));
+        (void)co_await ch.receive();
+        (void)co_await permits.acquire();
+        (void)co_await ready.wait();
+        co_await spawn([]() -> task<void> { co_await sleep_for(std::chrono::milliseconds(1)); });
+        {
+          task_group g;
+          g.spawn([]() -> task<void> { co_await sleep_for(std::chrono::milliseconds(1)); });
+          co_await g.join();
+        }
+        (void)co_await spawn_blocking([] { std::this_thread::sleep_for(std::chrono::milliseconds(1)); });
+        (void)co_await offload([] { std::this_thread::sleep_for(std::chrono::milliseconds(1)); });
+        co_await parallel_for_async(0, 4, [](std::size_t) { std::this_thread::sleep_for(std::chrono::milliseconds(1)); });
+        co_await yield_now();
+        char buf[8];
+        (void)co_await b.read_some(std::span<char>(buf));
+      });
+      auto helper = spawn("helper", [&]() -> task<void> {
+        auto pause = [] { return sleep_for(std::chrono::milliseconds(5)); };
+        co_await pause();
+        (void)co_await ch.send(1);
+        co_await pause();
+        permits.release();
+        co_await pause();
+        ready.set();
+        co_await sleep_for(std::chrono::milliseconds(200));  // past the joins and the pools
+        (void)co_await a.write_all("x");
+      });
+      co_await std::move(waiter);
+      co_await std::move(helper);
+      // when_all: its children start inside the parent's slice, which then waits on them.
+      co_await spawn("fan", []() -> task<void> {
+        auto nap = []() -> task<void> { (void)co_await sleep_for(std::chrono::milliseconds(1)); };
+        co_await when_all(nap(), nap());
+      });
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  EXPECT_NE(summary.find(R"("waits": ["timer", "channel", "semaphore", "event", "join", "join", "blocking pool", )"
+                         R"("compute pool", "compute pool", "yield", "readable", ""])"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find(R"("fan": {)"), std::string::npos) << summary;
+  std::size_t fan = summary.find(R"("fan": {)");
+  EXPECT_NE(summary.find(R"("waits": ["join")", fan), std::string::npos) << summary;
+  std::remove(path.c_str());
+}
+
 // Steals are marked on the thief's track, one for each time it found tasks to take.
 TEST(rt_trace, steals_are_marked_where_they_happen) {
   if (!test::multi_worker()) GTEST_SKIP() << "stealing needs several workers";

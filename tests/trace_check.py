@@ -119,6 +119,8 @@ def main():
         entry["slices"] += len(slices.get(task, []))
         entry["parent"] = begins[parent]["name"] if parent in begins else None
         entry["tracks"] = sorted(set(entry["tracks"]) | {x["tid"] for x in slices.get(task, [])})
+        # What each slice ended waiting on, in order ("" for a slice that ended the task).
+        entry["waits"] = [x["args"].get("suspended_on", "") for x in sorted(slices.get(task, []), key=lambda x: x["ts"])]
     woken = collections.Counter(x["args"].get("woken_by") for xs in by_track.values() for x in xs)
     del woken[None]
     print(json.dumps({"tasks": tasks, "workers": len(workers), "dropped": dropped, "spans": spans,

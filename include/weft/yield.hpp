@@ -28,6 +28,7 @@ struct [[nodiscard]] yield_now {
       canceled = true;
       return false;
     }
+    detail::note_suspend(detail::suspend_reason::yield);
     detail::schedule(h, ctx);
     return true;
   }

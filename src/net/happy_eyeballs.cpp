@@ -62,6 +62,7 @@ class race_wait : weft::detail::cancel_waiter, timer_entry {
     ctx->arm(this);
     fire = &race_wait::expired;
     weft::detail::current_worker()->arm_timer(this, deadline_);
+    weft::detail::note_suspend(weft::detail::suspend_reason::join);  // on the connect attempts
     return true;
   }
   bool await_resume() noexcept {

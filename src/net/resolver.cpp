@@ -308,6 +308,7 @@ class answer_awaitable : weft::detail::cancel_waiter, timer_entry {
     ctx->arm(this);
     fire = &answer_awaitable::expired;
     weft::detail::current_worker()->arm_timer(this, deadline_);
+    weft::detail::note_suspend(weft::detail::suspend_reason::dns);
     return true;
   }
   /// The answer; the query is freed here unless c-ares still holds it.

@@ -11,6 +11,21 @@ namespace {
 
 constexpr std::size_t chunks_per_worker = 32;
 
+/// The wait on a parallel job's `done` event, noted in the trace as a wait on the compute pool (the
+/// event notes itself as an event). Nothing of the awaiter is touched after the park, which may already
+/// have been woken: only this thread's note is written.
+struct awaiting_the_compute_pool {
+  void_wait_awaiter<event> inner;
+  bool await_ready() const noexcept { return inner.await_ready(); }
+  template <weft_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    bool parked = inner.await_suspend(h);
+    if (parked) note_suspend(suspend_reason::compute_pool);
+    return parked;
+  }
+  result<void> await_resume() noexcept { return inner.await_resume(); }
+};
+
 void finish_runner(const std::shared_ptr<parallel_job>& job) {
   if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   job->finished.store(1, std::memory_order_release);
@@ -88,7 +103,7 @@ task<void> parallel_run_async(std::shared_ptr<parallel_job> job) {
   if (job->chunks == 0) co_return;
   job->caller = co_await current_context();
   start_runners(job);
-  co_await job->done.wait_through_cancel();  // the chunks use the caller's body until they end
+  co_await awaiting_the_compute_pool{job->done.wait_through_cancel()};  // the chunks use the caller's body until they end
   rethrow_failure(*job);
   if (job->caller->cancelled()) {
     throw std::system_error(make_error_code(errc::operation_canceled), "parallel work cancelled");

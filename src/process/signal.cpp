@@ -142,7 +142,7 @@ bool signal_awaiter::suspend(std::coroutine_handle<> h, context* c) noexcept {
       return false;
     }
   }
-  park(this, &set->lock_, &set->waiters_, h, c);
+  park(this, &set->lock_, &set->waiters_, h, c, suspend_reason::signal);
   return true;
 }
 

@@ -91,13 +91,18 @@ bool park(worker* w, io_op* op, std::coroutine_handle<> h, context* ctx) noexcep
     io->writes_watched = true;
   }
   clock::time_point deadline{clock::duration(op->deadline_ns)};
-  if (op->deadline_ns != 0 && deadline <= w->now()) {
+  // A plain deadline already past fails here. A stall limit does not: its timer, armed below even if
+  // due, decides in deadline_passed (progress since may extend it) and resets the connection when it
+  // gives up. Failing here skipped the reset: a slow reader's socket, closed with a FIN behind megabytes
+  // it would never read, lingered in FIN_WAIT1 for minutes (seen when a move between loops was slow).
+  if (op->deadline_ns != 0 && op->stall_ns == 0 && deadline <= w->now()) {
     op->error = errc::timed_out;
     return false;
   }
   slot = op;
   op->waiting = h;
   op->ctx = ctx;
+  note_suspend(op->dir == io_dir::write ? suspend_reason::writable : suspend_reason::readable);
   op->on_cancel = &cut_short;
   ctx->arm(op);
   if (op->deadline_ns != 0) {
@@ -168,6 +173,7 @@ bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
   }
   worker* w = current_worker();
   if (op->io->owner != nullptr && op->io->owner != w) {
+    note_suspend(op->dir == io_dir::write ? suspend_reason::writable : suspend_reason::readable);
     move_registration(w, op, h, ctx);
     return true;
   }

@@ -72,6 +72,7 @@ bool blocking_submit(blocking_job* job, std::coroutine_handle<> h, context* ctx,
   job->on_cancel = &cancel_job;
   job->on_compute_pool = compute;
   ctx->arm(job);
+  note_suspend(compute ? suspend_reason::compute_pool : suspend_reason::blocking_pool);
   if (here->tracer() != nullptr) [[unlikely]] {
     job->traced_since = std::chrono::steady_clock::now().time_since_epoch().count();
   }

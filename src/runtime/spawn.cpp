@@ -198,6 +198,7 @@ void spawn_release_handle(spawn_state_base* s) noexcept {
 }
 
 std::coroutine_handle<> spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept {
+  note_suspend(suspend_reason::join);
   spawn_state_base* s = w->s;
   w->ctx = joiner_ctx;
   s->joiner = w->waiting;

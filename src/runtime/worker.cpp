@@ -413,11 +413,15 @@ void worker::resume_observed(runnable r) {
   // the piece so far is recorded now, and the next begins when this resume ends. Slices never overlap.
   if (trace_ != nullptr && outer != 0) trace_->ran(outer, slice_start_, start);
   slice_start_ = start;
+  last_suspend = suspend_reason::none;
   r.handle.resume();
   auto end = std::chrono::steady_clock::now();
+  // What the task now waits on, as its last await point noted; cleared, so that an outer slice split by
+  // this one (a nested resume) does not take it for its own.
+  suspend_reason why = std::exchange(last_suspend, suspend_reason::none);
   running_task_ = outer;
   if (trace_ != nullptr) {
-    if (task != 0) trace_->ran(task, slice_start_, end, wake_seq, woken_by);
+    if (task != 0) trace_->ran(task, slice_start_, end, wake_seq, woken_by, why);
     slice_start_ = end;
     for (std::size_t i = ends_before; i < ended_in_turn_.size(); ++i) trace_->ended(ended_in_turn_[i]);
     ended_in_turn_.resize(ends_before);

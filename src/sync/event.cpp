@@ -31,7 +31,7 @@ bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::c
   // Checked under the lock: set() stores the flag before it takes the lock, so it either is seen here
   // or finds this waiter in the list.
   if (set_.load(std::memory_order_acquire)) return false;
-  detail::park(w, &lock_, &waiters_, h, ctx, cancellable);
+  detail::park(w, &lock_, &waiters_, h, ctx, detail::suspend_reason::event, cancellable);
   return true;
 }
 
@@ -69,7 +69,7 @@ bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detai
     permits_.set(free - 1);
     return false;
   }
-  detail::park(w, &lock_, &waiters_, h, ctx, cancellable);
+  detail::park(w, &lock_, &waiters_, h, ctx, detail::suspend_reason::semaphore, cancellable);
   return true;
 }
 

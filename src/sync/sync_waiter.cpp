@@ -28,7 +28,8 @@ void spin_lock::wait_until_free() noexcept {
 }
 
 void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx,
-          bool cancellable) noexcept {
+          suspend_reason why, bool cancellable) noexcept {
+  note_suspend(why);
   w->lock = lock;
   w->handle = h;
   w->ctx = ctx;
@@ -36,11 +37,10 @@ void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_han
   w->outcome = wait_outcome::waiting;
   w->on_cancel = &cancel_parked;
   list->push_back(w);
-  if (cancellable) {
-    ctx->arm(w);
-  } else {
-    w->ctx = nullptr;  // resumed() then has nothing to disarm
-  }
+  // Not armed, a wait through cancellation still names its task's context to the wake: the loop
+  // resumes it as that task (its trace slice, the slow-task report's name).
+  w->armed = cancellable;
+  if (cancellable) ctx->arm(w);
 }
 
 void abandon(sync_waiter* w) noexcept {

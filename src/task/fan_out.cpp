@@ -71,6 +71,7 @@ std::coroutine_handle<> fan_out::start(std::coroutine_handle<> awaiting, context
   }
   for (std::size_t i = 0; i < count; ++i) slots[i].handle.resume();
   if (--remaining == 0) return all_done(*this);
+  note_suspend(suspend_reason::join);  // after the children's own first suspensions
   return std::noop_coroutine();
 }
 

@@ -55,6 +55,7 @@ task_group::~task_group() {
 void task_group::suspend_joiner(std::coroutine_handle<> h, detail::context* ctx) noexcept {
   joiner_ = h;
   ctx_.attach(ctx);
+  detail::note_suspend(detail::suspend_reason::join);
 }
 
 void task_group::finish_join() {

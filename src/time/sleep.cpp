@@ -23,6 +23,7 @@ bool sleep_awaitable::suspend(std::coroutine_handle<> h, detail::context* ctx) n
   on_cancel = &sleep_awaitable::cut_short;
   w->arm_timer(this, deadline_);
   ctx->arm(this);
+  detail::note_suspend(detail::suspend_reason::timer);
   return true;
 }
 

@@ -67,6 +67,21 @@ std::size_t name_limit(std::string_view name) noexcept {
   return n;
 }
 
+}  // namespace weft::detail::trace
+
+namespace weft::detail {
+
+const char* suspend_reason_name(suspend_reason r) noexcept {
+  static constexpr const char* names[] = {"",       "timer", "readable",      "writable",     "channel", "semaphore", "event",
+                                          "join",   "blocking pool", "compute pool", "signal",  "yield",     "dns"};
+  auto i = static_cast<std::size_t>(r);
+  return i < std::size(names) ? names[i] : "";
+}
+
+}  // namespace weft::detail
+
+namespace weft::detail::trace {
+
 // ------------------------------------------------------------------------------------------ json_writer
 
 json_writer::json_writer(std::FILE* f, std::size_t max_bytes, std::size_t workers,
@@ -195,6 +210,11 @@ void json_writer::write_run(std::uint32_t track, const event& e, std::string_vie
     static constexpr const char* names[] = {"", "task", "timer", "io", "another thread", "loop", "yield"};
     json += ",\"woken_by\":\"";
     json += names[static_cast<std::size_t>(source) < std::size(names) ? static_cast<std::size_t>(source) : 0];
+    json += "\"";
+  }
+  if (e.why != suspend_reason::none) {
+    json += ",\"suspended_on\":\"";
+    json += suspend_reason_name(e.why);
     json += "\"";
   }
   json += "}}";

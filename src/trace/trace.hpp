@@ -36,7 +36,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "weft/detail/suspend_reason.hpp"
+
 namespace weft::detail::trace {
+
+using detail::suspend_reason;
 
 enum class kind : std::uint8_t { spawn, run, end, span, wake, instant };
 
@@ -52,6 +56,7 @@ struct event {
   std::uint16_t name_len;  // and its arguments (JSON members); their length. run, wake: the wake's
                            // number (name_at) and, on a run, its wake_source (name_len)
   kind what;
+  suspend_reason why = suspend_reason::none;  // run: what the task waited on when the slice ended (none: it ended, or unnoted)
 };
 static_assert(sizeof(event) == 32);
 
@@ -196,10 +201,10 @@ class recorder {
   sink& owner() noexcept { return sink_; }
   void spawned(std::uint64_t task, std::uint64_t parent, std::string_view name);
   /// A run slice; `wake_seq` and `source`: what woke it (none for a slice that continues one split by
-  /// a nested resume).
+  /// a nested resume); `why`: what it then waited on.
   void ran(std::uint64_t task, std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end,
-           std::uint32_t wake_seq = 0, wake_source source = wake_source::none) {
-    append({task, sink_.ns_at(start), sink_.ns_at(end), wake_seq, static_cast<std::uint16_t>(source), kind::run});
+           std::uint32_t wake_seq = 0, wake_source source = wake_source::none, suspend_reason why = suspend_reason::none) {
+    append({task, sink_.ns_at(start), sink_.ns_at(end), wake_seq, static_cast<std::uint16_t>(source), kind::run, why});
   }
   /// Something that happened on this loop at one moment, drawn on its track (a steal, a signal):
   /// `label` names it, `args` are JSON object members (may be empty).

@@ -28,7 +28,7 @@ struct gate {
 
   bool suspend(sync_waiter* w, std::coroutine_handle<> h, context* ctx, bool cancellable) noexcept {
     std::lock_guard guard(lock);
-    park(w, &lock, &parked, h, ctx, cancellable);
+    park(w, &lock, &parked, h, ctx, suspend_reason::event, cancellable);
     return true;
   }
   void_wait_awaiter<gate> wait() noexcept { return void_wait_awaiter<gate>(this); }

@@ -14,6 +14,7 @@
 #include <exception>
 
 #include "weft/detail/context.hpp"
+#include "weft/detail/suspend_reason.hpp"
 #include "weft/detail/frame_alloc.hpp"
 
 namespace weft::detail {

@@ -74,6 +74,7 @@ struct sync_waiter : cancel_waiter {
   context* ctx = nullptr;
   worker* home = nullptr;
   wait_outcome outcome = wait_outcome::waiting;
+  bool armed = false;  // park armed ctx's cancellation (not for a wait through cancellation)
 };
 
 template <class Owner>
@@ -101,8 +102,9 @@ struct waiter_list {
 
 /// Under `lock`: links `w` into `list` for the coroutine `h` of context `ctx` on the current loop, and
 /// arms its cancellation (unless `cancellable` is false). The caller then suspends.
+/// `why` is what the trace says the task waits on.
 void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx,
-          bool cancellable = true) noexcept;
+          suspend_reason why, bool cancellable = true) noexcept;
 /// Settled waiters on their way to be woken: a local of the settling call, never shared. Linked through
 /// the waiters' own links (free once they left their primitive's list); `list` stays null.
 struct wake_list {
@@ -128,7 +130,7 @@ inline void wake_settled(wake_list& wakes) noexcept {
 }
 /// In await_resume: disarms the cancellation that park armed; the waiter is no longer linked.
 inline void resumed(sync_waiter* w) noexcept {
-  if (w->ctx != nullptr) w->ctx->disarm();
+  if (w->armed) w->ctx->disarm();
   w->lock = nullptr;
 }
 /// In the awaiter's destructor: unlinks a waiter whose frame is destroyed while it waits.

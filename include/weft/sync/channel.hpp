@@ -114,7 +114,7 @@ class channel {
         if (s->closed) {
           this->outcome = detail::wait_outcome::closed;
         } else if (!s->try_put(this->value, wakes)) {
-          detail::park(this, &s->lock, &s->senders, h, task_ctx);
+          detail::park(this, &s->lock, &s->senders, h, task_ctx, detail::suspend_reason::channel);
           parked = true;
         }
       }
@@ -152,7 +152,7 @@ class channel {
         } else if (s->closed) {
           this->outcome = detail::wait_outcome::closed;
         } else {
-          detail::park(this, &s->lock, &s->receivers, h, task_ctx);
+          detail::park(this, &s->lock, &s->receivers, h, task_ctx, detail::suspend_reason::channel);
           parked = true;
         }
       }

@@ -132,7 +132,7 @@ class oneshot_receiver {
       }
       std::lock_guard guard(s->lock);
       if (s->value || s->sender_gone) return false;
-      detail::park(this, &s->lock, &s->waiter, h, task_ctx);
+      detail::park(this, &s->lock, &s->waiter, h, task_ctx, detail::suspend_reason::channel);
       return true;
     }
     result<T> await_resume() {
