@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 #include <stdexcept>
@@ -416,6 +417,55 @@ TEST(rt_trace, slices_say_what_the_task_then_waited_on) {
   EXPECT_NE(summary.find(R"("fan": {)"), std::string::npos) << summary;
   std::size_t fan = summary.find(R"("fan": {)");
   EXPECT_NE(summary.find(R"("waits": ["join")", fan), std::string::npos) << summary;
+  std::remove(path.c_str());
+}
+
+TEST(rt_trace, signals_are_marked_where_the_loop_takes_them) {
+  std::string path = temp_path("signal");
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([]() -> task<void> {
+      signal_set usr1{SIGUSR1};  // listening from here on: a signal before the await is kept
+      std::thread sender([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ::kill(::getpid(), SIGUSR1);
+      });
+      auto got = co_await usr1.next();
+      sender.join();
+      EXPECT_EQ(got.value_or(0), SIGUSR1);
+    }());
+  }
+  std::string summary = check(path);
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  EXPECT_NE(summary.find(R"("signal": 1)"), std::string::npos) << summary;
+  EXPECT_EQ(occurrences(path, R"("name":"SIGUSR1")"), 1u);
+  EXPECT_NE(summary.find(R"("waits": ["signal", ""])"), std::string::npos) << summary;
+  std::remove(path.c_str());
+}
+
+TEST(rt_trace, parallel_for_chunks_are_slices_on_the_compute_threads) {
+  std::string path = temp_path("parallel");
+  std::atomic<int> done{0};
+  {
+    runtime_options o = test::options();
+    o.trace_file = path;
+    runtime rt(o);
+    rt.block_on([&done]() -> task<void> {
+      co_await parallel_for_async(0, 64, [&done](std::size_t) {
+        test::spin_for(std::chrono::microseconds(200));
+        ++done;
+      });
+    }());
+  }
+  EXPECT_EQ(done.load(), 64);
+  std::string summary = check(path);  // also: no two slices overlap on a compute track
+  ASSERT_FALSE(summary.empty()) << "the trace breaks what a viewer needs";
+  // One slice per chunk (64 items: at most 32 chunks per compute thread, and at least two threads).
+  EXPECT_NE(summary.find(R"("compute_slices": 64)"), std::string::npos) << summary;
+  EXPECT_GE(occurrences(path, R"("name":"compute )"), 1u) << "the compute tracks are named";
+  EXPECT_NE(summary.find(R"("waits": ["compute pool", ""])"), std::string::npos) << summary;
   std::remove(path.c_str());
 }
 

@@ -40,6 +40,7 @@ def main():
     span_begins, span_ends = collections.defaultdict(list), collections.defaultdict(list)  # (id, name): [ts]
     by_track = collections.defaultdict(list)
     workers = set()
+    compute = set()  # the compute threads' tracks: parallel_for chunks, run for a task elsewhere
     flow_starts, flow_ends = {}, []
     instants = {}
     # Task begins first: a span's events may come before its task's begin in the file.
@@ -52,6 +53,8 @@ def main():
         ph = e.get("ph")
         if ph == "M" and e.get("name") == "thread_name" and e["args"]["name"].startswith("worker "):
             workers.add(e["tid"])
+        elif ph == "M" and e.get("name") == "thread_name" and e["args"]["name"].startswith("compute "):
+            compute.add(e["tid"])
         elif ph == "b" and "parent" not in e.get("args", {}):
             span_begins[(e["id"], e["name"])].append(e["ts"])
         elif ph == "e" and e["id"] in begins and e["name"] != begins[e["id"]]["name"]:
@@ -120,11 +123,13 @@ def main():
         entry["parent"] = begins[parent]["name"] if parent in begins else None
         entry["tracks"] = sorted(set(entry["tracks"]) | {x["tid"] for x in slices.get(task, [])})
         # What each slice ended waiting on, in order ("" for a slice that ended the task).
-        entry["waits"] = [x["args"].get("suspended_on", "") for x in sorted(slices.get(task, []), key=lambda x: x["ts"])]
+        entry["waits"] = [x["args"].get("suspended_on", "") for x in sorted(slices.get(task, []), key=lambda x: x["ts"])
+                          if x["tid"] not in compute]
     woken = collections.Counter(x["args"].get("woken_by") for xs in by_track.values() for x in xs)
     del woken[None]
     print(json.dumps({"tasks": tasks, "workers": len(workers), "dropped": dropped, "spans": spans,
-                      "arrows": len(flow_ends), "woken_by": dict(woken), "instants": instants}, sort_keys=True))
+                      "arrows": len(flow_ends),
+                      "compute_slices": sum(len(by_track[t]) for t in compute), "woken_by": dict(woken), "instants": instants}, sort_keys=True))
 
 
 main()

@@ -55,6 +55,13 @@ struct parallel_job {
   std::exception_ptr error;  // written once, by the chunk that set `failed`
   std::atomic<std::uint32_t> finished{0};
   event done;
+  /// When each chunk ran and on which compute thread (steady-clock ns; end 0: not run): filled only
+  /// for an _async job whose caller is traced, for the trace's compute tracks.
+  struct chunk_time {
+    std::int64_t start = 0, end = 0;
+    std::uint32_t thread = 0;
+  };
+  std::vector<chunk_time> times;
 };
 
 /// Sets `count`, the chunking, the runners and `remaining` (the runners) for `count` items.

@@ -1,8 +1,11 @@
 // The part of weft/parallel.hpp that does not depend on the body's type.
 #include <algorithm>
+#include <chrono>
 #include <system_error>
 
 #include "parallel/compute_pool.hpp"
+#include "runtime/worker.hpp"
+#include "trace/trace.hpp"
 #include "weft/error.hpp"
 #include "weft/parallel.hpp"
 
@@ -45,12 +48,21 @@ void run_one(parallel_job& job, std::size_t chunk) {
   }
 }
 
+std::int64_t steady_ns() noexcept { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
 /// Claims and runs chunks until none is left.
 void run_chunks(parallel_job& job) {
   for (;;) {
     std::size_t c = job.next_chunk.fetch_add(1, std::memory_order_relaxed);
     if (c >= job.chunks) return;
+    if (job.times.empty()) {
+      run_one(job, c);
+      continue;
+    }
+    std::int64_t start = steady_ns();  // traced: each chunk's times, read by the caller once all end
     run_one(job, c);
+    worker* w = current_worker();
+    job.times[c] = {start, steady_ns(), w != nullptr ? static_cast<std::uint32_t>(w->index()) : 0};
   }
 }
 
@@ -102,8 +114,20 @@ void parallel_run(const std::shared_ptr<parallel_job>& job) {
 task<void> parallel_run_async(std::shared_ptr<parallel_job> job) {
   if (job->chunks == 0) co_return;
   job->caller = co_await current_context();
+  trace::recorder* traced = current_tracer();
+  if (traced != nullptr && job->caller->trace_id() != 0) [[unlikely]] job->times.resize(job->chunks);
   start_runners(job);
   co_await awaiting_the_compute_pool{job->done.wait_through_cancel()};  // the chunks use the caller's body until they end
+  // Every runner has ended (the event's set orders their writes of `times` before this read).
+  if (!job->times.empty()) {
+    if (trace::recorder* t = current_tracer()) {
+      std::vector<trace::sink::timed_run> ran;
+      for (const auto& c : job->times) {
+        if (c.end != 0) ran.push_back({c.start, c.end, c.thread});  // 0: skipped (a failure or a cancel came first)
+      }
+      t->owner().compute_slices(job->caller->trace_id(), ran);
+    }
+  }
   rethrow_failure(*job);
   if (job->caller->cancelled()) {
     throw std::system_error(make_error_code(errc::operation_canceled), "parallel work cancelled");

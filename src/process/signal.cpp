@@ -2,6 +2,9 @@
 // the pipe and delivers each number to the signal_sets listening for it.
 #include "weft/signal.hpp"
 
+#include <cstring>
+#include <string>
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -14,6 +17,9 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+
+#include "runtime/worker.hpp"
+#include "trace/trace.hpp"
 
 namespace weft {
 
@@ -149,6 +155,12 @@ bool signal_awaiter::suspend(std::coroutine_handle<> h, context* c) noexcept {
 result<int> signal_awaiter::await_resume() noexcept {
   resumed(this);
   if (outcome == wait_outcome::cancelled) return fail(errc::operation_canceled);
+  // A mark on the trace where the loop took the signal (it arrived on the dispatch thread a moment
+  // before; the task's slice says it was woken by another thread).
+  if (auto* t = current_tracer()) [[unlikely]] {
+    const char* name = sigabbrev_np(signo);
+    t->instant("signal", "\"signal\":" + std::to_string(signo) + ",\"name\":\"SIG" + (name != nullptr ? name : "?") + "\"");
+  }
   return signo;
 }
 

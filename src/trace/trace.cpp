@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <map>
 
 namespace weft::detail::trace {
 namespace {
@@ -89,25 +90,29 @@ json_writer::json_writer(std::FILE* f, std::size_t max_bytes, std::size_t worker
     : file_(f), max_bytes_(max_bytes), origin_(origin) {
   std::fputs("{\"traceEvents\":[\n", file_);
   written_ = 17;
-  auto meta = [&](const char* what, std::uint32_t tid, std::string_view name) {
-    std::string json = "{\"ph\":\"M\",\"name\":\"";
-    json += what;
-    json += "\",\"pid\":1,\"tid\":" + std::to_string(tid) + ",\"args\":{\"name\":";
-    append_json_string(json, name);
-    json += "}}";
-    write_event(json);
-  };
-  meta("process_name", 0, "weft");
+  write_meta("process_name", 0, "weft");
   for (std::size_t i = 0; i < workers; ++i) {
-    meta("thread_name", static_cast<std::uint32_t>(i), "worker " + std::to_string(i));
+    write_meta("thread_name", static_cast<std::uint32_t>(i), "worker " + std::to_string(i));
   }
-  meta("thread_name", sink::foreign_track, "outside the runtime");
+  write_meta("thread_name", sink::foreign_track, "outside the runtime");
+}
+
+void json_writer::write_meta(const char* what, std::uint32_t tid, std::string_view name) {
+  std::string json = "{\"ph\":\"M\",\"name\":\"";
+  json += what;
+  json += "\",\"pid\":1,\"tid\":" + std::to_string(tid) + ",\"args\":{\"name\":";
+  append_json_string(json, name);
+  json += "}}";
+  write_event(json);
 }
 
 void json_writer::write_chunk(const chunk& c) {
   if (written_ + closing_room >= max_bytes_) {  // full already: count, do not format
     dropped_ += c.events.size();
     return;
+  }
+  if (c.worker >= sink::compute_track && named_compute_.insert(c.worker).second) {
+    write_meta("thread_name", c.worker, "compute " + std::to_string(c.worker - sink::compute_track));
   }
   for (const event& e : c.events) {
     if (e.what == kind::spawn) {
@@ -387,6 +392,32 @@ void sink::foreign_spawn(std::uint64_t task, std::uint64_t parent, std::string_v
       ++ring_held_;
       (void)trim_ring();
     }
+  }
+  if (!is_ring()) ready_.notify_one();
+}
+
+void sink::compute_slices(std::uint64_t task, const std::vector<timed_run>& runs) {
+  std::map<std::uint32_t, std::unique_ptr<chunk>> by_thread;
+  for (const auto& t : runs) {
+    auto& c = by_thread[t.thread];
+    if (c == nullptr) {
+      c = std::make_unique<chunk>();
+      c->worker = compute_track + t.thread;
+    }
+    auto at = [this](std::int64_t ns) {
+      return ns_at(std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns)));
+    };
+    c->events.push_back({task, at(t.start), at(t.end), 0, 0, kind::run});
+  }
+  {
+    std::lock_guard g(lock_);
+    for (auto& [thread, c] : by_thread) {
+      // In time order on each track, as a viewer expects (chunks were claimed in order, not ended so).
+      std::sort(c->events.begin(), c->events.end(), [](const event& a, const event& b) { return a.at_ns < b.at_ns; });
+      if (is_ring()) ring_held_ += c->events.size();
+      full_.push_back(std::move(c));
+    }
+    if (is_ring()) (void)trim_ring();
   }
   if (!is_ring()) ready_.notify_one();
 }

@@ -94,6 +94,7 @@ class json_writer {
 
  private:
   void write_event(const std::string& json);
+  void write_meta(const char* what, std::uint32_t tid, std::string_view name);
   void write_begin(std::uint32_t track, std::uint64_t task, std::uint64_t at_ns, std::uint64_t parent, std::string_view name);
   void write_run(std::uint32_t track, const event& e, std::string_view name);
   void write_end(std::uint32_t track, const event& e, std::string_view name);
@@ -113,6 +114,7 @@ class json_writer {
   };
   std::unordered_map<std::uint64_t, std::vector<waiting>> unnamed_;  // events that came before their spawn
   std::size_t held_ = 0;  // events in unnamed_
+  std::unordered_set<std::uint32_t> named_compute_;  // compute tracks named so far
   bool arrows_filtered_ = false;
   std::unordered_set<std::uint64_t> arrows_;  // (woken task << 32) | arrow id, when filtered
   std::size_t written_ = 0;
@@ -127,6 +129,7 @@ class json_writer {
 class sink {
  public:
   static constexpr std::uint32_t foreign_track = 1000000;
+  static constexpr std::uint32_t compute_track = 2000000;  // + the compute thread's index
 
   /// Opens `path` for `workers` workers; null (and a line on stderr) if the file cannot be created.
   static std::unique_ptr<sink> open(const std::string& path, std::size_t max_bytes, std::size_t workers);
@@ -149,6 +152,13 @@ class sink {
   std::unique_ptr<chunk> exchange(std::unique_ptr<chunk> full);
   /// A spawn from a thread that is not one of the runtime's loops.
   void foreign_spawn(std::uint64_t task, std::uint64_t parent, std::string_view name);
+  /// The chunks of a parallel_for that `task` awaited, as run slices of that task on the tracks of the
+  /// compute threads that ran them ("compute N"), which have no recorder of their own. Any thread.
+  struct timed_run {
+    std::int64_t start, end;  // steady-clock ns
+    std::uint32_t thread;     // the compute thread's index
+  };
+  void compute_slices(std::uint64_t task, const std::vector<timed_run>& runs);
 
   /// Flight recorder: asks every loop to hand over its current chunk (`wake_loops`, set by the runtime,
   /// makes sleeping loops look), waits for them up to `patience`, and writes what the ring holds to
