@@ -112,7 +112,8 @@ trace read(const std::string& path) {
     } else if (ph == "X") {
       std::int64_t start = ns_of(e, "ts", origin);
       t.runs.push_back({start, start + std::llround(e.value("dur", 0.0) * 1000.0), lane(e),
-                        args.value("task", std::uint64_t{0}), string_of(e, "name"), string_of(args, "woken_by")});
+                        args.value("task", std::uint64_t{0}), string_of(e, "name"), string_of(args, "woken_by"),
+                        string_of(args, "suspended_on")});
     } else if (ph == "b" && cat == "task") {
       std::uint64_t id = e.value("id", std::uint64_t{0});
       bool is_task = args.contains("parent");
@@ -317,7 +318,8 @@ class panel_writer {
            "\" fill=\"" + color_of(r.task) + "\"><title>" + esc(r.name) + " (task " + std::to_string(r.task) + ")\nran " +
            esc(duration_text(static_cast<double>(r.end - r.start))) + " at " +
            esc(duration_text(static_cast<double>(r.start - p_.start))) +
-           (r.woken_by.empty() ? std::string() : "\nwoken by " + esc(r.woken_by)) + "</title></rect>";
+           (r.woken_by.empty() ? std::string() : "\nwoken by " + esc(r.woken_by)) +
+           (r.suspended_on.empty() ? std::string() : "\nthen waited on " + esc(r.suspended_on)) + "</title></rect>";
     }
     for (const auto& m : t.marks) {
       if (!inside(m.at, m.at)) continue;

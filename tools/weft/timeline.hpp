@@ -17,7 +17,7 @@ struct trace {
     std::int64_t start, end;
     std::uint32_t lane;  // index into lanes
     std::uint64_t task;
-    std::string name, woken_by;
+    std::string name, woken_by, suspended_on;
   };
   struct span {       // an HTTP request, a phase of one, a blocking job: inside a task's life
     std::int64_t start, end;
