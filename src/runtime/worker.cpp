@@ -408,7 +408,10 @@ void worker::resume_observed(runnable r) {
   if (r.ctx != nullptr) r.ctx->clear_wake();
   std::uint64_t outer = std::exchange(running_task_, task);  // a nested turn resumes inside another
   std::size_t ends_before = ended_in_turn_.size();          // and records only its own ends
-  auto start = std::chrono::steady_clock::now();
+  // One clock read per resume where the loop goes straight from one resume to the next: this one
+  // begins where the last ended (the few ns of taking it from the run queue count in it). A poll or
+  // the posted closures in between break the chain.
+  auto start = outer == 0 && chained_ ? last_end_ : std::chrono::steady_clock::now();
   // A resume inside another's (a task_group's scope waiting for its children) splits the outer slice:
   // the piece so far is recorded now, and the next begins when this resume ends. Slices never overlap.
   if (trace_ != nullptr && outer != 0) trace_->ran(outer, slice_start_, start);
@@ -416,6 +419,8 @@ void worker::resume_observed(runnable r) {
   last_suspend = suspend_reason::none;
   r.handle.resume();
   auto end = std::chrono::steady_clock::now();
+  chained_ = outer == 0;
+  last_end_ = end;
   // What the task now waits on, as its last await point noted; cleared, so that an outer slice split by
   // this one (a nested resume) does not take it for its own.
   suspend_reason why = std::exchange(last_suspend, suspend_reason::none);
@@ -442,6 +447,9 @@ void worker::note_wake(context* ctx) {
   if (trace_ == nullptr || ctx == nullptr || ctx->trace_id() == 0) return;
   if (running_task_ == ctx->trace_id()) {  // a task that yields (or wakes itself): no arrow
     ctx->note_wake(static_cast<std::uint8_t>(trace::wake_source::yield), 0);
+    // Noted here rather than in yield_now, which then costs nothing more untraced (a later park in
+    // the same resume notes its own reason over this one).
+    note_suspend(suspend_reason::yield);
   } else if (running_task_ != 0) {
     ctx->note_wake(static_cast<std::uint8_t>(trace::wake_source::task), trace_->woke(ctx->trace_id(), running_task_));
   } else {
@@ -474,6 +482,7 @@ bool worker::run_leftover_posts() {
 }
 
 void worker::run_posted() {
+  chained_ = false;  // the closures' time is not the next resume's
   {
     std::lock_guard lock(post_mu_);
     running_posts_.swap(posted_);
@@ -488,6 +497,7 @@ void worker::run_posted() {
 }
 
 void worker::poll(bool idle) {
+  chained_ = false;  // nor is the time of the poll, and of the timers and I/O it handles
   if (trace_ != nullptr) trace_->poll_flush();  // a flight-recorder dump wants this loop's newest events
   int timeout_ms = 0;
   bool paused_shared = paused_ && sched_ != nullptr;
