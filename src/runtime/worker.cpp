@@ -173,6 +173,7 @@ void worker::start_fresh(spawn_state_base* s) {
 int worker::run_ready() {
   int ran = 0;
   runnable r;
+  chained_ = false;  // a batch's first resume reads the clock: posts, polls, steals or a spin came before
   while (ran < task_budget) {
     if (pop_ready(r)) {
       resume(r);
@@ -370,6 +371,7 @@ bool worker::pop_ready(runnable& r) noexcept {
 
 void worker::turn(const spawn_state_base* root) {
   runnable r;
+  chained_ = false;  // as in run_ready
   for (int budget = task_budget; budget > 0 && pop_ready(r); --budget) resume(r);
   if (root->status != task_status::running) return;  // done: don't wait for events nobody needs
   if (has_posted_.load(std::memory_order_relaxed)) run_posted();
@@ -408,9 +410,9 @@ void worker::resume_observed(runnable r) {
   if (r.ctx != nullptr) r.ctx->clear_wake();
   std::uint64_t outer = std::exchange(running_task_, task);  // a nested turn resumes inside another
   std::size_t ends_before = ended_in_turn_.size();          // and records only its own ends
-  // One clock read per resume where the loop goes straight from one resume to the next: this one
-  // begins where the last ended (the few ns of taking it from the run queue count in it). A poll or
-  // the posted closures in between break the chain.
+  // One clock read per resume where the loop goes straight from one resume to the next, within one
+  // batch of run_ready or turn: this one begins where the last ended (the few ns of taking it from
+  // the run queue count in it).
   auto start = outer == 0 && chained_ ? last_end_ : std::chrono::steady_clock::now();
   // A resume inside another's (a task_group's scope waiting for its children) splits the outer slice:
   // the piece so far is recorded now, and the next begins when this resume ends. Slices never overlap.
@@ -482,7 +484,6 @@ bool worker::run_leftover_posts() {
 }
 
 void worker::run_posted() {
-  chained_ = false;  // the closures' time is not the next resume's
   {
     std::lock_guard lock(post_mu_);
     running_posts_.swap(posted_);
@@ -497,7 +498,6 @@ void worker::run_posted() {
 }
 
 void worker::poll(bool idle) {
-  chained_ = false;  // nor is the time of the poll, and of the timers and I/O it handles
   if (trace_ != nullptr) trace_->poll_flush();  // a flight-recorder dump wants this loop's newest events
   int timeout_ms = 0;
   bool paused_shared = paused_ && sched_ != nullptr;

@@ -260,7 +260,7 @@ class worker {
   std::vector<std::uint64_t> ended_in_turn_;  // traced tasks that ended in this resume (trace_ended)
   std::chrono::steady_clock::time_point slice_start_;  // where the running task's current slice began
   std::chrono::steady_clock::time_point last_end_;     // when the last observed resume returned
-  bool chained_ = false;  // nothing has run on the loop since then: the next resume begins there
+  bool chained_ = false;  // in the same batch of resumes as that one: the next resume begins there
   std::chrono::steady_clock::time_point last_slow_dump_;  // see dump_after_slow_task
   std::size_t index_;
   run_queue queue_;
