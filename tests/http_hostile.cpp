@@ -149,10 +149,10 @@ TEST(http_hostile, slow_readers_are_closed_after_the_send_timeout_and_free_their
     // Each is let go once its writes stall for send_timeout, and reset, not closed with a FIN that
     // would wait behind the unsent bytes (the kernel would keep such a socket in FIN_WAIT1 for
     // minutes). Watched in the kernel's socket table on the server's side: accepted or still queued,
-    // no socket on the port but the listener may remain. (The clients' view cannot tell: a client
-    // whose tiny receive buffer dropped segments has a window behind the server's next sequence number,
-    // and its kernel drops the reset as out of window, RFC 5961, and stays ESTABLISHED.) The server's
-    // own count alone can fall to 0 between accepts, before a loaded machine accepted all three.
+    // no socket on the port but the listener may remain; one left over is named with its state and
+    // queues (a FIN_WAIT1 socket holding megabytes was the bug this caught: a stalled write that
+    // timed out without the reset). The server's own count alone can fall to 0 between accepts,
+    // before a loaded machine accepted all three.
     auto start = std::chrono::steady_clock::now();
     while (!test::tcp_sockets_on_port(srv.port()).empty() && std::chrono::steady_clock::now() - start < 20s) {
       std::this_thread::sleep_for(10ms);
