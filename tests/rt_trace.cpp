@@ -211,9 +211,11 @@ TEST(rt_trace, http_requests_are_spans_on_both_sides) {
   EXPECT_EQ(count(R"("name":"GET http://127.0.0.1:)"), 6u) << text;
   EXPECT_EQ(count(R"("name":"POST http://127.0.0.1:)"), 2u) << text;
   EXPECT_EQ(count(R"("name":"connect")"), 2u) << text;
+  EXPECT_EQ(count(R"("name":"dns")"), 2u) << text;  // the name lookup, inside connect
+  EXPECT_EQ(count(R"("host":"127.0.0.1","addresses":1)"), 1u) << text;
   EXPECT_EQ(count(R"("reused":true)"), 3u) << text;
   EXPECT_EQ(count(R"("name":"wait")"), 8u) << text;
-  EXPECT_NE(summary.find(R"("spans": 21)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("spans": 22)"), std::string::npos) << summary;
   std::remove(path.c_str());
 }
 

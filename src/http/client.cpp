@@ -346,8 +346,8 @@ namespace {
 using state = client::state;
 
 /// With the trace on: when each phase of one request ended, drawn as spans inside the task that sent it
-/// (trace.hpp): the request, and within it connect (name lookup and TCP), tls, send, wait (to the
-/// response's header section) and body. A phase that did not happen (a reused connection) is left out.
+/// (trace.hpp): the request, and within it connect (with the name lookup's "dns" span inside it, from
+/// tcp_stream::connect), tls, send, wait (to the response's header section) and body. A phase that did not happen (a reused connection) is left out.
 struct request_trace {
   using time_point = std::chrono::steady_clock::time_point;
   static time_point now() noexcept { return std::chrono::steady_clock::now(); }

@@ -5,10 +5,13 @@
 // attempt delay passes; a failure starts the next attempt at once. The first connected stream wins;
 // leaving the function cancels the group and waits for the losers, whose streams close.
 #include <algorithm>
+#include <chrono>
+#include <string>
 #include <optional>
 #include <utility>
 
 #include "runtime/worker.hpp"
+#include "trace/trace.hpp"
 #include "weft/net/resolver.hpp"
 #include "weft/net/tcp.hpp"
 #include "weft/task_group.hpp"
@@ -163,7 +166,21 @@ task<result<tcp_stream>> tcp_stream::connect_any(std::vector<endpoint> candidate
 task<result<tcp_stream>> tcp_stream::connect(std::string host, std::uint16_t port, clock::duration timeout,
                                              clock::duration attempt_delay) {
   clock::time_point deadline = weft::deadline_after(clock::now(), timeout);
+  // Traced: the lookup is a "dns" span in the connecting task (inside an HTTP request's connect phase).
+  weft::detail::worker* w = weft::detail::current_worker();
+  bool traced = w != nullptr && w->tracer() != nullptr && w->running_task() != 0;
+  std::string args;
+  if (traced) [[unlikely]] {
+    args = "\"host\":";
+    weft::detail::trace::append_json_string(args, host);
+  }
+  auto looked_up = std::chrono::steady_clock::now();
   auto addrs = co_await resolve(std::move(host), {.timeout = timeout});
+  if (traced) [[unlikely]] {
+    w = weft::detail::current_worker();  // the same loop: a task resumes where it waited
+    args += ",\"addresses\":" + std::to_string(addrs ? addrs->size() : 0);
+    if (w->tracer() != nullptr) w->tracer()->span(w->running_task(), looked_up, std::chrono::steady_clock::now(), "dns", args);
+  }
   if (!addrs) co_return fail(addrs.error());
   co_return co_await connect_any(interleave(*addrs, port), deadline - clock::now(), attempt_delay);
 }

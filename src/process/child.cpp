@@ -343,11 +343,9 @@ result<child> command::spawn() const {
   io->fd = pidfd;
   child c(pid, io);
   if (auto* t = weft::detail::current_tracer()) [[unlikely]] {
-    std::string program;
-    for (char ch : argv_.front()) {
-      if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20) program += ch;  // no JSON escapes needed
-    }
-    t->instant("process spawn", "\"pid\":" + std::to_string(pid) + ",\"program\":\"" + program + "\"");
+    std::string args = "\"pid\":" + std::to_string(pid) + ",\"program\":";
+    weft::detail::trace::append_json_string(args, argv_.front());
+    t->instant("process spawn", args);
   }
   if (s.parent_end[0] >= 0) {
     auto w = pipe_writer::adopt(std::exchange(s.parent_end[0], -1));

@@ -11,10 +11,6 @@
 #include <map>
 
 namespace weft::detail::trace {
-namespace {
-
-// Room kept at the end of the size bound for the closing metadata.
-constexpr std::size_t closing_room = 256;
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
@@ -46,6 +42,12 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out += '"';
 }
+
+namespace {
+
+// Room kept at the end of the size bound for the closing metadata.
+constexpr std::size_t closing_room = 256;
+
 
 void append_us(std::string& out, std::uint64_t ns) {
   char buf[32];

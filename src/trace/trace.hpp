@@ -69,6 +69,10 @@ struct chunk {
 
 class recorder;
 
+/// Appends `s` as a JSON string: quoted, escaped, bytes that are not UTF-8 as U+FFFD. For span and
+/// mark arguments made of text from outside (a host name, a program).
+void append_json_string(std::string& out, std::string_view s);
+
 /// How much of a task's name an event keeps (at most 65,535 bytes, on a UTF-8 boundary).
 std::size_t name_limit(std::string_view name) noexcept;
 
