@@ -184,9 +184,13 @@ TEST(rt_metrics, poll_times_are_recorded_when_asked) {
   }
   EXPECT_TRUE(m.poll_times_recorded);
   EXPECT_EQ(m.poll_times.count(), m.total().polls);
-  EXPECT_GE(m.poll_times.counts[duration_histogram::bucket_of(3ms)] +
-                m.poll_times.counts[duration_histogram::bucket_of(3ms) + 1],
-            1u);
+  // The 3 ms resume in its bucket or a later one: a thread descheduled while it spins (sanitizers,
+  // four workers on two cores) takes longer than it asked.
+  std::uint64_t long_ones = 0;
+  for (std::size_t b = duration_histogram::bucket_of(3ms); b < m.poll_times.counts.size(); ++b) {
+    long_ones += m.poll_times.counts[b];
+  }
+  EXPECT_GE(long_ones, 1u);
   EXPECT_GE(m.poll_times.sum, 3ms);
   EXPECT_LE(m.poll_times.quantile(0.5), 1ms);  // the yields are short
 }
