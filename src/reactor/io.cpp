@@ -41,6 +41,11 @@ void reset_on_close(int fd) noexcept {
 
 namespace {
 
+/// For the trace: the task now waits for its descriptor to be readable or writable.
+void note_waiting(const io_op* op) noexcept {
+  note_suspend(op->dir == io_dir::write ? suspend_reason::writable : suspend_reason::readable);
+}
+
 void deadline_passed(timer_entry* e) noexcept {
   auto* op = static_cast<io_op*>(e);
   if (op->stall_ns != 0) {
@@ -102,7 +107,7 @@ bool park(worker* w, io_op* op, std::coroutine_handle<> h, context* ctx) noexcep
   slot = op;
   op->waiting = h;
   op->ctx = ctx;
-  note_suspend(op->dir == io_dir::write ? suspend_reason::writable : suspend_reason::readable);
+  note_waiting(op);
   op->on_cancel = &cut_short;
   ctx->arm(op);
   if (op->deadline_ns != 0) {
@@ -173,7 +178,7 @@ bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
   }
   worker* w = current_worker();
   if (op->io->owner != nullptr && op->io->owner != w) {
-    note_suspend(op->dir == io_dir::write ? suspend_reason::writable : suspend_reason::readable);
+    note_waiting(op);
     move_registration(w, op, h, ctx);
     return true;
   }
