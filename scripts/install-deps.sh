@@ -19,6 +19,7 @@ packages=(
   nginx-light                              # a server the HTTP client is tested against (and a bench peer)
   prometheus                               # scrapes `weft serve --metrics-port` in a test
   chromium                                 # loads the timeline pages (weft trace view, demo --timeline) in a test
+  openmpi-bin libopenmpi-dev               # weft::mpi, and `weft load` across ranks (mpirun)
 )
 if [[ ${1:-} == bench ]]; then
   packages+=(wrk golang-go)                # bench/http, bench/client: load generator; Go net/http as a peer

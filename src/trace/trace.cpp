@@ -76,7 +76,8 @@ namespace weft::detail {
 
 const char* suspend_reason_name(suspend_reason r) noexcept {
   static constexpr const char* names[] = {"",       "timer", "readable",      "writable",     "channel", "semaphore", "event",
-                                          "join",   "blocking pool", "compute pool", "signal",  "yield",     "dns"};
+                                          "join",   "blocking pool", "compute pool", "signal",  "yield",     "dns",
+                                          "mpi"};
   auto i = static_cast<std::size_t>(r);
   return i < std::size(names) ? names[i] : "";
 }

@@ -22,6 +22,7 @@ enum class suspend_reason : std::uint8_t {
   signal,        // a signal set
   yield,         // yield_now
   dns,           // a name lookup
+  mpi,           // an MPI operation (weft::mpi)
 };
 
 /// The reason noted last on this thread (the loop clears it before each traced resume).

@@ -1,0 +1,73 @@
+// The thread that owns MPI (weft/mpi.hpp): it initialises MPI, starts every operation the loops hand it,
+// tests them until they complete, wakes their tasks, and finalises MPI at the end.
+#pragma once
+
+#include <mpi.h>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "weft/mpi.hpp"
+
+namespace weft::mpi::detail {
+
+class engine {
+ public:
+  /// Starts the progress thread and waits until MPI is initialised; throws std::runtime_error if it
+  /// could not be.
+  engine(int* argc, char*** argv);
+  /// Finalises MPI once no operation is queued or in flight, and joins the thread.
+  ~engine();
+
+  /// The running engine, or null.
+  static engine* current() noexcept;
+
+  int rank() const noexcept { return rank_; }
+  int size() const noexcept { return size_; }
+  const std::string& processor_name() const noexcept { return processor_name_; }
+  /// A duplicate of MPI_COMM_WORLD for weft's own traffic (parallel_map), apart from the user's tags.
+  communicator internal() const noexcept { return communicator(internal_, rank_, size_); }
+  /// MPI's text for an error code (read at start-up: only the progress thread may call MPI).
+  std::string error_text(int code) const;
+
+  void submit(op* o) noexcept;
+  /// op::on_cancel, on the waiting task's loop: true if `o` ends cancelled for sure.
+  bool cancel(op* o) noexcept;
+  /// The frame holding `o` is being destroyed while `o` is in flight: waits until MPI has let go of it.
+  void abandon(op* o) noexcept;
+
+ private:
+  void run(int* argc, char*** argv);
+  bool start(op* o) noexcept;
+  void complete(op* o, int error, const MPI_Status* st) noexcept;
+  void test_started();
+  void test_probes();
+
+  std::mutex lock_;
+  std::condition_variable wake_;
+  std::condition_variable ready_;
+  bool initialised_ = false;
+  std::string init_error_;
+  bool stop_ = false;
+  bool sleeping_ = false;
+  std::vector<op*> queued_;   // handed over, not started (guarded by lock_)
+  std::vector<op*> cancels_;  // started, cancel asked (guarded by lock_)
+
+  // The progress thread's own.
+  std::vector<op*> started_;
+  std::vector<MPI_Request> requests_;  // started_[i]'s request
+  std::vector<op*> probes_;
+
+  int rank_ = 0;
+  int size_ = 1;
+  std::string processor_name_;
+  std::vector<std::string> error_texts_;
+  MPI_Comm internal_ = MPI_COMM_NULL;
+  std::thread thread_;
+};
+
+}  // namespace weft::mpi::detail
