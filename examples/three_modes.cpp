@@ -5,6 +5,9 @@
 //
 //     three_modes                 jobs against an embedded server on 127.0.0.1
 //     three_modes --url URL       the waiting jobs GET URL instead (say http://127.0.0.1:8080/delay/0.2)
+//     mpirun -np 4 three_modes    a fifth column: parallel in 4 MPI ranks, which may be on separate
+//                                 computers (weft::mpi::for_each; the embedded server is rank 0's, so
+//                                 ranks on other hosts need --url with an address they can reach)
 //
 // (It also runs as its own child process: `three_modes --tile I` and `three_modes --fetch URL` do one job.)
 // `weft demo` runs the same code as its last section (see seed_scenarios.hpp).
@@ -25,6 +28,10 @@
 
 #include "example_server.hpp"
 #include "seed_scenarios.hpp"
+
+#if defined(WEFT_HAVE_MPI) && !defined(WEFT_EXAMPLE_NO_MAIN)
+#include <weft/mpi.hpp>
+#endif
 
 namespace seed {
 
@@ -136,6 +143,31 @@ double in_processes(const workload& w, unsigned processes, const std::vector<std
   return seconds_since(start);
 }
 
+/// Set under mpirun: the fifth mode, the jobs spread over every rank of the job (every rank runs it).
+std::function<double(const workload&)> across_ranks;
+unsigned ranks = 0;
+
+/// The two workloads, computing and waiting (GET `url`), for every mode.
+struct workloads {
+  workload computing;
+  workload waiting;
+};
+
+workloads make_workloads(const std::string& url, weft::http::client& shared_http) {
+  return {
+      {
+          [](int i) { return mandelbrot_tile(i); },
+          [](int i) -> task<long> { co_return mandelbrot_tile(i); },  // a task that never waits: no overlap
+          [](int i) { return std::vector<std::string>{"--tile", std::to_string(i)}; },
+      },
+      {
+          [url](int) { return fetch_blocking(url); },
+          [url, &shared_http](int) { return fetch(shared_http, url); },
+          [url](int) { return std::vector<std::string>{"--fetch", url}; },
+      },
+  };
+}
+
 void report(const char* name, const char* workload_name, const workload& w, unsigned cores,
             const std::vector<std::string>& child_prefix, const seed::mode_observer& observe) {
   auto timed = [&](const char* mode, auto&& run_it) {
@@ -148,7 +180,12 @@ void report(const char* name, const char* workload_name, const workload& w, unsi
   double c = timed("concurrent", [&] { return concurrent(w); });
   double t = timed("threads", [&] { return on_threads(w, cores); });
   double p = timed("processes", [&] { return in_processes(w, cores, child_prefix); });
-  std::printf("  %-28s %8.2f s %14.2f s %14.2f s %14.2f s\n", name, s, c, t, p);
+  if (!across_ranks) {
+    std::printf("  %-28s %8.2f s %14.2f s %14.2f s %14.2f s\n", name, s, c, t, p);
+    return;
+  }
+  double m = timed("ranks", [&] { return across_ranks(w); });
+  std::printf("  %-28s %8.2f s %14.2f s %14.2f s %14.2f s %14.2f s\n", name, s, c, t, p, m);
 }
 
 }  // namespace
@@ -170,23 +207,21 @@ int three_modes_job(const std::vector<std::string>& args) {
 int three_modes(const std::string& url, const std::vector<std::string>& child_prefix, const mode_observer& observe) {
   unsigned cores = std::max(2u, std::thread::hardware_concurrency());
   weft::http::client shared_http;  // the concurrent mode's: its pool serves the tasks of one loop
-  workload computing{
-      [](int i) { return mandelbrot_tile(i); },
-      [](int i) -> task<long> { co_return mandelbrot_tile(i); },  // a task that never waits: no overlap
-      [](int i) { return std::vector<std::string>{"--tile", std::to_string(i)}; },
-  };
-  workload waiting{
-      [&](int) { return fetch_blocking(url); },
-      [&](int) { return fetch(shared_http, url); },
-      [&](int) { return std::vector<std::string>{"--fetch", url}; },
-  };
+  auto [computing, waiting] = make_workloads(url, shared_http);
   std::printf("Three modes: %d jobs each way, on %u cores (wall time)\n", jobs, cores);
-  std::printf("  %-28s %10s %16s %16s %16s\n", "", "sequential", "concurrent", "parallel", "parallel");
   char threads[32];    // (snprintf: g++ 12 -O3 warns, wrongly, on "(" + std::to_string(n) + ...)
   char processes[32];
+  char in_ranks[32];
   std::snprintf(threads, sizeof threads, "(%u threads)", cores);
   std::snprintf(processes, sizeof processes, "(%u processes)", cores);
-  std::printf("  %-28s %10s %16s %16s %16s\n", "", "", "(one loop)", threads, processes);
+  std::snprintf(in_ranks, sizeof in_ranks, "(%u MPI ranks)", ranks);
+  if (!across_ranks) {
+    std::printf("  %-28s %10s %16s %16s %16s\n", "", "sequential", "concurrent", "parallel", "parallel");
+    std::printf("  %-28s %10s %16s %16s %16s\n", "", "", "(one loop)", threads, processes);
+  } else {
+    std::printf("  %-28s %10s %16s %16s %16s %16s\n", "", "sequential", "concurrent", "parallel", "parallel", "parallel");
+    std::printf("  %-28s %10s %16s %16s %16s %16s\n", "", "", "(one loop)", threads, processes, in_ranks);
+  }
   report("computing: Mandelbrot tiles", "computing", computing, cores, child_prefix, observe);
   std::string path = url.substr(std::min(url.size(), url.find('/', url.find("://") + 3)));
   report(("waiting: GET " + path).c_str(), "waiting", waiting, cores, child_prefix, observe);
@@ -197,9 +232,53 @@ int three_modes(const std::string& url, const std::vector<std::string>& child_pr
 }  // namespace seed
 
 #ifndef WEFT_EXAMPLE_NO_MAIN
+#ifdef WEFT_HAVE_MPI
+namespace {
+
+/// The jobs spread over every rank: each rank asks rank 0 for the next job and does it on its compute
+/// pool (weft::mpi::for_each, one job at a time).
+double across_ranks(const seed::workload& w) {
+  auto start = std::chrono::steady_clock::now();
+  weft::mpi::map_options one_at_a_time;
+  one_at_a_time.chunk = 1;
+  weft::run(weft::mpi::for_each(seed::jobs, [&](std::size_t i) { w.one(static_cast<int>(i)); }, one_at_a_time));
+  return seed::seconds_since(start);
+}
+
+/// Rank 0 tells every rank the URL of the waiting jobs (its embedded server's, or --url).
+std::string share_url(const weft::mpi::communicator& world, std::string url) {
+  return weft::run([&]() -> weft::task<std::string> {
+    std::array<long, 1> size{static_cast<long>(url.size())};
+    if (!co_await world.broadcast(size, 0)) throw std::runtime_error("broadcast failed");
+    url.resize(static_cast<std::size_t>(size[0]));
+    if (!co_await world.broadcast(url, 0)) throw std::runtime_error("broadcast failed");
+    co_return url;
+  }());
+}
+
+}  // namespace
+#endif
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 2 && (args[0] == "--tile" || args[0] == "--fetch")) return seed::three_modes_job(args);
+#ifdef WEFT_HAVE_MPI
+  std::unique_ptr<weft::mpi::environment> mpi;
+  if (weft::mpi::environment::launched_by_mpirun()) {
+    mpi = std::make_unique<weft::mpi::environment>(argc, argv);
+    seed::across_ranks = across_ranks;
+    seed::ranks = static_cast<unsigned>(mpi->world().size());
+  }
+  if (mpi && mpi->world().rank() != 0) {
+    // The other ranks only take part in the fifth mode, once for each workload, in rank 0's order.
+    std::string url = share_url(mpi->world(), "");
+    weft::http::client unused;
+    auto [computing, waiting] = seed::make_workloads(url, unused);
+    across_ranks(computing);
+    across_ranks(waiting);
+    return seed::failures.load() == 0 ? 0 : 1;
+  }
+#endif
   std::unique_ptr<example::server> embedded;
   std::string url;
   if (args.size() == 2 && args[0] == "--url") {
@@ -211,6 +290,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: three_modes [--url URL]\n");
     return 2;
   }
+#ifdef WEFT_HAVE_MPI
+  if (mpi) share_url(mpi->world(), url);
+#endif
   return seed::three_modes(url, {}) == 0 ? 0 : 1;
 }
 #endif
