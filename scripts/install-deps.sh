@@ -39,3 +39,11 @@ if ((${#missing[@]} > 0)); then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The npm packages the tests check weft against (tests/node/package-lock.json pins them): an independent
+# HdrHistogram decoder for `weft load --hdr-log`.
+peers_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
+if [[ ! -d $peers_dir/node_modules/hdr-histogram-js ]]; then
+  echo "install-deps: installing the npm packages of tests/node"
+  (cd "$peers_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi

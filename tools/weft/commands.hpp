@@ -67,6 +67,8 @@ struct load_config {
   bool json = false;
   bool insecure = false;
   std::string trace_file;  ///< --trace
+  double rate = 0;         ///< --rate: requests per second in all (open model); 0: closed model
+  std::string hdr_log;     ///< --hdr-log: the latency histogram as an HdrHistogram log
 };
 /// `weft load`: keep-alive load with latency percentiles, like wrk.
 int load(const load_config& cfg);

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace weft::tool {
 
@@ -23,8 +25,18 @@ class latency_histogram {
   std::uint64_t max() const noexcept { return max_; }
   double mean() const noexcept { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0; }
   /// The value at or below which `percent` % of the recorded values lie (0 when nothing was recorded),
-  /// as the highest value of its bucket, and never above max().
+  /// as the highest value of its bucket, and never above max(): the value of rank round(percent × count
+  /// / 100), at least 1, as HdrHistogram ranks it.
   std::uint64_t percentile(double percent) const noexcept;
+
+  /// This histogram in HdrHistogram's V2 compressed encoding, in Base64: what a histogram log's interval
+  /// line carries. The buckets are HdrHistogram's own for 3 significant digits and a lowest
+  /// discernible value of 1, so any HdrHistogram library decodes the same counts.
+  std::string hdr_compressed_base64() const;
+  /// Every count and statistic, as bytes for another process (another MPI rank) ...
+  std::string to_bytes() const;
+  /// ... which merges them into its own; false if `bytes` is not what to_bytes wrote.
+  bool merge_bytes(std::string_view bytes);
 
  private:
   // Values below 2048 count exactly; above, each power of two is split into 1024 buckets.

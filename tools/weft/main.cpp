@@ -99,7 +99,14 @@ void add_load(CLI::App& app, load_config& cfg, CLI::App*& cmd) {
   cmd->add_option("--timeout", cfg.timeout_s, "Seconds to connect, and to wait for each response")->capture_default_str();
   cmd->add_flag("--json", cfg.json, "Print the results as one JSON object");
   cmd->add_flag("-k,--insecure", cfg.insecure, "Do not verify https servers' certificates");
+  cmd->add_option("-R,--rate", cfg.rate,
+                  "Requests per second in all, sent on schedule whatever the responses take (open model); "
+                  "latency counts from each request's scheduled time")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--hdr-log", cfg.hdr_log, "Write the latency histogram (microseconds) as an HdrHistogram log (V2, compressed)");
   add_trace_option(cmd, cfg.trace_file);
+  cmd->footer("Under mpirun (mpirun -np N weft load URL ...), each rank drives its share of the connections, the "
+              "rate and the requests; all start together, and rank 0 prints one report of them all.");
 }
 
 void add_demo(CLI::App& app, demo_config& cfg, CLI::App*& cmd) {
