@@ -50,3 +50,4 @@ PY
 bench/parallel/run.sh "$build"
 bench/http/run.sh "$build"
 bench/client/run.sh "$build"
+if [[ -x "$build/bench/mpi/mpi_pingpong" ]]; then bench/mpi/run.sh "$build"; fi
