@@ -13,10 +13,13 @@ for ((i = 0; i < runs; i++)); do
   "${mpirun[@]}" -np 2 "$build/bench/mpi/mpi_pingpong" weft 100000 >>"$out"
 done
 items=${WEFT_BENCH_MAP_ITEMS:-20000}
-echo "== parallel_map of ${items} items of ~0.1 ms, one compute thread a rank: 1 rank against 2 (${runs} runs each)"
+# Each rank bound to one core (--bind-to core): one rank has one core, two ranks have two, as ranks on
+# one-core machines would. (Unbound, one rank's compute pool already uses every core of this machine.)
+echo "== parallel_map of ${items} CPU-bound items, each rank bound to one core: 1 rank against 2 (${runs} runs each)"
+bound=(mpirun --oversubscribe --bind-to core --mca btl_vader_single_copy_mechanism none)
 for ((i = 0; i < runs; i++)); do
-  WEFT_COMPUTE_THREADS=1 "${mpirun[@]}" -x WEFT_COMPUTE_THREADS -np 1 "$build/bench/mpi/mpi_map" "$items" >>"$out"
-  WEFT_COMPUTE_THREADS=1 "${mpirun[@]}" -x WEFT_COMPUTE_THREADS -np 2 "$build/bench/mpi/mpi_map" "$items" >>"$out"
+  "${bound[@]}" -np 1 "$build/bench/mpi/mpi_map" "$items" >>"$out"
+  "${bound[@]}" -np 2 "$build/bench/mpi/mpi_map" "$items" >>"$out"
 done
 python3 - "$out" <<'PY'
 import re, statistics, sys

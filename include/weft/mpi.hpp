@@ -13,12 +13,15 @@
 // Built only where MPI is found, as the CMake target weft::mpi (docs/mpi.md); the core library does not
 // depend on MPI. Run the program with `mpirun -np N [--host a,b] program`.
 //
-// One thread owns MPI. The environment starts it; it calls MPI_Init_thread(MPI_THREAD_FUNNELED) and
-// from then on makes every MPI call of the process. An await hands its operation to that thread, which
-// starts it (MPI_Isend, MPI_Irecv, MPI_Ibarrier, ...), tests it until it completes, and wakes the task
-// on its own loop. The loops never poll MPI. The progress thread polls only while operations are in
-// flight, spinning briefly and then sleeping in steps of up to 1 ms, so a rank waiting on a long
-// barrier costs little CPU; when nothing is in flight it sleeps until an operation arrives.
+// One thread owns MPI's progress. The environment starts it; it calls
+// MPI_Init_thread(MPI_THREAD_SERIALIZED). An await first tries its operation on the spot: under the lock
+// that serialises MPI calls, it starts it (MPI_Isend, MPI_Irecv, MPI_Ibarrier, ...) and tests it once,
+// so a small send, or a receive whose message is there, ends without suspending. Otherwise the
+// operation goes to the progress thread, which tests it until it completes and wakes the task on its
+// own loop. The loops never poll MPI. The progress thread polls only while operations are in flight,
+// spinning briefly and then sleeping in steps of up to 1 ms, so a rank waiting on a long barrier costs
+// little CPU; when nothing is in flight it sleeps until an operation arrives. (Where MPI offers only
+// MPI_THREAD_FUNNELED, the progress thread makes every call, and every operation goes to it.)
 //
 // Errors come back as weft::result errors in `mpi::category()` (MPI_ERRORS_RETURN is set on every
 // communicator weft uses), with MPI's own text as their message.

@@ -82,7 +82,8 @@ void engine::submit(op* o) noexcept {
   bool notify;
   {
     std::lock_guard guard(lock_);
-    o->state = op_state::queued;
+    // One that try_inline started is under way already: cancelling it takes MPI_Cancel.
+    o->state = o->request != MPI_REQUEST_NULL ? op_state::started : op_state::queued;
     queued_.push_back(o);
     notify = sleeping_;
   }
@@ -135,45 +136,81 @@ void engine::abandon(op* o) noexcept {
   }
 }
 
-bool engine::start(op* o) noexcept {
-  int rc = MPI_SUCCESS;
-  MPI_Request req = MPI_REQUEST_NULL;
+int engine::begin(op* o, MPI_Request* req) noexcept {
   switch (o->kind) {
-    case op_kind::send: rc = MPI_Isend(o->in, o->count, o->type, o->peer, o->tag, o->comm, &req); break;
-    case op_kind::recv: rc = MPI_Irecv(o->out, o->count, o->type, o->peer, o->tag, o->comm, &req); break;
-    case op_kind::probe: probes_.push_back(o); return true;
-    case op_kind::barrier: rc = MPI_Ibarrier(o->comm, &req); break;
-    case op_kind::broadcast: rc = MPI_Ibcast(o->out, o->count, o->type, o->peer, o->comm, &req); break;
+    case op_kind::send: return MPI_Isend(o->in, o->count, o->type, o->peer, o->tag, o->comm, req);
+    case op_kind::recv: return MPI_Irecv(o->out, o->count, o->type, o->peer, o->tag, o->comm, req);
+    case op_kind::probe: return MPI_SUCCESS;  // nothing to start: probes are tested with MPI_Iprobe
+    case op_kind::barrier: return MPI_Ibarrier(o->comm, req);
+    case op_kind::broadcast: return MPI_Ibcast(o->out, o->count, o->type, o->peer, o->comm, req);
     case op_kind::reduce:
-      rc = MPI_Ireduce(o->in, o->out, o->count, o->type, native(o->reduction), o->peer, o->comm, &req);
-      break;
+      return MPI_Ireduce(o->in, o->out, o->count, o->type, native(o->reduction), o->peer, o->comm, req);
     case op_kind::all_reduce:
-      rc = MPI_Iallreduce(o->in, o->out, o->count, o->type, native(o->reduction), o->comm, &req);
-      break;
+      return MPI_Iallreduce(o->in, o->out, o->count, o->type, native(o->reduction), o->comm, req);
     case op_kind::gather:
-      rc = MPI_Igather(o->in, o->count, o->type, o->out, o->count, o->type, o->peer, o->comm, &req);
-      break;
+      return MPI_Igather(o->in, o->count, o->type, o->out, o->count, o->type, o->peer, o->comm, req);
   }
-  if (rc != MPI_SUCCESS) {
-    complete(o, rc, nullptr);
-    return false;
+  return MPI_ERR_OTHER;
+}
+
+void engine::start(op* o) noexcept {
+  if (o->kind == op_kind::probe) {
+    probes_.push_back(o);
+    return;
+  }
+  MPI_Request req = o->request;  // started already by try_inline: adopted as it is
+  if (req == MPI_REQUEST_NULL) {
+    int rc = begin(o, &req);
+    if (rc != MPI_SUCCESS) {
+      complete(o, rc, nullptr);
+      return;
+    }
   }
   started_.push_back(o);
   requests_.push_back(req);
+}
+
+bool engine::try_inline(op* o) noexcept {
+  if (!serialized_) return false;
+  std::lock_guard calls(mpi_);
+  int flag = 0;
+  MPI_Status st;
+  int rc;
+  if (o->kind == op_kind::probe) {
+    rc = MPI_Iprobe(o->peer, o->tag, o->comm, &flag, &st);
+  } else {
+    MPI_Request req = MPI_REQUEST_NULL;
+    rc = begin(o, &req);
+    if (rc == MPI_SUCCESS) {
+      rc = MPI_Test(&req, &flag, &st);
+      if (rc == MPI_SUCCESS && flag == 0) {
+        o->request = req;  // under way: the progress thread adopts it
+        return false;
+      }
+    }
+  }
+  if (rc == MPI_SUCCESS && flag == 0) return false;  // a probe that found nothing yet
+  bool has_status = o->kind == op_kind::send || o->kind == op_kind::recv || o->kind == op_kind::probe;
+  record(o, rc, rc == MPI_SUCCESS && has_status ? &st : nullptr);
+  o->state = op_state::done;
   return true;
 }
 
+void engine::record(op* o, int error, const MPI_Status* st) noexcept {
+  o->error = error;
+  if (st == nullptr || error != MPI_SUCCESS) return;
+  int cancelled = 0;
+  MPI_Test_cancelled(st, &cancelled);
+  int bytes = 0;
+  MPI_Get_count(st, MPI_BYTE, &bytes);
+  o->found.source = st->MPI_SOURCE;
+  o->found.tag = st->MPI_TAG;
+  o->found.bytes = static_cast<std::size_t>(std::max(bytes, 0));
+  o->cancelled = cancelled != 0;
+}
+
 void engine::complete(op* o, int error, const MPI_Status* st) noexcept {
-  if (st != nullptr && error == MPI_SUCCESS) {
-    int cancelled = 0;
-    MPI_Test_cancelled(st, &cancelled);
-    int bytes = 0;
-    MPI_Get_count(st, MPI_BYTE, &bytes);
-    o->found.source = st->MPI_SOURCE;
-    o->found.tag = st->MPI_TAG;
-    o->found.bytes = static_cast<std::size_t>(std::max(bytes, 0));
-    o->cancelled = cancelled != 0;
-  }
+  record(o, error, st);
   std::coroutine_handle<> h;
   weft::detail::context* ctx;
   weft::detail::worker* home;
@@ -181,7 +218,6 @@ void engine::complete(op* o, int error, const MPI_Status* st) noexcept {
     std::lock_guard guard(lock_);
     if (o->cancel_asked) remove_from(cancels_, o);
     if (o->kind == op_kind::probe && o->cancel_asked) o->cancelled = true;  // as cancel() promised
-    o->error = error;
     h = o->handle;
     ctx = o->ctx;
     home = o->home;
@@ -238,7 +274,8 @@ void engine::test_probes() {
 
 void engine::run(int* argc, char*** argv) {
   int provided = 0;
-  int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  int rc = MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+  serialized_ = rc == MPI_SUCCESS && provided >= MPI_THREAD_SERIALIZED;
   if (rc != MPI_SUCCESS || provided < MPI_THREAD_FUNNELED) {
     std::lock_guard guard(lock_);
     init_error_ = rc != MPI_SUCCESS ? "MPI_Init_thread failed" : "this MPI cannot run on a thread of its own (MPI_THREAD_FUNNELED)";
@@ -293,6 +330,8 @@ void engine::run(int* argc, char*** argv) {
       to_cancel.assign(cancels_.begin(), cancels_.end());
     }
     bool progress = !fresh.empty();
+    std::unique_lock calls(mpi_, std::defer_lock);
+    if (serialized_) calls.lock();
     for (op* o : fresh) start(o);
     fresh.clear();
     for (op* o : to_cancel) {
@@ -304,6 +343,7 @@ void engine::run(int* argc, char*** argv) {
     std::size_t before = started_.size() + probes_.size();
     test_started();
     test_probes();
+    if (calls.owns_lock()) calls.unlock();
     if (started_.size() + probes_.size() < before) progress = true;
     if (progress) {
       idle = 0;
@@ -350,6 +390,7 @@ bool submit(op* o, std::coroutine_handle<> h, weft::detail::context* ctx) noexce
     o->state = op_state::done;
     return false;
   }
+  if (e->try_inline(o)) return false;  // done at once: no hand-over, no suspension
   o->handle = h;
   o->ctx = ctx;
   o->home = weft::detail::current_worker();

@@ -34,6 +34,10 @@ class engine {
   /// MPI's text for an error code (read at start-up: only the progress thread may call MPI).
   std::string error_text(int code) const;
 
+  /// On the awaiting task's thread, where MPI allows it (MPI_THREAD_SERIALIZED): starts `o` and tests it
+  /// once, under the lock that serialises MPI calls. True if it completed (its outcome is set); false if
+  /// it is under way (`o->request`) or, a probe, found nothing yet, and goes to the progress thread.
+  bool try_inline(op* o) noexcept;
   void submit(op* o) noexcept;
   /// op::on_cancel, on the waiting task's loop: true if `o` ends cancelled for sure.
   bool cancel(op* o) noexcept;
@@ -42,12 +46,21 @@ class engine {
 
  private:
   void run(int* argc, char*** argv);
-  bool start(op* o) noexcept;
+  /// Starts `o` in MPI (MPI_Isend, MPI_Ibarrier, ...): an MPI error code.
+  int begin(op* o, MPI_Request* req) noexcept;
+  /// On the progress thread: starts `o` (or adopts the request try_inline started) and tracks it.
+  void start(op* o) noexcept;
+  /// Stores the outcome (and what the status says) into `o`.
+  void record(op* o, int error, const MPI_Status* st) noexcept;
   void complete(op* o, int error, const MPI_Status* st) noexcept;
   void test_started();
   void test_probes();
 
   std::mutex lock_;
+  // Serialises MPI calls between the progress thread and try_inline (with MPI_THREAD_SERIALIZED; under
+  // FUNNELED only the progress thread calls MPI, and try_inline does nothing).
+  std::mutex mpi_;
+  bool serialized_ = false;
   std::condition_variable wake_;
   std::condition_variable ready_;
   bool initialised_ = false;
