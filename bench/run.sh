@@ -50,4 +50,5 @@ PY
 bench/parallel/run.sh "$build"
 bench/http/run.sh "$build"
 bench/client/run.sh "$build"
+bench/client/stall.sh "$build"
 if [[ -x "$build/bench/mpi/mpi_pingpong" ]]; then bench/mpi/run.sh "$build"; fi

@@ -37,3 +37,5 @@ print(f"  1 rank    {one:8.3f} s")
 print(f"  2 ranks   {two:8.3f} s                  speed-up: {one / two:.2f}x")
 PY
 rm -f "$out"
+echo "== weft load from 1 process against 2 MPI ranks, 64 connections in all, at weft serve on this machine"
+"$(dirname "$0")/load.sh" "$build"
