@@ -42,4 +42,14 @@ const std::error_category& error_category() noexcept {
   return category;
 }
 
+std::string exception_message(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 }  // namespace weft

@@ -256,6 +256,24 @@ TEST(mpi_ops, a_failure_on_one_rank_is_reported_on_every_rank_with_that_rank) {
   EXPECT_LT(calls.load(), 200);  // no chunks were handed out after the failure... on this rank, fewer than all
 }
 
+TEST(mpi_ops, an_exception_with_no_message_is_still_a_failure_and_no_items_is_no_work) {
+  auto comm = world();
+  int failing = comm.size() - 1;
+  mpi::map_options options;
+  options.chunk = 1;
+  try {
+    test::run_test(mpi::for_each(100, [&](std::size_t) {
+      std::this_thread::sleep_for(1ms);
+      if (comm.rank() == failing) throw std::runtime_error("");
+    }, options));
+    ADD_FAILURE() << "for_each returned";
+  } catch (const mpi::remote_error& e) {
+    EXPECT_EQ(e.rank(), failing);
+  }
+  auto none = test::run_test(mpi::parallel_map(0, [](std::size_t i) { return i; }));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST(mpi_ops, for_each_visits_every_item_once_across_the_ranks) {
   auto comm = world();
   std::vector<std::atomic<int>> seen(3000);

@@ -5,6 +5,7 @@
 // cannot drift apart.
 #pragma once
 
+#include <exception>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -57,6 +58,10 @@ using result = tl::expected<T, std::error_code>;
 /// Builds the error side of a `result`: `return weft::fail(errc::timed_out);`.
 inline tl::unexpected<std::error_code> fail(std::error_code ec) noexcept { return tl::unexpected(ec); }
 inline tl::unexpected<std::error_code> fail(errc e) noexcept { return tl::unexpected(make_error_code(e)); }
+
+/// What an exception says: what() of a std::exception, "unknown exception" for anything else (for
+/// reports: the slow-task report, the HTTP server's log of a handler that threw, weft::mpi's remote_error).
+std::string exception_message(std::exception_ptr e);
 
 /// True where `T` is some `result<U>`.
 template <class T>

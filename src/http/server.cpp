@@ -168,13 +168,7 @@ void report_handler_exception(const server_options& opt, const request& req, std
       opt.on_handler_exception(req, e);
       return;
     }
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      what = ex.what();
-    } catch (...) {
-    }
+    std::string what = exception_message(e);
     std::fprintf(stderr, "weft http: handler for %s %s threw: %s\n", req.method.c_str(), req.target.c_str(),
                  what.c_str());
   } catch (...) {

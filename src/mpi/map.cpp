@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <system_error>
 
 #include "mpi/engine.hpp"
@@ -67,32 +68,23 @@ struct map_state {
   }
 };
 
-std::string text_of(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "an exception that is not a std::exception";
-  }
-}
-
 /// Computes chunks [first, last) into `into` (item_bytes each); the exception's text if fn threw.
-task<std::string> compute(const map_job& job, std::int64_t first, std::int64_t last, std::byte* into) {
+task<std::optional<std::string>> compute(const map_job& job, std::int64_t first, std::int64_t last, std::byte* into) {
   std::exception_ptr error;
   try {
     co_await job.run(static_cast<std::size_t>(first), static_cast<std::size_t>(last), into);
   } catch (...) {
     error = std::current_exception();
   }
-  co_return error ? text_of(error) : std::string();
+  if (error) co_return exception_message(error);
+  co_return std::nullopt;
 }
 
 /// Rank 0's own share: chunks taken directly, computed while the coordinator serves the other ranks.
 task<void> compute_at_root(map_state& st) {
   for (auto range = st.take(); range[0] < range[1]; range = st.take()) {
-    std::string error = co_await compute(st.job, range[0], range[1], st.out.data() + range[0] * st.job.item_bytes);
-    if (!error.empty()) st.fail(0, std::move(error));
+    auto error = co_await compute(st.job, range[0], range[1], st.out.data() + range[0] * st.job.item_bytes);
+    if (error) st.fail(0, std::move(*error));
   }
 }
 
@@ -132,11 +124,11 @@ task<void> work_for_root(const map_job& job, communicator comm) {
     if (range[0] >= range[1]) break;
     head = {range[0], range[1], 0};
     report.resize(sizeof head + static_cast<std::size_t>(range[1] - range[0]) * job.item_bytes);
-    std::string error = co_await compute(job, range[0], range[1], report.data() + sizeof head);
-    if (!error.empty()) {
+    auto error = co_await compute(job, range[0], range[1], report.data() + sizeof head);
+    if (error) {
       head.failed = 1;
-      report.resize(sizeof head + error.size());
-      std::memcpy(report.data() + sizeof head, error.data(), error.size());
+      report.resize(sizeof head + error->size());
+      std::memcpy(report.data() + sizeof head, error->data(), error->size());
     }
   }
 }

@@ -1,6 +1,7 @@
 // The part of weft/parallel.hpp that does not depend on the body's type.
 #include <algorithm>
 #include <chrono>
+#include <utility>
 #include <system_error>
 
 #include "parallel/compute_pool.hpp"
@@ -79,7 +80,10 @@ void start_runners(const std::shared_ptr<parallel_job>& job) {
 }
 
 void rethrow_failure(parallel_job& job) {
-  if (job.failed.load(std::memory_order_acquire)) std::rethrow_exception(job.error);
+  // Taken out of the job, not copied: the job may outlive this call on a runner's thread (its last
+  // reference drops there), and the exception must not be destroyed there, after the caller read it,
+  // ordered only by libstdc++'s uninstrumented reference count (TSan saw it as a race under weft::mpi).
+  if (job.failed.load(std::memory_order_acquire)) std::rethrow_exception(std::exchange(job.error, nullptr));
 }
 
 }  // namespace

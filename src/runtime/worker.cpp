@@ -31,18 +31,8 @@ std::int64_t real_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count() | 1;
 }
 
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 void default_exception_report(std::string_view name, std::exception_ptr e) {
-  std::string what = describe(e);
+  std::string what = exception_message(e);
   std::fprintf(stderr, "weft: task '%.*s' failed: %s\n", static_cast<int>(name.size()),
                name.empty() ? "(unnamed)" : name.data(), what.c_str());
 }
