@@ -327,7 +327,8 @@ void engine::run(int* argc, char*** argv) {
       }
       fresh.swap(queued_);
       for (op* o : fresh) o->state = op_state::started;
-      to_cancel.assign(cancels_.begin(), cancels_.end());
+      to_cancel.clear();
+      to_cancel.swap(cancels_);  // each cancel is asked of MPI once (one started inline is adopted first, above)
     }
     bool progress = !fresh.empty();
     std::unique_lock calls(mpi_, std::defer_lock);
