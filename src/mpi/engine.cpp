@@ -38,6 +38,12 @@ bool on_cancel(weft::detail::cancel_waiter* w) noexcept {
   return e != nullptr && e->cancel(static_cast<op*>(w));
 }
 
+/// Whether the operation's completion says something (sender, tag, size, cancelled): the point-to-point
+/// ones. A collective's status is undefined in MPI.
+bool carries_status(op_kind kind) noexcept {
+  return kind == op_kind::send || kind == op_kind::recv || kind == op_kind::probe;
+}
+
 void remove_from(std::vector<op*>& list, op* o) noexcept {
   auto it = std::find(list.begin(), list.end(), o);
   if (it != list.end()) list.erase(it);
@@ -190,8 +196,7 @@ bool engine::try_inline(op* o) noexcept {
     }
   }
   if (rc == MPI_SUCCESS && flag == 0) return false;  // a probe that found nothing yet
-  bool has_status = o->kind == op_kind::send || o->kind == op_kind::recv || o->kind == op_kind::probe;
-  record(o, rc, rc == MPI_SUCCESS && has_status ? &st : nullptr);
+  record(o, rc, rc == MPI_SUCCESS && carries_status(o->kind) ? &st : nullptr);
   o->state = op_state::done;
   return true;
 }
@@ -228,26 +233,26 @@ void engine::complete(op* o, int error, const MPI_Status* st) noexcept {
 
 void engine::test_started() {
   if (started_.empty()) return;
-  int n = static_cast<int>(requests_.size());
-  std::vector<int> indices(static_cast<std::size_t>(n));
-  std::vector<MPI_Status> statuses(static_cast<std::size_t>(n));
+  // The buffers are the thread's own, kept between turns: this runs on every turn of the poll.
+  std::size_t n = requests_.size();
+  indices_.resize(n);
+  statuses_.resize(n);
   int done = 0;
-  int rc = MPI_Testsome(n, requests_.data(), &done, indices.data(), statuses.data());
+  int rc = MPI_Testsome(static_cast<int>(n), requests_.data(), &done, indices_.data(), statuses_.data());
   if (done == MPI_UNDEFINED || done <= 0) return;
   // Highest index first, so that removing one (swap with the last) does not move one still to visit.
-  std::vector<std::pair<int, int>> order;
-  for (int k = 0; k < done; ++k) order.emplace_back(indices[static_cast<std::size_t>(k)], k);
-  std::sort(order.rbegin(), order.rend());
-  for (auto [i, k] : order) {
+  order_.clear();
+  for (int k = 0; k < done; ++k) order_.emplace_back(indices_[static_cast<std::size_t>(k)], k);
+  std::sort(order_.rbegin(), order_.rend());
+  for (auto [i, k] : order_) {
     op* o = started_[static_cast<std::size_t>(i)];
-    const MPI_Status& st = statuses[static_cast<std::size_t>(k)];
+    const MPI_Status& st = statuses_[static_cast<std::size_t>(k)];
     int error = rc == MPI_ERR_IN_STATUS ? st.MPI_ERROR : MPI_SUCCESS;
     started_[static_cast<std::size_t>(i)] = started_.back();
     requests_[static_cast<std::size_t>(i)] = requests_.back();
     started_.pop_back();
     requests_.pop_back();
-    bool has_status = o->kind == op_kind::send || o->kind == op_kind::recv;
-    complete(o, error, has_status ? &st : nullptr);
+    complete(o, error, carries_status(o->kind) ? &st : nullptr);
   }
 }
 

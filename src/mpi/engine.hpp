@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "weft/mpi.hpp"
@@ -74,6 +75,9 @@ class engine {
   std::vector<op*> started_;
   std::vector<MPI_Request> requests_;  // started_[i]'s request
   std::vector<op*> probes_;
+  std::vector<int> indices_;                 // test_started's MPI_Testsome results
+  std::vector<MPI_Status> statuses_;
+  std::vector<std::pair<int, int>> order_;
 
   int rank_ = 0;
   int size_ = 1;

@@ -150,7 +150,8 @@ std::string latency_histogram::to_bytes() const {
 
 bool latency_histogram::merge_bytes(std::string_view bytes) {
   std::uint64_t head[4];
-  if (bytes.size() != sizeof head + sizeof(*counts_)) return false;
+  static_assert(byte_size() == sizeof head + sizeof(std::array<std::uint64_t, buckets>));
+  if (bytes.size() != byte_size()) return false;
   std::memcpy(head, bytes.data(), sizeof head);
   latency_histogram other;
   std::memcpy(other.counts_->data(), bytes.data() + sizeof head, sizeof(*counts_));

@@ -35,6 +35,8 @@ class latency_histogram {
   std::string hdr_compressed_base64() const;
   /// Every count and statistic, as bytes for another process (another MPI rank) ...
   std::string to_bytes() const;
+  /// ... as many as this ...
+  static constexpr std::size_t byte_size() noexcept { return 4 * sizeof(std::uint64_t) + buckets * sizeof(std::uint64_t); }
   /// ... which merges them into its own; false if `bytes` is not what to_bytes wrote.
   bool merge_bytes(std::string_view bytes);
 

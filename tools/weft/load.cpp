@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -315,7 +316,7 @@ std::string to_bytes(const recorder& r, double elapsed_s) {
 
 /// Adds what to_bytes wrote into `all`; returns that rank's elapsed time (-1 if the bytes are not that).
 double merge_bytes(recorder& all, std::string_view bytes) {
-  std::size_t histogram = latency_histogram().to_bytes().size();
+  constexpr std::size_t histogram = latency_histogram::byte_size();
   std::uint64_t counters[5];
   if (bytes.size() < histogram + sizeof counters + sizeof all.statuses) return -1;
   recorder r;
