@@ -217,3 +217,29 @@ TEST(parallel, nested_calls_do_not_deadlock) {
   });
   EXPECT_EQ(total.load(), 6400);
 }
+
+// A runtime destroyed while a task waits in parallel_for_async: the task's frame (and the body in it)
+// goes with the runtime, so no chunk may start after, nor run past, the destruction. (The compute
+// threads used to go on calling the body in the destroyed frame: 3,825 calls after it was gone.)
+TEST(parallel, a_destroyed_runtime_leaves_no_chunk_running) {
+  std::atomic<bool> runtime_gone{false};
+  std::atomic<int> calls_after{0};
+  std::atomic<int> calls{0};
+  {
+    runtime rt(test::options());
+    rt.block_on([](runtime& rt, std::atomic<bool>& gone, std::atomic<int>& after, std::atomic<int>& calls) -> task<void> {
+      rt.spawn([&gone, &after, &calls]() -> task<void> {
+        co_await parallel_for_async(0, 200000, [&gone, &after, &calls](std::size_t) {
+          ++calls;
+          test::spin_for(std::chrono::microseconds(20));
+          if (gone.load()) ++after;
+        });
+      }).detach();
+      while (calls.load() == 0) co_await sleep_for(1ms);
+    }(rt, runtime_gone, calls_after, calls));
+  }
+  runtime_gone = true;
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(calls_after.load(), 0);
+  EXPECT_LT(calls.load(), 200000);  // it was cut short, not run to its end by the destruction
+}

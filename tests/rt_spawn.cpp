@@ -257,6 +257,41 @@ TEST(rt_spawn, post_from_many_threads_runs_everything_once) {
   EXPECT_EQ(count.load(), threads * per_thread);
 }
 
+// A post that throws runs once; its exception goes to the hook, and the posts after it still run once.
+// (It used to escape run_posted with the batch still queued: on one loop the batch ran again and the
+// throwing post twice; on several workers the exception ended the process.)
+TEST(rt_spawn, a_post_that_throws_is_reported_once_and_the_others_run) {
+  std::vector<std::string> reports;
+  runtime_options o = test::options();
+  std::mutex m;
+  o.on_unhandled_exception = [&](std::string_view name, std::exception_ptr e) {
+    std::lock_guard g(m);
+    test::record_reports(reports)(name, e);
+  };
+  runtime rt(o);
+  std::atomic<int> before = 0, thrower = 0, after = 0;
+  auto body = [&]() -> task<void> {
+    std::thread t([&] {
+      rt.post([&] { ++before; });
+      rt.post([&] {
+        ++thrower;
+        throw std::runtime_error("boom");
+      });
+      rt.post([&] { ++after; });
+    });
+    t.join();
+    while (after.load() == 0) co_await sleep_for(1ms);
+    co_await sleep_for(5ms);  // time for a second run of the batch, were there one
+  };
+  rt.block_on(body());
+  EXPECT_EQ(before.load(), 1);
+  EXPECT_EQ(thrower.load(), 1);
+  EXPECT_EQ(after.load(), 1);
+  std::lock_guard g(m);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0], "post: boom");
+}
+
 // runtime::spawn and spawn_on promise "safe from any thread": on one loop as on several, tasks spawned
 // from other threads while the loop runs all run, once, and their handles can be dropped or polled
 // there. (Before, a one-loop runtime pushed onto its run queue from the calling thread, unlocked.)

@@ -155,7 +155,8 @@ class runtime {
   }
 
   /// Queues `fn` to run on a loop's thread (the first worker's), between tasks. Safe to call from any
-  /// thread.
+  /// thread. `fn` runs once; an exception escaping it goes to `on_unhandled_exception` (task name
+  /// "post"), and the loop and the other posts go on.
   void post(detail::unique_function fn);
 
   /// The number of workers (event loops).

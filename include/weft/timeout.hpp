@@ -48,14 +48,11 @@ class timeout_timer : timer_entry {
   void arm(clock::time_point deadline, context* child) noexcept;
   void disarm() noexcept;
   bool fired() const noexcept { return fired_; }
-  /// The deadline's cancel cut an await point of the child short (context::cancel).
-  bool cut() const noexcept { return cut_; }
 
  private:
   static void on_fire(timer_entry* e) noexcept;
   context* child_ = nullptr;
   bool fired_ = false;
-  bool cut_ = false;
 };
 
 /// After the deadline fired: true if the child's outcome is what the cancellation made of it (so
@@ -96,7 +93,9 @@ class timeout_awaitable {
   timeout_result_t<T> await_resume() {
     timer_.disarm();
     ctx_.detach();
-    if (timer_.fired() && cancelled_outcome(timer_.cut(), task_.handle().promise())) return fail(errc::timed_out);
+    // ctx_.was_cut(): the deadline's cancel cut an await point of the child short, then or (a joined
+    // task on another loop) later.
+    if (timer_.fired() && cancelled_outcome(ctx_.was_cut(), task_.handle().promise())) return fail(errc::timed_out);
     if constexpr (std::is_void_v<T>) {
       task_.handle().promise().take();
       return {};

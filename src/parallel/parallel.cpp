@@ -121,6 +121,17 @@ task<void> parallel_run_async(std::shared_ptr<parallel_job> job) {
   trace::recorder* traced = current_tracer();
   if (traced != nullptr && job->caller->trace_id() != 0) [[unlikely]] job->times.resize(job->chunks);
   start_runners(job);
+  // lifetime: the runners call the body (in the caller's frame) and read the caller's context until
+  // the last one ends. Should this frame be destroyed while it waits (runtime shutdown), no chunk
+  // starts from then on, and the destruction waits for the chunks already running.
+  struct stop_runners_if_destroyed {
+    parallel_job& job;
+    ~stop_runners_if_destroyed() {
+      if (job.finished.load(std::memory_order_acquire) != 0) return;  // the usual way: all ended
+      job.failed.store(true, std::memory_order_relaxed);
+      while (job.finished.load(std::memory_order_acquire) == 0) job.finished.wait(0, std::memory_order_acquire);
+    }
+  } guard{*job};
   co_await awaiting_the_compute_pool{job->done.wait_through_cancel()};  // the chunks use the caller's body until they end
   // Every runner has ended (the event's set orders their writes of `times` before this read).
   if (!job->times.empty()) {

@@ -202,9 +202,12 @@ void io_close(io_state* io) noexcept {
   };
   if (owner == nullptr || owner == here) {
     close_here(io, owner != nullptr);
-  } else if (here == nullptr || owner->shared() == nullptr || owner->shared()->stopping()) {
-    // Outside the runtime (after it ended), or while it stops: no loop will run a post any more.
-    // Closing the descriptor drops it from the reactor unless a forked child still holds it.
+  } else if (here == nullptr || owner->shared() == nullptr || owner->shared()->threads_joined()) {
+    // Outside the runtime (after it ended), or once its threads have stopped (this thread stands in
+    // for the owner at shutdown): no loop will run a post any more. Closing the descriptor drops it
+    // from the reactor unless a forked child still holds it. While the runtime stops but its threads
+    // still run their last turns, the owner may be touching this descriptor: the close is posted, and
+    // the scheduler runs what its workers had no turn left for once they have stopped.
     close_here(io, false);
   } else {
     owner->post([io, close_here] { close_here(io, true); });

@@ -51,8 +51,10 @@ task<void> run_on_compute(compute_ticket* t) {
     worker* home = job->home;
     std::coroutine_handle<> h = job->handle;
     context* ctx = job->ctx;
+    home->remote_schedule(h, ctx);  // the job may be freed from here on; the ticket is ours
+    // lifetime: `done` last. It releases blocking_abandon's spin, after which the runtime, and `home`
+    // with it, may be destroyed: the wake-up must have landed by then.
     t->stage.store(blocking_stage::done, std::memory_order_release);
-    home->remote_schedule(h, ctx);  // the job may be freed from here on
   }
   compute_ticket::unref(t);
   co_return;

@@ -40,7 +40,12 @@ bool context::cancel() noexcept {
   }
   // on_cancel only schedules; it never destroys nodes, so the child list is stable here.
   for (context* c = first_child_; c != nullptr; c = c->next_) cut = c->cancel() || cut;
+  if (cut) cut_ = true;
   return cut;
+}
+
+void context::note_late_cut() noexcept {
+  for (context* c = this; c != nullptr && c->cancelled(); c = c->parent_) c->cut_ = true;
 }
 
 }  // namespace weft::detail

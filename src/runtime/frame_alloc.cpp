@@ -43,6 +43,26 @@ struct depot_class {
 depot_class depot[frame_classes];
 
 std::size_t class_of(std::size_t size) noexcept { return (size + frame_granule - 1) / frame_granule - 1; }
+
+/// Parks list `l` of class `c` in the depot, if it holds fewer than `limit` lists; false if it is full.
+bool park_in_depot(std::size_t c, frame_free_list l, unsigned limit) noexcept {
+  depot_class& d = depot[c];
+  d.lock();
+  bool parked = d.count < limit;
+  if (parked) {
+    if (d.count >= depot_keep) depot_over.fetch_add(1, std::memory_order_relaxed);
+    d.lists[d.count++] = l;
+  }
+  d.unlock();
+  return parked;
+}
+
+void free_blocks(frame_free_list l) noexcept {
+  while (frame_free_block* b = l.head) {
+    l.head = b->next;
+    ::operator delete(b);
+  }
+}
 }  // namespace
 
 thread_local frame_free_list frame_lists[frame_classes];
@@ -74,15 +94,7 @@ void frame_free_slow(void* p, std::size_t size) noexcept {
   std::size_t c = class_of(size);
   if (c < frame_classes) {
     // This thread's list is full: park it whole in the depot and start a new one with `p`.
-    depot_class& d = depot[c];
-    d.lock();
-    bool parked = d.count < depot_lists;
-    if (parked) {
-      if (d.count >= depot_keep) depot_over.fetch_add(1, std::memory_order_relaxed);
-      d.lists[d.count++] = frame_lists[c];
-    }
-    d.unlock();
-    if (parked) {
+    if (park_in_depot(c, frame_lists[c], depot_lists)) {
       auto* b = static_cast<frame_free_block*>(p);
       b->next = nullptr;
       frame_lists[c] = {b, 1};
@@ -110,16 +122,26 @@ bool frame_cache_trim(std::size_t budget) noexcept {
       depot_over.fetch_sub(1, std::memory_order_relaxed);
       d.unlock();
       budget -= std::min(budget, l.count);
-      while (frame_free_block* b = l.head) {
-        l.head = b->next;
-        ::operator delete(b);
-      }
+      free_blocks(l);
     }
   }
   return depot_over.load(std::memory_order_relaxed) != 0;
 #else
   (void)budget;
   return false;
+#endif
+}
+
+void frame_cache_release_thread() noexcept {
+#if WEFT_FRAME_CACHE
+  // Into the depot while it keeps no more than trimming would leave (other threads take them from
+  // there; nothing trims once no loop runs), the rest back to malloc.
+  for (std::size_t c = 0; c < frame_classes; ++c) {
+    frame_free_list& l = frame_lists[c];
+    if (l.count == 0) continue;
+    if (!park_in_depot(c, l, depot_keep)) free_blocks(l);
+    l = {};
+  }
 #endif
 }
 

@@ -71,6 +71,7 @@ void scheduler::stop_threads() noexcept {
   for (auto& w : workers_) w->reactor_->wake();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  threads_joined_.store(true, std::memory_order_release);
 }
 
 scheduler::~scheduler() {
@@ -101,7 +102,10 @@ scheduler::~scheduler() {
   workers_.clear();
 }
 
-void scheduler::run_worker(std::size_t i) { workers_[i]->run_forever(); }
+void scheduler::run_worker(std::size_t i) {
+  workers_[i]->run_forever();
+  frame_cache_release_thread();  // the thread ends here: its cached frames would die with it
+}
 
 void scheduler::inject_batch(spawn_state_base* const* items, std::size_t n) noexcept {
   if (n == 0) return;

@@ -58,6 +58,8 @@ class scheduler {
   worker& at(std::size_t i) noexcept { return *workers_[i]; }
   bool threaded() const noexcept { return threaded_; }
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+  /// The worker threads have ended (the runtime is being destroyed, on the thread that destroys it).
+  bool threads_joined() const noexcept { return threads_joined_.load(std::memory_order_acquire); }
 
   /// Queues a task that has not started, from any thread, and wakes a worker for it.
   void inject(spawn_state_base* s) noexcept { inject_batch(&s, 1); }
@@ -116,6 +118,7 @@ class scheduler {
   std::vector<std::thread> threads_;
   bool threaded_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> threads_joined_{false};
 
   // The injection queue: chunks of tasks linked through live_next, as they were injected (a spilled
   // half of a worker's queue is one chunk), so that both ends take the lock for O(1) work.

@@ -103,6 +103,7 @@ struct cancel_on_home {
     if (s != nullptr && spawn_unref(s)) delete s;  // the task ended and every handle is gone
   }
   void operator()() const noexcept {
+    // What it cut (context::was_cut) reaches the joiner with the outcome: spawn_join_resumed.
     if (s->load_status() == task_status::running) s->ctx.cancel();
   }
   spawn_state_base* s;
@@ -261,7 +262,13 @@ bool cancel_joined(cancel_waiter* w) noexcept {
   // on its way) or nothing in it was waiting on something the cancel could cut.
   spawn_state_base* s = static_cast<join_waiter*>(w)->s;
   if (s->load_status() != task_status::running) return false;
-  return spawn_request_cancel(s);
+  if (!s->shared) return s->ctx.cancel();
+  // Several workers: the cancel may be posted to the task's loop, or wait for its first await, and
+  // what it cuts is decided there. The joiner learns it with the outcome (spawn_join_resumed reads the
+  // task's context); answering "cut" now would have `timeout` drop a value the task received before
+  // the posted cancel reached it.
+  (void)spawn_request_cancel(s);
+  return false;
 }
 }  // namespace
 

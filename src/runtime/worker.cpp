@@ -156,7 +156,8 @@ void worker::start_fresh(spawn_state_base* s) {
   // this load sees the flag, and so does every later (relaxed) read on this thread: the first await.
   // A relaxed load here would let both miss, on aarch64 (the model tests/model/spawn_cancel.cpp).
   s->started.store(true, std::memory_order_seq_cst);
-  (void)s->ctx.cancelled_seq_cst();
+  // Cancelled before it started: its first await is cut short (a joiner's timeout reads this).
+  if (s->ctx.cancelled_seq_cst()) s->ctx.note_late_cut();
   resume({s->frame, &s->ctx});
 }
 
@@ -334,6 +335,7 @@ struct start_on_loop {
   void operator()() {
     w->spawn_arrived();
     w->adopt(s);
+    if (s->ctx.cancelled()) s->ctx.note_late_cut();  // as in worker::start_fresh
     w->schedule_fresh(s->frame, &s->ctx);
     s = nullptr;
   }
@@ -368,6 +370,8 @@ void worker::turn(const spawn_state_base* root) {
   poll(queue_.empty());
 }
 
+bool worker::stopping() const noexcept { return sched_ != nullptr && sched_->stopping(); }
+
 void worker::nested_turn() {
   std::uint32_t handoffs = handoffs_;  // the outer resume's budget is the outer resume's
   int ran = run_ready();
@@ -375,7 +379,14 @@ void worker::nested_turn() {
     run_posted();
     ran = 1;
   }
-  poll(ran == 0 && queue_.empty() && fresh_.empty());
+  // notify_one counted us as searching when it woke us, but a nested loop takes nothing from the
+  // others: hand the search on, or no other worker would be woken while the count stays ours.
+  if (sched_ != nullptr && notified_.load(std::memory_order_relaxed) && notified_.exchange(false) &&
+      sched_->leave_searching()) {
+    sched_->notify_one();
+  }
+  // Others' work is not ours to take here: it must not keep this loop from sleeping (it would spin).
+  poll(ran == 0 && queue_.empty() && fresh_.empty(), /*others_work_wakes=*/false);
   handoffs_ = handoffs;
 }
 
@@ -483,11 +494,19 @@ void worker::run_posted() {
   metrics_.remote_schedules.add(running_remote_.size() + running_posts_.size());
   for (const runnable& r : running_remote_) queue_.push(r);
   running_remote_.clear();
-  for (auto& fn : running_posts_) fn();
+  // Each post runs once, whatever the others do: one that throws is reported as a detached task's
+  // exception would be, and the rest still run (an escape would leave the batch to run again).
+  for (auto& fn : running_posts_) {
+    try {
+      fn();
+    } catch (...) {
+      report_exception("post", std::current_exception());
+    }
+  }
   running_posts_.clear();
 }
 
-void worker::poll(bool idle) {
+void worker::poll(bool idle, bool others_work_wakes) {
   if (trace_ != nullptr) trace_->poll_flush();  // a flight-recorder dump wants this loop's newest events
   int timeout_ms = 0;
   bool paused_shared = paused_ && sched_ != nullptr;
@@ -523,7 +542,8 @@ void worker::poll(bool idle) {
     weft::detail::atomic_thread_fence(std::memory_order_seq_cst);  // for qemu-user, as in post(); about to block anyway
     if (sched_ != nullptr) sched_->enter_idle();
     // The last look (scheduler.hpp): work posted to us, injected, or left to steal.
-    if (has_posted_.load() || (sched_ != nullptr && (sched_->stopping() || sched_->work_available(this)))) {
+    if (has_posted_.load() ||
+        (sched_ != nullptr && (sched_->stopping() || (others_work_wakes && sched_->work_available(this))))) {
       timeout_ms = 0;
     }
   }

@@ -88,10 +88,13 @@ class worker {
   /// From inside a resume on this loop's thread: runs turns of this loop (its ready tasks, posts,
   /// I/O and timers; nothing stolen) until `done()`. For a task_group left without join(), whose
   /// children must finish before the scope does.
+  /// Returns early, with `done()` still false, when the runtime stops: shutdown destroys what is left.
   template <class Done>
   void run_nested_until(Done done) {
-    while (!done()) nested_turn();
+    while (!done() && !stopping()) nested_turn();
   }
+  /// The runtime stops (several workers); false on one loop.
+  bool stopping() const noexcept;
   /// A worker thread's body: runs turns until the scheduler stops.
   void run_forever();
   /// Holds the loop as block_on does, if no thread runs it now (its state is then this thread's until
@@ -238,7 +241,9 @@ class worker {
   /// The next ready coroutine: the oldest, or a random one in the shuffling debug mode.
   bool pop_ready(runnable& r) noexcept;
   void run_posted();
-  void poll(bool idle);
+  /// Runs the reactor once; sleeps if `idle`, unless its last look finds work posted to it, the
+  /// runtime stopping, or (`others_work_wakes`) tasks it could steal.
+  void poll(bool idle, bool others_work_wakes = true);
   void free_buried() noexcept;
   /// Changes the busy and idle time fields as one (loop_metrics::time_seq).
   template <class Change>

@@ -11,14 +11,26 @@ namespace weft {
 
 void event::set() noexcept {
   detail::wake_list wakes;
-  set_and_collect(wakes);
+  {
+    std::lock_guard guard(lock_);
+    set_locked(wakes);
+  }  // lifetime: the unlock is set()'s last touch of the event (see the header)
   detail::wake_settled(wakes);  // this event may be gone once the first waiter runs
 }
 
-void event::set_and_collect(detail::wake_list& wakes) noexcept {
-  set_.store(true, std::memory_order_release);
-  std::lock_guard guard(lock_);
+void event::set_locked(detail::wake_list& wakes) noexcept {
   detail::settle_all(&waiters_, detail::wait_outcome::satisfied, wakes);
+  set_.set(true);
+}
+
+void event::reset() noexcept {
+  std::lock_guard guard(lock_);
+  set_.set(false);
+}
+
+bool event::is_set() const noexcept {
+  std::lock_guard guard(lock_);
+  return set_.get();
 }
 
 bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx,
@@ -28,9 +40,10 @@ bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::c
     return false;
   }
   std::lock_guard guard(lock_);
-  // Checked under the lock: set() stores the flag before it takes the lock, so it either is seen here
-  // or finds this waiter in the list.
-  if (set_.load(std::memory_order_acquire)) return false;
+  // Checked under the lock, which set() holds from its first look at the waiters to its flag: either
+  // the flag is seen here (after set()'s unlock, its last touch of the event), or set() finds this
+  // waiter in the list.
+  if (set_.get()) return false;
   detail::park(w, &lock_, &waiters_, h, ctx, detail::suspend_reason::event, cancellable);
   return true;
 }
@@ -47,7 +60,11 @@ void semaphore::release(std::size_t n) noexcept {
   detail::wake_list wakes;
   {
     std::lock_guard guard(lock_);
-    for (; n > 0 && !waiters_.empty(); --n) detail::settle(waiters_.pop_front(), detail::wait_outcome::satisfied, wakes);
+    for (; n > 0; --n) {
+      detail::sync_waiter* w = detail::claim_front(&waiters_, wakes);
+      if (w == nullptr) break;
+      detail::settle(w, detail::wait_outcome::satisfied, wakes);
+    }
     permits_.set(permits_.get() + n);
   }
   detail::wake_settled(wakes);
@@ -73,13 +90,15 @@ bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detai
   return true;
 }
 
-// Counting is one atomic add; only a change to or from zero takes the lock, and then re-reads the
-// count under it, so that an add() racing the last done() leaves the event as the final count says.
+// Counting is one atomic add; only a change to or from zero takes the lock (the event's own), and then
+// re-reads the count under it, so that an add() racing the last done() leaves the event as the final
+// count says. One lock for both: the event's unlock is then the last thing done() does to the group,
+// and a waiter sees the event set only after it (see event.hpp), so it may destroy the group at once.
 void wait_group::add(std::size_t n) noexcept {
   if (n == 0) return;
   if (count_.fetch_add(n, std::memory_order_acq_rel) != 0) return;
-  std::lock_guard guard(lock_);
-  if (count_.load(std::memory_order_acquire) != 0) zero_.reset();
+  std::lock_guard guard(zero_.lock_);
+  if (count_.load(std::memory_order_acquire) != 0) zero_.set_.set(false);
 }
 
 void wait_group::done() noexcept {
@@ -91,11 +110,10 @@ void wait_group::done() noexcept {
   if (before != 1) return;
   detail::wake_list wakes;
   {
-    std::lock_guard guard(lock_);
-    // Woken only after we unlock: a waiter may destroy this group at once.
-    if (count_.load(std::memory_order_acquire) == 0) zero_.set_and_collect(wakes);
-  }
-  detail::wake_settled(wakes);
+    std::lock_guard guard(zero_.lock_);
+    if (count_.load(std::memory_order_acquire) == 0) zero_.set_locked(wakes);
+  }  // lifetime: done()'s last touch of the group
+  detail::wake_settled(wakes);  // woken only after we unlock: a waiter may destroy this group at once
 }
 
 }  // namespace weft

@@ -5,7 +5,7 @@ namespace {
 
 void cancel_others(fan_out& f, std::size_t winner) noexcept {
   for (std::size_t i = 0; i < f.count; ++i) {
-    if (i != winner) f.slots[i].cut = f.slots[i].ctx.cancel();
+    if (i != winner) f.slots[i].ctx.cancel();
   }
 }
 

@@ -48,6 +48,10 @@ task_group::~task_group() {
   }
   ctx_.detach();  // the cancel stays with this group, not with whoever it was last joined under
   w->run_nested_until([this] { return running_ == 0; });
+  if (running_ != 0) {  // the runtime stops meanwhile: its shutdown destroys the children, unhooked
+    w->unhook_group_children(this);
+    return;
+  }
   // Failures nobody will see now: to the unhandled-exception hook, each.
   for (std::exception_ptr& e : failures_) w->report_exception("task_group", std::move(e));
 }

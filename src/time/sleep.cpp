@@ -80,7 +80,7 @@ void timeout_timer::disarm() noexcept {
 void timeout_timer::on_fire(timer_entry* e) noexcept {
   auto* self = static_cast<timeout_timer*>(e);
   self->fired_ = true;
-  self->cut_ = self->child_->cancel();
+  self->child_->cancel();
 }
 
 }  // namespace weft::detail

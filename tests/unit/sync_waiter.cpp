@@ -49,11 +49,11 @@ TEST(sync_waiter, a_cancel_after_settle_does_not_take_back_what_was_handed_over)
     wake_list wakes;
     {
       std::lock_guard guard(g.lock);
-      settle(g.parked.pop_front(), wait_outcome::satisfied, wakes);
+      settle(claim_front(&g.parked, wakes), wait_outcome::satisfied, wakes);
     }
     // ...and before it wakes it, the waiter's own loop cancels the waiter.
     waiter.cancel();
-    // The settler goes on: the waiter is still on its list, and wakes as satisfied.
+    // The settler goes on: the waiter is still on its wake list, and wakes as satisfied.
     EXPECT_FALSE(wakes.items.empty());
     wake_settled(wakes);
     co_await std::move(waiter);

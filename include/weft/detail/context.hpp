@@ -48,6 +48,13 @@ class context {
   /// point (see cancel_waiter): false means that whatever is below was already on its way to an outcome
   /// of its own, which `timeout` then returns rather than `timed_out`.
   bool cancel() noexcept;
+  /// Whether a cancel of this node cut an await point short: at the time (cancel() returned true), or
+  /// later (note_late_cut). What `timeout` and `when_any` read once the child has ended.
+  bool was_cut() const noexcept { return cut_; }
+  /// A cancel that reached this node cut something short after cancel() returned: a joined task on
+  /// another loop, whose cancel is posted there and decides there. Marks this node and every ancestor
+  /// that is cancelled too (the cut belongs to their cancel as well), up to the first that is not.
+  void note_late_cut() noexcept;
   /// Only sets the flag (from any thread): for a task that has not started, so has nothing to cut short.
   void set_cancelled() noexcept { cancelled_.store(true, std::memory_order_seq_cst); }
 
@@ -79,6 +86,7 @@ class context {
   std::string_view name_;
   std::uint64_t trace_id_ = 0;
   std::atomic<bool> cancelled_{false};
+  bool cut_ = false;
   std::uint8_t woken_by_ = 0;
   std::uint32_t wake_seq_ = 0;
 };

@@ -45,8 +45,6 @@ struct fan_slot {
   promise_base* promise = nullptr;
   /// Null if the child succeeded; else its exception, or its error result as a std::system_error.
   std::exception_ptr (*failure)(promise_base*) = nullptr;
-  /// A loser whose cancel cut an await short. One whose cancel cut nothing had its outcome on the way.
-  bool cut = false;
 };
 
 struct fan_out {
@@ -66,7 +64,9 @@ struct fan_out {
   /// A loser of when_any / first_success whose cancel cut nothing and that ended with a value: its
   /// outcome happened in the same turn as the winner's (or it was running when the cancel came).
   bool finished_anyway(std::size_t i) const noexcept {
-    return static_cast<std::ptrdiff_t>(i) != chosen && !slots[i].cut && succeeded(i);
+    // was_cut: a loser whose cancel cut an await short (then, or later on another loop); one whose
+    // cancel cut nothing had its outcome on the way.
+    return static_cast<std::ptrdiff_t>(i) != chosen && !slots[i].ctx.was_cut() && succeeded(i);
   }
   template <class F>
   void for_each_finished_anyway(F&& f) const {

@@ -29,6 +29,9 @@ void frame_free_slow(void* p, std::size_t size) noexcept;
 /// Returns up to about `budget` parked blocks to malloc, from what a burst left above the cache's
 /// resting size; true if more is left. Idle loops call it (worker::poll).
 bool frame_cache_trim(std::size_t budget) noexcept;
+/// Gives this thread's cached blocks back (to the depot, or to malloc) before the thread ends: a
+/// worker thread's lists would otherwise die with it, and every runtime would leak its workers' share.
+void frame_cache_release_thread() noexcept;
 
 struct frame_free_block {
   frame_free_block* next;

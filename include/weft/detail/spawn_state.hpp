@@ -133,9 +133,14 @@ struct join_waiter : cancel_waiter {
 /// has not started and was the loop's newest ready coroutine (the joiner would only wait for it, so
 /// it runs at once, as an awaited task would); otherwise noop (the loop runs on).
 std::coroutine_handle<> spawn_join_suspend(join_waiter* w, context* joiner_ctx) noexcept;
-/// The joiner resumed: forget its cancellation hook.
+/// The joiner of a shared state resumed: forget its cancellation hook, and if the joiner's cancel cut
+/// something short in the task (decided on the task's loop: see cancel_joined), say so to the joiner's
+/// context, where `timeout` and `when_any` look. The handshake that woke the joiner orders the task's
+/// loop's writes to `s->ctx` before this read.
 inline void spawn_join_resumed(join_waiter* w) noexcept {
-  if (w->ctx != nullptr) w->ctx->disarm();
+  if (w->ctx == nullptr) return;
+  w->ctx->disarm();
+  if (w->s->ctx.was_cut()) w->ctx->note_late_cut();
 }
 /// join_handle::cancel(): cancels the task from any thread.
 /// Returns whether the cancel cut (or, posted to the task's loop or waiting for its first await, may

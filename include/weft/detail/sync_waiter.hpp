@@ -10,12 +10,19 @@
 //   on, which keeps its timers and sockets single-threaded. Waking only after unlocking matters: a
 //   woken task may destroy the primitive at once (an event that lived in its frame), so nothing may
 //   touch the primitive after the first wake-up.
-// - Cancellation runs on the waiter's loop (the context tree is that loop's): under the lock, a waiter
-//   still linked is unlinked and woken cancelled; one already unlinked has been satisfied and its
-//   wake-up is on its way. So `list` must mean "parked on the primitive" and nothing else: a settled
-//   waiter sits on the settler's wake_list, which is the settler's own (no lock guards it), and its
-//   `list` is null. Were it set, a cancel would unlink the waiter from a list another thread is
-//   walking, and report as cancelled a value or permit that was already handed over.
+// - Cancellation runs on the waiter's loop (the context tree is that loop's). A settler and a canceller
+//   may race for the same waiter; `claim` decides, one compare-exchange each, and the loser stands back:
+//   a settler that lost skips the waiter (a permit or a value goes to the next one), a canceller that
+//   lost leaves the waiter to its wake-up, which is on its way, and returns "not cut": an outcome that
+//   happened is never reported as cancelled. A canceller that won still has to unlink the waiter, under
+//   the primitive's lock. The primitive is alive then: either the waiter is still linked (no settler has
+//   reached it, and a primitive outlives its linked waiters), or a settler unlinked it, lost, and waits
+//   for the canceller before it returns (`wake_list::pending`), so that the primitive cannot be freed
+//   under the canceller by whoever set it. A canceller that lost never touches the primitive: once a
+//   waiter is settled, its primitive may be gone (an event that lived in the frame of the task that set
+//   it and returned).
+// - `list` means "parked on the primitive" and nothing else: a settled waiter sits on the settler's
+//   wake_list, which is the settler's own (no lock guards it), and its `list` is null.
 // - A waiter destroyed while linked (its frame destroyed at shutdown) unlinks itself. One destroyed
 //   after it was settled, before it resumed, leaves its primitive alone: that may be gone already.
 //   (A settler outside the runtime still between settle and wake_settled when the runtime is destroyed
@@ -63,7 +70,11 @@ class spin_lock {
 
 enum class wait_outcome : std::uint8_t { waiting, satisfied, closed, cancelled };
 
+/// Who decided a parked waiter's fate (sync_waiter::claim): nobody yet, a settler, or a canceller.
+enum class waiter_claim : std::uint8_t { open, settled, cancelling };
+
 struct waiter_list;
+struct wake_list;
 
 struct sync_waiter : cancel_waiter {
   sync_waiter* prev = nullptr;
@@ -75,6 +86,8 @@ struct sync_waiter : cancel_waiter {
   worker* home = nullptr;
   wait_outcome outcome = wait_outcome::waiting;
   bool armed = false;  // park armed ctx's cancellation (not for a wait through cancellation)
+  atomic<waiter_claim> claim{waiter_claim::open};  // see the protocol above
+  wake_list* settler = nullptr;  // under the lock: the settler that lost `claim` and waits for the canceller
 };
 
 template <class Owner>
@@ -106,27 +119,38 @@ struct waiter_list {
 void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx,
           suspend_reason why, bool cancellable = true) noexcept;
 /// Settled waiters on their way to be woken: a local of the settling call, never shared. Linked through
-/// the waiters' own links (free once they left their primitive's list); `list` stays null.
+/// the waiters' own links (free once they left their primitive's list); `list` stays null. `pending`
+/// counts the waiters this settler unlinked but lost to a canceller: wake_settled waits until each of
+/// those cancellers is done with the primitive.
 struct wake_list {
   intrusive_list<sync_waiter> items;
+  atomic<std::uint32_t> pending{0};
 };
 
-/// Under the lock: `w` is unlinked already; records `outcome` and adds it to `wakes`.
+/// Under the lock: unlinks waiters from the front of `list` until one is claimed for settling, and
+/// returns it (null if none is left). One a canceller claimed first is unlinked and skipped, and its
+/// canceller is waited for in wake_settled. The caller hands it what it is owed, then settle()s it.
+sync_waiter* claim_front(waiter_list* list, wake_list& wakes) noexcept;
+/// Under the lock: `w` was claimed (claim_front); records `outcome` and adds it to `wakes`.
 inline void settle(sync_waiter* w, wait_outcome outcome, wake_list& wakes) noexcept {
   w->outcome = outcome;
   wakes.items.push_back(w);
 }
 /// Under the lock: settles every waiter of `list` with `outcome`.
 inline void settle_all(waiter_list* list, wait_outcome outcome, wake_list& wakes) noexcept {
-  while (sync_waiter* w = list->pop_front()) settle(w, outcome, wakes);
+  while (sync_waiter* w = claim_front(list, wakes)) settle(w, outcome, wakes);
 }
+/// Waits for the cancellers that claim_front skipped (wake_settled's rare path).
+void wait_for_cancellers(wake_list& wakes) noexcept;
 /// After unlocking: queues every settled waiter on its own loop. Inline: a settling call that woke
-/// nobody (the common case) costs one test, and each wake-up one call.
+/// nobody (the common case) costs two tests, and each wake-up one call.
 inline void wake_settled(wake_list& wakes) noexcept {
   while (sync_waiter* w = wakes.items.pop_front()) {
     // Read before the call: once queued, the task may run (on its own thread) and free `w`.
     wake_on(w->home, w->handle, w->ctx);
   }
+  // ordering: acquire, against each canceller's release once it has unlocked the primitive.
+  if (wakes.pending.load(std::memory_order_acquire) != 0) [[unlikely]] wait_for_cancellers(wakes);
 }
 /// In await_resume: disarms the cancellation that park armed; the waiter is no longer linked.
 inline void resumed(sync_waiter* w) noexcept {

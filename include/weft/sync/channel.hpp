@@ -50,7 +50,7 @@ class channel {
     // Under lock: delivers `v` to a waiting receiver (into `wakes`) or the buffer. False if it has
     // to wait.
     bool try_put(std::optional<T>& v, detail::wake_list& wakes) {
-      if (detail::sync_waiter* r = receivers.pop_front()) {
+      if (detail::sync_waiter* r = detail::claim_front(&receivers, wakes)) {
         static_cast<waiter*>(r)->value = std::move(v);
         v.reset();
         detail::settle(r, detail::wait_outcome::satisfied, wakes);
@@ -68,7 +68,7 @@ class channel {
       if (!items.empty()) {
         out = std::move(items.front());
         items.pop_front();
-        if (detail::sync_waiter* s = senders.pop_front()) {
+        if (detail::sync_waiter* s = detail::claim_front(&senders, wakes)) {
           auto* sw = static_cast<waiter*>(s);
           items.push_back(std::move(*sw->value));
           sw->value.reset();
@@ -76,7 +76,7 @@ class channel {
         }
         return true;
       }
-      if (detail::sync_waiter* s = senders.pop_front()) {  // a rendezvous, or a full zero-size buffer
+      if (detail::sync_waiter* s = detail::claim_front(&senders, wakes)) {  // a rendezvous, or a full zero-size buffer
         auto* sw = static_cast<waiter*>(s);
         out = std::move(sw->value);
         sw->value.reset();

@@ -13,7 +13,6 @@
 // meant for; add and done otherwise cost one atomic instruction each.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 
 #include "weft/sync/event.hpp"
@@ -33,12 +32,13 @@ class wait_group {
   void done() noexcept;
   /// Completes when the count is zero (at once if it is). `errc::operation_canceled` if cancelled first.
   auto wait() noexcept { return zero_.wait(); }
+  /// The count now: a snapshot for progress reports. Not a reason to destroy the group: a done() that
+  /// took it to zero may still be running; a completed wait() is.
   std::size_t count() const noexcept { return count_.load(std::memory_order_acquire); }
 
  private:
-  detail::spin_lock lock_;          // taken only when the count reaches or leaves zero
-  std::atomic<std::size_t> count_;
-  event zero_;
+  detail::atomic<std::size_t> count_;
+  event zero_;  // its lock is taken only when the count reaches or leaves zero
 };
 
 }  // namespace weft
