@@ -93,6 +93,11 @@ struct real_server {
       co_return res;
     });
     r.put("/echo", [](request& req) -> task<response> { co_return response::text(200, "put " + req.body); });
+    r.get("/keep-for-ages", [](request&) -> task<response> {
+      response res = response::text(200, "kept");
+      res.headers.add("Keep-Alive", "timeout=2000000000");
+      co_return res;
+    });
     r.del("/echo", [](request&) -> task<response> { co_return response::text(200, "deleted"); });
     r.get("/big", [](request&) -> task<response> { co_return response::text(200, std::string(300'000, 'b')); });
     return r;
@@ -174,6 +179,28 @@ TEST(http_client, redirect_locations_resolve_against_the_url) {
   EXPECT_EQ(to("HTTPS://other/x#f"), "https://other/x");
   EXPECT_FALSE(base->resolve("ftp://x/"));
   EXPECT_EQ(url::parse("https://h:443/p")->to_string(), "https://h/p");
+}
+
+// The largest idle limits mean "keep it": idle_timeout = duration::max() (whose `now + idle`
+// overflowed, so no connection was ever reused) and a server's `Keep-Alive: timeout=2000000000`
+// (whose nine tenths overflowed too).
+TEST(http_client, the_largest_idle_limits_keep_the_connection) {
+  test::run_test([]() -> task<void> {
+    real_server srv;
+    auto serving = spawn(srv.server.serve());
+    client_options o;
+    o.idle_timeout = clock::duration::max();
+    client http(o);
+    for (const char* path : {"/hello", "/hello", "/keep-for-ages", "/keep-for-ages", "/hello"}) {
+      auto r = co_await http.get(srv.base + path);
+      CO_ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->status, 200);
+    }
+    EXPECT_EQ(http.open_connections(), 1u);  // five requests, one connection
+    http.close_idle();
+    srv.server.shutdown();
+    co_await std::move(serving);
+  }());
 }
 
 TEST(http_client, get_and_post_reuse_one_keep_alive_connection) {

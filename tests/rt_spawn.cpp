@@ -348,19 +348,25 @@ TEST(rt_spawn, block_on_from_a_second_thread_while_the_loop_runs_is_refused) {
   if (test::multi_worker()) GTEST_SKIP() << "several workers: block_on only waits, from any number of threads";
   runtime rt(test::options());
   std::atomic<bool> refused = false;
+  std::atomic<bool> refused_task_ran = false;
   auto body = [&]() -> task<void> {
     std::thread t([&] {
       try {
-        rt.block_on(value_after(0ms, 1));
+        rt.block_on([&]() -> task<void> {
+          refused_task_ran = true;
+          co_return;
+        }());
       } catch (const std::logic_error&) {
         refused = true;
       }
     });
     while (!refused) co_await sleep_for(100us);
     t.join();
+    co_await sleep_for(5ms);  // time for the refused task to run, were it queued
   };
   rt.block_on(body());
   EXPECT_TRUE(refused);
+  EXPECT_FALSE(refused_task_ran);
 }
 
 TEST(rt_spawn, join_all_awaits_every_handle_even_after_one_throws) {
@@ -383,17 +389,28 @@ TEST(rt_spawn, join_all_awaits_every_handle_even_after_one_throws) {
   test::run_paused(body());
 }
 
+// A refused block_on leaves nothing behind: its task never runs (it used to be spawned first, and
+// then ran detached).
 TEST(rt_spawn, nested_block_on_is_refused) {
   runtime rt(test::options());
+  std::atomic<bool> refused_task_ran = false;
+  auto refused = [&]() -> task<int> {
+    refused_task_ran = true;
+    co_return 1;
+  };
   auto body = [&]() -> task<bool> {
+    bool was_refused = false;
     try {
-      rt.block_on(value_after(0ms, 1));
+      rt.block_on(refused());
     } catch (const std::logic_error&) {
-      co_return true;
+      was_refused = true;
     }
-    co_return false;
+    co_await sleep_for(5ms);  // time for it to run, were it queued
+    co_return was_refused;
   };
   EXPECT_TRUE(rt.block_on(body()));
+  rt.block_on([]() -> task<void> { co_await sleep_for(1ms); }());
+  EXPECT_FALSE(refused_task_ran);
 }
 
 TEST(rt_spawn, join_handle_state) {

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/sync/event.hpp"
 #include "weft/task.hpp"
 
@@ -46,14 +47,14 @@ struct parallel_job {
   std::size_t chunk_size = 1;
   std::size_t chunks = 0;
   std::size_t runners = 0;
-  std::atomic<std::size_t> next_chunk{0};
+  weft::detail::atomic<std::size_t> next_chunk{0};
   chunk_fn run = nullptr;
   const void* body = nullptr;
   const context* caller = nullptr;  // _async: the awaiting task's, read between chunks
-  std::atomic<std::size_t> remaining{0};
-  std::atomic<bool> failed{false};
+  weft::detail::atomic<std::size_t> remaining{0};
+  weft::detail::atomic<bool> failed{false};
   std::exception_ptr error;  // written once, by the chunk that set `failed`
-  std::atomic<std::uint32_t> finished{0};
+  weft::detail::atomic<std::uint32_t> finished{0};
   event done;
   /// When each chunk ran and on which compute thread (steady-clock ns; end 0: not run): filled only
   /// for an _async job whose caller is traced, for the trace's compute tracks.

@@ -118,6 +118,12 @@ struct scheduler_deleter {
 worker* entry_worker(scheduler* s) noexcept;
 /// Worker `index` (bounds-checked: std::out_of_range).
 worker* worker_at(scheduler* s, std::size_t index);
+/// block_on's first step, before it spawns anything: refuses (std::logic_error) a block_on from inside
+/// this runtime, or, on one loop, while the loop already runs; otherwise holds the loop for it.
+void block_on_enter(scheduler* s);
+/// Gives the hold back when block_on fails before run_until_done.
+void block_on_leave(scheduler* s) noexcept;
+/// Runs (one loop) or waits for (several workers) `root` until it finishes; block_on_enter came first.
 void run_until_done(scheduler* s, spawn_state_base* root);
 }  // namespace detail
 
@@ -135,7 +141,8 @@ class runtime {
   /// `block_on`. Several workers: `t` runs on them, and this thread waits.
   template <class T>
   T block_on(task<T> t) {
-    join_handle<T> h = detail::spawn_on(detail::entry_worker(sched_.get()), "main", nullptr, std::move(t));
+    detail::block_on_enter(sched_.get());  // a refused block_on must not have spawned its task
+    join_handle<T> h = spawn_or_leave(std::move(t));
     detail::run_until_done(sched_.get(), handle_state(h));
     return take(std::move(h));
   }
@@ -186,6 +193,16 @@ class runtime {
   }
   template <class T>
   static T take(join_handle<T> h);
+  /// block_on's spawn, which gives the loop's hold back if it throws.
+  template <class T>
+  join_handle<T> spawn_or_leave(task<T> t) {
+    try {
+      return detail::spawn_on(detail::entry_worker(sched_.get()), "main", nullptr, std::move(t));
+    } catch (...) {
+      detail::block_on_leave(sched_.get());
+      throw;
+    }
+  }
 
   std::unique_ptr<detail::scheduler, detail::scheduler_deleter> sched_;
 };

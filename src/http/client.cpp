@@ -3,6 +3,7 @@
 // Idle connections are kept per worker (the loop that last used them): a socket then never has its
 // readiness tracked by one loop while another reads it, and taking one needs only the pool's lock,
 // never a registration move. The per-origin limit (a semaphore) is shared by all workers.
+#include "weft/detail/atomic.hpp"
 #include "weft/http/client.hpp"
 
 #include <sys/socket.h>
@@ -160,12 +161,12 @@ std::string url::host_header() const {
 namespace {
 
 struct connection {
-  explicit connection(std::atomic<std::size_t>& count) noexcept : open(count) { open.fetch_add(1, std::memory_order_relaxed); }
+  explicit connection(weft::detail::atomic<std::size_t>& count) noexcept : open(count) { open.fetch_add(1, std::memory_order_relaxed); }
   ~connection() { open.fetch_sub(1, std::memory_order_relaxed); }
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  std::atomic<std::size_t>& open;
+  weft::detail::atomic<std::size_t>& open;
   net::tcp_stream tcp;
   std::optional<net::tls_stream> tls;
   clock::time_point idle_until;
@@ -263,8 +264,8 @@ struct client::state {
   ~state() { close_idle(); }
 
   client_options options;
-  std::atomic<std::size_t> open{0};
-  std::mutex lock;  // guards pools and tls
+  weft::detail::atomic<std::size_t> open{0};
+  weft::detail::mutex lock;  // guards pools and tls
   std::unordered_map<std::string, std::unique_ptr<origin_pool>> pools;
   std::optional<net::tls_context> tls;
 
@@ -479,9 +480,10 @@ struct exchange {
     if (!keep || !c) return;
     clock::duration idle = s->options.idle_timeout;
     // Leave a server's own idle timeout a margin: reusing a connection as it closes costs a retry.
-    if (auto server_says = keep_alive_timeout(res.headers)) idle = std::min(idle, *server_says * 9 / 10);
+    // (9/10 as a subtraction: `* 9` overflows for `timeout=2000000000`.)
+    if (auto server_says = keep_alive_timeout(res.headers)) idle = std::min(idle, *server_says - *server_says / 10);
     clock::time_point now = idle_clock();
-    c->idle_until = now + idle;
+    c->idle_until = deadline_after(now, idle);  // saturates: idle_timeout = duration::max() is no limit
     s->put_idle(*pool, std::move(c), now);
   }
 };

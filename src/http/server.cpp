@@ -15,6 +15,7 @@
 // and its own connections, which never leave it. What the shards share is read-only (routes, options)
 // or atomic (the connection count, `stopping`); shutdown() reaches each shard's listener and idle
 // connections by posting to the shard's worker.
+#include "weft/detail/atomic.hpp"
 #include "weft/http/server.hpp"
 
 #include <algorithm>
@@ -112,7 +113,7 @@ struct shard {
   shard_metrics metrics;
   // Set when it starts serving. seq_cst with `stopping`: shutdown() either sees it set (and stops
   // the shard on its worker) or the shard sees `stopping` when it starts (and stops itself).
-  std::atomic<weft::detail::worker*> home{nullptr};
+  weft::detail::atomic<weft::detail::worker*> home{nullptr};
 
   /// Stops accepting and closes the idle connections: on `home`'s thread.
   void stop() noexcept {
@@ -131,9 +132,9 @@ struct detail::server_state {
     v.push_back(std::make_unique<shard>());
     return v;
   }();
-  std::atomic<std::size_t> count{0};
-  std::atomic<bool> stopping{false};
-  std::atomic<bool> accept_error_logged{false};
+  weft::detail::atomic<std::size_t> count{0};
+  weft::detail::atomic<bool> stopping{false};
+  weft::detail::atomic<bool> accept_error_logged{false};
 
   void link(shard& sh, connection* c) noexcept {
     c->next = sh.connections;

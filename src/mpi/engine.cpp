@@ -1,4 +1,5 @@
 #include "mpi/engine.hpp"
+#include "weft/detail/atomic.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -14,7 +15,7 @@ namespace weft::mpi {
 namespace detail {
 namespace {
 
-std::atomic<engine*> running{nullptr};
+weft::detail::atomic<engine*> running{nullptr};
 
 /// Backs off while operations are in flight and none completes: spins first (a reply in a ping-pong
 /// comes within microseconds), then yields, then sleeps in growing steps up to 1 ms (a rank waiting on a

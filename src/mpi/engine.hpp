@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/mpi.hpp"
 
 namespace weft::mpi::detail {
@@ -57,13 +58,13 @@ class engine {
   void test_started();
   void test_probes();
 
-  std::mutex lock_;
+  weft::detail::mutex lock_;
   // Serialises MPI calls between the progress thread and try_inline (with MPI_THREAD_SERIALIZED; under
   // FUNNELED only the progress thread calls MPI, and try_inline does nothing).
-  std::mutex mpi_;
+  weft::detail::mutex mpi_;
   bool serialized_ = false;
-  std::condition_variable wake_;
-  std::condition_variable ready_;
+  weft::detail::condition_variable wake_;
+  weft::detail::condition_variable ready_;
   bool initialised_ = false;
   std::string init_error_;
   bool stop_ = false;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <system_error>
 
+#include "weft/detail/atomic.hpp"
 #include "mpi/engine.hpp"
 #include "weft/spawn.hpp"
 #include "weft/mpi.hpp"
@@ -45,9 +46,9 @@ struct map_state {
   const map_job& job;
   std::vector<std::byte>& out;
   std::size_t chunk;
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex lock;  // guards the two below
+  weft::detail::atomic<std::size_t> next{0};
+  weft::detail::atomic<bool> failed{false};
+  weft::detail::mutex lock;  // guards the two below
   int failed_rank = -1;
   std::string failure;
 

@@ -1,4 +1,5 @@
 #include "process/reaper.hpp"
+#include "weft/detail/atomic.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -83,7 +84,7 @@ class reaper {
   }
 
   int wake_;
-  std::mutex lock_;
+  weft::detail::mutex lock_;
   std::vector<int> incoming_;
 };
 

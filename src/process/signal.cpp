@@ -1,5 +1,6 @@
 // Signals: a handler that writes the number to a pipe (all it may safely do), and a thread that reads
 // the pipe and delivers each number to the signal_sets listening for it.
+#include "weft/detail/atomic.hpp"
 #include "weft/signal.hpp"
 
 #include <cstring>
@@ -24,7 +25,7 @@
 namespace weft {
 
 struct signal_dispatch {
-  std::mutex lock;  // guards everything below but the pipe's read end
+  weft::detail::mutex lock;  // guards everything below but the pipe's read end
   std::vector<signal_set*> sets;
   int listeners[NSIG] = {};
   struct sigaction previous[NSIG] = {};
@@ -54,7 +55,7 @@ struct signal_dispatch {
     errno = saved;
   }
   // What the handler writes to: a lock-free atomic, safe to read in a signal handler.
-  static inline std::atomic<int> handler_pipe{-1};
+  static inline weft::detail::atomic<int> handler_pipe{-1};
 
   void run() {
     // Signals are for the other threads: one taken here while this thread sits in read() would, under

@@ -4,6 +4,7 @@
 #include <system_error>
 #include <thread>
 
+#include "weft/detail/atomic.hpp"
 #include "parallel/compute_pool.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/worker.hpp"
@@ -16,8 +17,8 @@ namespace {
 /// A job offloaded to the compute pool runs as a task there; the ticket lets that task and the
 /// waiting one agree, without a lock, on who moves the job out of `queued` (run it, or cancel it).
 struct compute_ticket {
-  std::atomic<blocking_stage> stage{blocking_stage::queued};
-  std::atomic<int> refs{2};
+  weft::detail::atomic<blocking_stage> stage{blocking_stage::queued};
+  weft::detail::atomic<int> refs{2};
   blocking_job* job;
   static void unref(compute_ticket* t) noexcept {
     if (t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete t;

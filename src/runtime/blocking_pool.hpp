@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/blocking.hpp"
 #include "weft/detail/intrusive_list.hpp"
 #include "weft/metrics.hpp"
@@ -46,9 +47,9 @@ class blocking_pool {
  private:
   void thread_main() noexcept;
 
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;
-  std::condition_variable exit_cv_;
+  mutable weft::detail::mutex mu_;
+  weft::detail::condition_variable work_cv_;
+  weft::detail::condition_variable exit_cv_;
   intrusive_list<blocking_job> queue_;
   std::size_t queued_ = 0;
   std::size_t threads_ = 0;

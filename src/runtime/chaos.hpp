@@ -39,9 +39,13 @@ class chaos {
   /// True about once in `n` calls.
   bool one_in(std::uint64_t n) noexcept { return next() % n == 0; }
 
-  /// From any thread, before a cross-thread hand-off: sometimes spins up to ~20 µs, sometimes yields
-  /// the CPU. Its randomness is the calling thread's own, seeded from `seed`.
-  static void pause_a_moment(std::uint64_t seed) noexcept;
+  /// From any thread, around a cross-thread hand-off: sometimes spins up to ~20 µs, sometimes yields
+  /// the CPU. Its randomness is the calling thread's own, seeded from `seed` and `runtime` (a
+  /// runtime's serial, runtime_serial()): a thread that outlives one runtime (the caller's, a pool's)
+  /// starts the next runtime's stream afresh, from that runtime's seed.
+  static void pause_a_moment(std::uint64_t seed, std::uint64_t runtime) noexcept;
+  /// A number for each runtime, in the order they are made (its first worker takes a new one).
+  static std::uint64_t runtime_serial(bool new_runtime) noexcept;
 
  private:
   std::uint64_t state_ = 0;

@@ -1,4 +1,5 @@
 #include "weft/detail/frame_alloc.hpp"
+#include "weft/detail/atomic.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -29,9 +30,9 @@ std::size_t block_size(std::size_t size) noexcept {
 // malloc a little at a time (frame_cache_trim), off the critical path.
 constexpr unsigned depot_lists = 1024;  // per class: up to 1024 * frame_max_cached blocks parked
 constexpr unsigned depot_keep = 16;     // per class: what trimming leaves
-std::atomic<unsigned> depot_over{0};    // lists parked above depot_keep, summed over classes
+weft::detail::atomic<unsigned> depot_over{0};    // lists parked above depot_keep, summed over classes
 struct depot_class {
-  std::atomic<bool> locked;
+  weft::detail::atomic<bool> locked;
   unsigned count;
   frame_free_list lists[depot_lists];
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/metrics.hpp"
 
 namespace weft::detail {
@@ -22,7 +23,7 @@ class owned_counter {
   std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
 
  private:
-  std::atomic<std::uint64_t> v_{0};
+  weft::detail::atomic<std::uint64_t> v_{0};
 };
 
 /// A duration_histogram that one thread records into and any thread snapshots.

@@ -26,13 +26,24 @@ worker* worker_at(scheduler* s, std::size_t index) {
   return &s->at(index);
 }
 
-void run_until_done(scheduler* s, spawn_state_base* root) {
+void block_on_enter(scheduler* s) {
   if (!s->threaded()) {
-    s->at(0).run_until_done(root);
+    s->at(0).hold_for_block_on();
     return;
   }
   if (current_worker() != nullptr && current_worker()->shared() == s) {
     throw std::logic_error("weft: block_on called from inside the same runtime");
+  }
+}
+
+void block_on_leave(scheduler* s) noexcept {
+  if (!s->threaded()) s->at(0).leave_block_on();
+}
+
+void run_until_done(scheduler* s, spawn_state_base* root) {
+  if (!s->threaded()) {
+    s->at(0).run_until_done(root);
+    return;
   }
   // The workers run it; wait for spawn_done's status store (it notifies when it sees sync_external).
   std::uint32_t before = root->word.fetch_or(sync_external, std::memory_order_acq_rel);

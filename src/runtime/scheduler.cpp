@@ -1,4 +1,5 @@
 #include "runtime/scheduler.hpp"
+#include "weft/detail/atomic.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -25,7 +26,7 @@ std::unique_ptr<trace::sink> open_trace(const runtime_options& options, std::siz
       return events == 0 ? nullptr : trace::sink::ring(events, workers);
     }
     path = env;
-    static std::atomic<unsigned> runtimes{0};
+    static weft::detail::atomic<unsigned> runtimes{0};
     if (unsigned n = runtimes.fetch_add(1, std::memory_order_relaxed) + 1; n > 1) {
       std::size_t dot = path.rfind('.');
       std::size_t slash = path.rfind('/');
@@ -152,7 +153,7 @@ bool scheduler::take_injected(worker& w) noexcept {
 
 void scheduler::notify_one() noexcept {
   // Pairs with worker::poll: the work is published before this fence, `idle_` is read after it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  weft::detail::atomic_thread_fence(std::memory_order_seq_cst);
   if (idle_.load(std::memory_order_relaxed) == 0) return;
   // Look before the CAS: a locked instruction would take the line from every core that reads it.
   if (searching_.load(std::memory_order_relaxed) != 0) return;  // one is looking

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/sync_waiter.hpp"
 
 #include "weft/detail/spawn_state.hpp"
@@ -117,8 +118,8 @@ class scheduler {
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::thread> threads_;
   bool threaded_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<bool> threads_joined_{false};
+  weft::detail::atomic<bool> stopping_{false};
+  weft::detail::atomic<bool> threads_joined_{false};
 
   // The injection queue: chunks of tasks linked through live_next, as they were injected (a spilled
   // half of a worker's queue is one chunk), so that both ends take the lock for O(1) work.
@@ -128,15 +129,15 @@ class scheduler {
   };
   mutable spin_lock inject_lock_;
   std::deque<inject_chunk> injected_;  // guarded by inject_lock_
-  std::atomic<std::size_t> injected_count_{0};
+  weft::detail::atomic<std::size_t> injected_count_{0};
 
-  std::atomic<int> idle_{0};
-  std::atomic<int> searching_{0};
-  std::atomic<int> spinning_{0};
+  weft::detail::atomic<int> idle_{0};
+  weft::detail::atomic<int> searching_{0};
+  weft::detail::atomic<int> spinning_{0};
 
-  std::mutex pause_mu_;
+  weft::detail::mutex pause_mu_;
   std::size_t paused_idle_ = 0;  // guarded by pause_mu_
-  std::atomic<clock::rep> virtual_now_;
+  weft::detail::atomic<clock::rep> virtual_now_;
 };
 
 }  // namespace weft::detail

@@ -1,4 +1,5 @@
 #include "runtime/worker.hpp"
+#include "weft/detail/atomic.hpp"
 
 #include <algorithm>
 #include <array>
@@ -68,6 +69,7 @@ worker::worker(runtime_options options, scheduler* sched, std::size_t index, clo
   }
   options_.chaos_seed = chaos::seed_or_env(options_.chaos_seed);
   chaos_ = chaos(options_.chaos_seed, index);
+  chaos_runtime_ = chaos::runtime_serial(index == 0);  // workers are made in order, the first first
   // Chaos orders ready tasks at random too, from its own seed unless a shuffle seed is given.
   std::uint64_t order_seed = options_.shuffle_seed != 0 ? options_.shuffle_seed : options_.chaos_seed;
   shuffle_state_ = order_seed == 0 ? 0 : order_seed * 0x9E3779B97F4A7C15ull + index + 1;
@@ -123,12 +125,14 @@ void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
 template <class Push>
 void worker::hand_off(Push push) {
   // Any thread: read the seed (set once, at construction), not chaos_, whose state the loop advances.
-  if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed);
+  if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed, chaos_runtime_);
   {
     std::lock_guard lock(post_mu_);
     push();
   }
   has_posted_.store(true);  // ordering: seq_cst, paired with sleeping_ in poll() (see the protocol above)
+  // Chaos: a pause between the push and the wake check, where a lost wake-up would hide.
+  if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed, chaos_runtime_);
   // Redundant in C++ (both are seq_cst), and nearly free here (we just took a mutex): qemu-user's
   // aarch64 emulation lets a store-release pass a later load-acquire, which lost this wake-up there.
   weft::detail::atomic_thread_fence(std::memory_order_seq_cst);
@@ -289,8 +293,9 @@ void worker::run_forever() {
   this_thread_worker = previous;
 }
 
-void worker::run_until_done(spawn_state_base* root) {
-  // One thread at a time runs a loop: a second block_on, from inside or from another thread, is refused.
+void worker::hold_for_block_on() {
+  // One thread at a time runs a loop: a second block_on, from inside or from another thread, is refused
+  // (before it spawns its task: a refused block_on must leave nothing behind).
   while (running_.exchange(true, std::memory_order_acquire)) {
     // A flight-recorder dump holds the loop for a moment (try_hold): wait for it. Anything else is a
     // second block_on.
@@ -300,6 +305,9 @@ void worker::run_until_done(spawn_state_base* root) {
     }
     throw std::logic_error("weft: block_on called while the runtime's loop already runs (from inside it, or on another thread)");
   }
+}
+
+void worker::run_until_done(spawn_state_base* root) {
   worker* previous = std::exchange(this_thread_worker, this);
   loop_started();
   try {
@@ -579,7 +587,7 @@ void worker::change_times(Change change) noexcept {
   // The writer's side of loop_metrics::time_seq (the loop's thread is the only writer).
   std::uint32_t seq = metrics_.time_seq.load(std::memory_order_relaxed);
   metrics_.time_seq.store(seq + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
+  weft::detail::atomic_thread_fence(std::memory_order_release);
   change();
   metrics_.time_seq.store(seq + 2, std::memory_order_release);
 }
@@ -618,7 +626,7 @@ std::uint64_t worker::read_metrics(worker_metrics& out, duration_histogram& poll
     active = static_cast<std::int64_t>(m.active_ns.get());
     std::int64_t idle_since = m.idle_since.load(std::memory_order_relaxed);
     std::int64_t active_since = m.active_since.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    weft::detail::atomic_thread_fence(std::memory_order_acquire);
     if ((before & 1) != 0 || m.time_seq.load(std::memory_order_relaxed) != before) {
       std::this_thread::yield();
       continue;

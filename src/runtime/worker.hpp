@@ -26,6 +26,7 @@
 #include <mutex>
 #include <vector>
 
+#include "weft/detail/atomic.hpp"
 #include "reactor/reactor.hpp"
 #include "runtime/chaos.hpp"
 #include "runtime/owned_counter.hpp"
@@ -83,7 +84,11 @@ class worker {
   void remote_schedule(std::coroutine_handle<> h, context* ctx);
   void post(unique_function fn);
 
-  /// Runs turns until `root` finishes (the single-loop runtime).
+  /// block_on's hold on the loop (the single-loop runtime), taken before it spawns its task: throws
+  /// std::logic_error if a thread runs the loop already. leave_block_on gives it back unused.
+  void hold_for_block_on();
+  void leave_block_on() noexcept { running_.store(false, std::memory_order_release); }
+  /// Runs turns until `root` finishes (the single-loop runtime), under hold_for_block_on's hold.
   void run_until_done(spawn_state_base* root);
   /// From inside a resume on this loop's thread: runs turns of this loop (its ready tasks, posts,
   /// I/O and timers; nothing stolen) until `done()`. For a task_group left without join(), whose
@@ -274,31 +279,32 @@ class worker {
   std::unique_ptr<reactor> reactor_;
   std::unique_ptr<loop_extension> extensions_[static_cast<int>(extension_slot::count)];
 
-  std::mutex post_mu_;
+  weft::detail::mutex post_mu_;
   std::vector<unique_function> posted_;      // guarded by post_mu_
   std::vector<runnable> remote_;             // guarded by post_mu_
   std::vector<unique_function> running_posts_;
   std::vector<runnable> running_remote_;
-  std::atomic<bool> has_posted_{false};
-  std::atomic<bool> sleeping_{false};
-  std::atomic<bool> notified_{false};  // woken by notify_one, and counted as searching for it
+  weft::detail::atomic<bool> has_posted_{false};
+  weft::detail::atomic<bool> sleeping_{false};
+  weft::detail::atomic<bool> notified_{false};  // woken by notify_one, and counted as searching for it
 
   // Paused runtimes with several workers (guarded by the scheduler's pause_mu_).
   bool counted_idle_ = false;
   std::uint32_t steal_seed_ = 1;
   std::uint64_t shuffle_state_ = 0;  // nonzero: runtime_options::shuffle_seed's debug mode (or chaos's)
   chaos chaos_;                      // runtime_options::chaos_seed (see chaos.hpp)
+  std::uint64_t chaos_runtime_ = 0;  // this runtime's serial, for chaos::pause_a_moment
   clock::time_point next_due_ = clock::time_point::max();
 
   spawn_state_base* live_ = nullptr;
-  std::atomic<std::size_t> live_count_{0};  // written by the loop, read by runtime::live_tasks()
-  std::atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
-  std::atomic<std::size_t> posted_spawns_{0};  // spawned from another thread, not yet adopted (post_spawn)
+  weft::detail::atomic<std::size_t> live_count_{0};  // written by the loop, read by runtime::live_tasks()
+  weft::detail::atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
+  weft::detail::atomic<std::size_t> posted_spawns_{0};  // spawned from another thread, not yet adopted (post_spawn)
   std::vector<spawn_state_base*> graveyard_;
   std::uint32_t handoffs_ = 0;  // take_back()s since the loop last resumed something (see take_back)
   bool shutting_down_ = false;
-  std::atomic<bool> running_{false};  // a thread runs this loop (block_on refuses a second one)
-  std::atomic<bool> holding_for_dump_{false};  // see try_hold
+  weft::detail::atomic<bool> running_{false};  // a thread runs this loop (block_on refuses a second one)
+  weft::detail::atomic<bool> holding_for_dump_{false};  // see try_hold
 
   // Metrics (weft/metrics.hpp): written by the loop's thread only, read by runtime::metrics().
   struct loop_metrics {
@@ -307,10 +313,10 @@ class worker {
     // Busy and idle time: a sleep or a run of the loop in progress counts up to a snapshot, so a
     // reader needs the four fields below from one moment, or a finished sleep could be counted twice
     // (and the counters, which only grow, seem to step back). A sequence lock: odd while they change.
-    std::atomic<std::uint32_t> time_seq{0};
+    weft::detail::atomic<std::uint32_t> time_seq{0};
     owned_counter idle_ns, active_ns;               // finished sleeps; finished runs of the loop
-    std::atomic<std::int64_t> idle_since{0};        // steady-clock ns when the current sleep began (0: awake)
-    std::atomic<std::int64_t> active_since{0};      // ... when the loop began running (0: not running)
+    weft::detail::atomic<std::int64_t> idle_since{0};        // steady-clock ns when the current sleep began (0: awake)
+    weft::detail::atomic<std::int64_t> active_since{0};      // ... when the loop began running (0: not running)
     owned_histogram poll_times;                     // only when observed_
   } metrics_;
 

@@ -56,6 +56,7 @@ sync_waiter* claim_front(waiter_list* list, wake_list& wakes) noexcept {
     }
     // Its canceller is on its way to this lock, and will find it unlinked: it tells us when it is done.
     w->settler = &wakes;
+    ++wakes.skipped;
     wakes.pending.fetch_add(1, std::memory_order_relaxed);
   }
   return nullptr;
@@ -63,6 +64,7 @@ sync_waiter* claim_front(waiter_list* list, wake_list& wakes) noexcept {
 
 void wait_for_cancellers(wake_list& wakes) noexcept {
   // Each canceller here holds its loop's thread between its claim and its unlock: a few instructions.
+  // ordering: acquire, against each canceller's release once it has unlocked the primitive.
   for (int spins = 0; wakes.pending.load(std::memory_order_acquire) != 0; ++spins) {
     if (spins < 64) {
       cpu_relax();

@@ -36,6 +36,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/suspend_reason.hpp"
 
 namespace weft::detail::trace {
@@ -186,20 +187,20 @@ class sink {
   std::size_t ring_held_ = 0;  // events in full_, for a ring
   std::unique_ptr<json_writer> out_;  // a trace file's, used by its writer thread
   std::chrono::steady_clock::time_point origin_;
-  std::atomic<std::uint64_t> next_id_{0};
+  weft::detail::atomic<std::uint64_t> next_id_{0};
 
-  std::mutex lock_;  // guards the queues below
-  std::condition_variable ready_;
+  weft::detail::mutex lock_;  // guards the queues below
+  weft::detail::condition_variable ready_;
   std::deque<std::unique_ptr<chunk>> full_;  // a trace file: waiting for the writer; a ring: the recent ones
   std::vector<std::unique_ptr<chunk>> spare_;
   bool closing_ = false;
   std::size_t queue_dropped_ = 0;  // events in chunks refused because the writer was behind (or overwritten)
   static constexpr std::size_t max_queued = 64;  // chunks waiting for the writer: 8 MiB of events
 
-  std::mutex dump_lock_;  // one dump at a time
+  weft::detail::mutex dump_lock_;  // one dump at a time
   std::function<void()> wake_loops_;
-  std::atomic<std::uint64_t> flush_epoch_{0};
-  std::atomic<std::size_t> flush_acks_{0};
+  weft::detail::atomic<std::uint64_t> flush_epoch_{0};
+  weft::detail::atomic<std::size_t> flush_acks_{0};
   std::thread writer_;
 };
 

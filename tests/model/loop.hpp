@@ -24,6 +24,8 @@
 // after its end until the model destroys it (for done() and for abandon at shutdown).
 #pragma once
 
+#include <cstdlib>
+
 #include <coroutine>
 #include <cstddef>
 #include <deque>
@@ -97,6 +99,15 @@ namespace weft::model {
 inline options every_schedule() {
   options o;
   o.preemption_bound = 40;
+  return o;
+}
+
+/// For the two-thread models whose every schedule is too many to run in CI's time: every schedule
+/// within `bound` preemptions (WEFT_MODEL_PREEMPTIONS overrides it, to search deeper by hand).
+inline options schedules_within(unsigned bound) {
+  options o;
+  const char* env = std::getenv("WEFT_MODEL_PREEMPTIONS");
+  o.preemption_bound = env != nullptr && *env != '\0' ? default_preemption_bound() : bound;
   return o;
 }
 

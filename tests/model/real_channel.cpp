@@ -90,7 +90,7 @@ report rendezvous_model(std::string_view name) {
         t.drain(s.ch);
         require(t.seen[1] == 1, "the value is received once or handed back to its sender, exactly one of them");
       },
-      every_schedule());
+      schedules_within(6));
 }
 
 WEFT_MODEL_CASE(rendezvous_receiver_cancelled, "real_channel/rendezvous_send_vs_cancelled_receive") {

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 /// A suspended await point that can be cut short. `on_cancel` returns true if it cut the await short
@@ -85,7 +87,7 @@ class context {
   cancel_waiter* waiter_ = nullptr;
   std::string_view name_;
   std::uint64_t trace_id_ = 0;
-  std::atomic<bool> cancelled_{false};
+  weft::detail::atomic<bool> cancelled_{false};
   bool cut_ = false;
   std::uint8_t woken_by_ = 0;
   std::uint32_t wake_seq_ = 0;

@@ -29,6 +29,7 @@
 #include <memory>
 #include <string_view>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/context.hpp"
 #include "weft/detail/frame_alloc.hpp"
 #include "weft/detail/promise_base.hpp"
@@ -70,7 +71,7 @@ struct spawn_state_base {
   context ctx;
   std::coroutine_handle<> frame;
   promise_base* promise = nullptr;
-  std::atomic<worker*> home{nullptr};  // where it runs (or, before it starts, where it is queued)
+  weft::detail::atomic<worker*> home{nullptr};  // where it runs (or, before it starts, where it is queued)
   spawn_state_base* live_prev = nullptr;
   spawn_state_base* live_next = nullptr;  // also the link while queued in an injection queue
   std::coroutine_handle<> joiner;
@@ -78,9 +79,9 @@ struct spawn_state_base {
   worker* joiner_home = nullptr;
   task_group* group = nullptr;
   std::unique_ptr<char[]> name;  // only for named tasks: 8 bytes, not a std::string's 32
-  std::atomic<std::uint32_t> word{2 * ref_one};  // two references: the task's and the handle's
-  std::atomic<task_status> status{task_status::running};
-  std::atomic<bool> started{false};
+  weft::detail::atomic<std::uint32_t> word{2 * ref_one};  // two references: the task's and the handle's
+  weft::detail::atomic<task_status> status{task_status::running};
+  weft::detail::atomic<bool> started{false};
   bool shared = false;  // spawned on a runtime with several workers
   bool handle_alive = true;
   bool outcome_seen = false;

@@ -124,7 +124,8 @@ void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_han
 /// those cancellers is done with the primitive.
 struct wake_list {
   intrusive_list<sync_waiter> items;
-  atomic<std::uint32_t> pending{0};
+  std::uint32_t skipped = 0;         // the settler's own count of those waiters (no atomic on the usual path)
+  atomic<std::uint32_t> pending{0};  // of those, the ones whose canceller is not done yet
 };
 
 /// Under the lock: unlinks waiters from the front of `list` until one is claimed for settling, and
@@ -143,14 +144,13 @@ inline void settle_all(waiter_list* list, wait_outcome outcome, wake_list& wakes
 /// Waits for the cancellers that claim_front skipped (wake_settled's rare path).
 void wait_for_cancellers(wake_list& wakes) noexcept;
 /// After unlocking: queues every settled waiter on its own loop. Inline: a settling call that woke
-/// nobody (the common case) costs two tests, and each wake-up one call.
+/// nobody (the common case) costs two tests of plain fields, and each wake-up one call.
 inline void wake_settled(wake_list& wakes) noexcept {
   while (sync_waiter* w = wakes.items.pop_front()) {
     // Read before the call: once queued, the task may run (on its own thread) and free `w`.
     wake_on(w->home, w->handle, w->ctx);
   }
-  // ordering: acquire, against each canceller's release once it has unlocked the primitive.
-  if (wakes.pending.load(std::memory_order_acquire) != 0) [[unlikely]] wait_for_cancellers(wakes);
+  if (wakes.skipped != 0) [[unlikely]] wait_for_cancellers(wakes);
 }
 /// In await_resume: disarms the cancellation that park armed; the waiter is no longer linked.
 inline void resumed(sync_waiter* w) noexcept {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <utility>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/sync_waiter.hpp"
 #include "weft/error.hpp"
 #include "weft/sync/send_result.hpp"
@@ -33,7 +34,7 @@ struct oneshot_state {
   waiter_list waiter;  // at most one
   bool sender_gone = false;
   bool receiver_gone = false;
-  std::atomic<int> refs{2};
+  weft::detail::atomic<int> refs{2};
 
   static void unref(oneshot_state* s) noexcept {
     if (s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
