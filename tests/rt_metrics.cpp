@@ -245,6 +245,10 @@ TEST(rt_metrics, prometheus_text_is_well_formed) {
   rt.block_on([]() -> task<void> {
     for (int i = 0; i < 10; ++i) co_await yield_now();
   }());
+  // On several workers block_on returns as the last resume ends, and its worker records that resume's
+  // time just after: wait for it (the count reached 10 of 11 once, in CI's 4-worker run).
+  for (int i = 0; i < 1000 && rt.metrics().total().polls < 11; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
   std::string text;
   append_prometheus(text, rt.metrics());
   ASSERT_FALSE(text.empty());
