@@ -5,6 +5,19 @@
 namespace weft::detail {
 namespace {
 
+/// Spins until `done()`, briefly with the pause instruction, then giving up the CPU between looks (a
+/// thread it waits for may be preempted on an oversubscribed machine).
+template <class Done>
+void spin_until(Done done) noexcept {
+  for (int spins = 0; !done(); ++spins) {
+    if (spins < 64) {
+      cpu_relax();
+    } else {
+      thread_yield();
+    }
+  }
+}
+
 bool cancel_parked(cancel_waiter* c) noexcept {
   auto* w = static_cast<sync_waiter*>(c);
   // ordering: acq_rel, against the settler's claim: whichever is second sees the first. Lost: the
@@ -37,13 +50,7 @@ bool cancel_parked(cancel_waiter* c) noexcept {
 }  // namespace
 
 void spin_lock::wait_until_free() noexcept {
-  for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
-    if (spins < 64) {
-      cpu_relax();
-    } else {
-      thread_yield();
-    }
-  }
+  spin_until([this] { return !locked_.load(std::memory_order_relaxed); });
 }
 
 sync_waiter* claim_front(waiter_list* list, wake_list& wakes) noexcept {
@@ -65,13 +72,7 @@ sync_waiter* claim_front(waiter_list* list, wake_list& wakes) noexcept {
 void wait_for_cancellers(wake_list& wakes) noexcept {
   // Each canceller here holds its loop's thread between its claim and its unlock: a few instructions.
   // ordering: acquire, against each canceller's release once it has unlocked the primitive.
-  for (int spins = 0; wakes.pending.load(std::memory_order_acquire) != 0; ++spins) {
-    if (spins < 64) {
-      cpu_relax();
-    } else {
-      thread_yield();
-    }
-  }
+  spin_until([&wakes] { return wakes.pending.load(std::memory_order_acquire) == 0; });
 }
 
 void park(sync_waiter* w, spin_lock* lock, waiter_list* list, std::coroutine_handle<> h, context* ctx,
