@@ -306,14 +306,26 @@ using engine::execution;
 void step(const char* op, const void* object) noexcept {
   if (execution* e = execution::active()) e->step(op, object);
 }
+namespace {
+/// An access to an atomic, lock or cell whose object was destroyed (the model keeps the storage, so
+/// the mark survives): the use after free that a real run would make of freed memory.
+bool destroyed(execution* e, bool dead, const char* what) noexcept {
+  if (!dead) return false;
+  e->fail(std::string("use after free: ") + what + " of a destroyed object is accessed");
+  return true;
+}
+}  // namespace
+
 void load(sync_state& s, std::memory_order order) noexcept {
-  if (execution* e = execution::active()) e->load(s, order);
+  if (execution* e = execution::active(); e != nullptr && !destroyed(e, s.destroyed, "an atomic")) e->load(s, order);
 }
 void store(sync_state& s, std::memory_order order) noexcept {
-  if (execution* e = execution::active()) e->store(s, order);
+  if (execution* e = execution::active(); e != nullptr && !destroyed(e, s.destroyed, "an atomic")) e->store(s, order);
 }
 void read_modify_write(sync_state& s, std::memory_order order) noexcept {
-  if (execution* e = execution::active()) e->read_modify_write(s, order);
+  if (execution* e = execution::active(); e != nullptr && !destroyed(e, s.destroyed, "an atomic")) {
+    e->read_modify_write(s, order);
+  }
 }
 void fence(std::memory_order order) noexcept {
   if (execution* e = execution::active()) e->fence(order);
@@ -325,7 +337,7 @@ void wake(const void* object, bool all) noexcept {
   if (execution* e = execution::active()) e->wake(object, all);
 }
 void lock(lock_state& m) noexcept {
-  if (execution* e = execution::active()) e->lock(m);
+  if (execution* e = execution::active(); e != nullptr && !destroyed(e, m.sync.destroyed, "a mutex")) e->lock(m);
 }
 bool try_lock(lock_state& m) noexcept {
   execution* e = execution::active();
@@ -337,10 +349,12 @@ void unlock(lock_state& m) noexcept {
 void wait(const void* cv, lock_state& m) noexcept {
   if (execution* e = execution::active()) e->wait(cv, m);
 }
+void destroyed(sync_state& s) noexcept { s.destroyed = true; }
+void destroyed(cell_state& c) noexcept { c.destroyed = true; }
 void cell_read(cell_state& c) noexcept {
-  if (execution* e = execution::active()) e->cell_read(c);
+  if (execution* e = execution::active(); e != nullptr && !destroyed(e, c.destroyed, "a cell")) e->cell_read(c);
 }
 void cell_write(cell_state& c) noexcept {
-  if (execution* e = execution::active()) e->cell_write(c);
+  if (execution* e = execution::active(); e != nullptr && !destroyed(e, c.destroyed, "a cell")) e->cell_write(c);
 }
 }  // namespace weft::model::hook

@@ -2,6 +2,7 @@
 // a relaxed flag, a lock-order deadlock, a missing notify) and their correct forms, which must pass. A
 // case of a bug passes when the bug is found and its printed schedule replays it.
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -219,6 +220,25 @@ WEFT_MODEL_CASE(spin_forever, "selftest/livelock_is_found") {
         std::move(opts));
   };
   return expect_failure(run({}), "livelock", run);
+}
+
+// An atomic used after its object was destroyed (a thread that still holds a pointer to a freed
+// primitive): every access after the destructor fails the run, as ASan would on freed memory.
+WEFT_MODEL_CASE(use_after_destroy, "selftest/use_after_destroy_is_found") {
+  auto run = [&](options opts) {
+    return check(
+        name,
+        [] {
+          std::optional<atomic<int>> flag;
+          flag.emplace(0);
+          atomic<int>* seen = &*flag;
+          thread user([seen] { (void)seen->load(acquire); });
+          flag.reset();
+          user.join();
+        },
+        std::move(opts));
+  };
+  return expect_failure(run({}), "use after free", run);
 }
 
 // A mutex and a condition variable: a consumer waits for what a producer puts under the lock.

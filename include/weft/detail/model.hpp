@@ -41,6 +41,7 @@ struct vector_clock {
 /// What an atomic or a lock carries between threads: the clocks released into it (its release sequence).
 struct sync_state {
   vector_clock released;
+  bool destroyed = false;  // set by the owning object's destructor: a later access is a use after free
 };
 
 /// A mutex: its holder (-1: free) and what its last unlock released.
@@ -55,6 +56,7 @@ struct cell_state {
   std::uint32_t write_epoch = 0;  // 0: the initial value, which happens-before every access
   std::uint8_t write_thread = 0;
   std::array<std::uint32_t, max_threads> read_epochs{};
+  bool destroyed = false;  // as sync_state::destroyed
 };
 
 /// WEFT_MODEL_PREEMPTIONS, else 3.
@@ -168,6 +170,10 @@ void lock(lock_state& m) noexcept;
 bool try_lock(lock_state& m) noexcept;
 void unlock(lock_state& m) noexcept;
 void wait(const void* cv, lock_state& m) noexcept;  // unlock, block until woken, relock
+/// Marks the state of an atomic, lock or cell whose object is being destroyed (out of line: a store in
+/// the destructor itself is dead to the compiler, and goes).
+void destroyed(sync_state& s) noexcept;
+void destroyed(cell_state& c) noexcept;
 void cell_read(cell_state& c) noexcept;
 void cell_write(cell_state& c) noexcept;
 }  // namespace hook

@@ -30,6 +30,7 @@ class atomic {
   constexpr atomic(T value) noexcept : value_(value) {}  // implicit, as std::atomic's
   atomic(const atomic&) = delete;
   atomic& operator=(const atomic&) = delete;
+  ~atomic() { model::hook::destroyed(sync_); }  // an access after this fails the run (a use after free)
 
   T load(std::memory_order order = std::memory_order_seq_cst) const noexcept {
     model::hook::step("load", this);
@@ -148,6 +149,7 @@ class mutex {
   mutex() = default;
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
+  ~mutex() { model::hook::destroyed(state_.sync); }
 
   void lock() noexcept { model::hook::lock(state_); }
   bool try_lock() noexcept { return model::hook::try_lock(state_); }
@@ -184,6 +186,7 @@ class cell {
  public:
   constexpr cell() = default;
   constexpr explicit cell(T value) : value_(std::move(value)) {}
+  ~cell() { model::hook::destroyed(state_); }
 
   T get() const {
     model::hook::cell_read(state_);
