@@ -73,6 +73,14 @@ model: deps
 	cmake --build $(MODELDIR) --target weft_models
 	timeout 300 $(MODELDIR)/tests/model/weft_models
 
+# Mutation testing of the models (scripts/mutants.py): known-bad edits of the real sources, each applied
+# to a copy of the tree and rebuilt there; every one must make a model fail. Ends with
+# `mutants: N caught, M missed` (non-zero exit on a miss).
+MUTANTDIR ?= build-mutants
+.PHONY: mutants
+mutants: deps
+	scripts/mutants.py $(MUTANTDIR)
+
 # weft cross-built for aarch64 (Debian's cross g++, arm64 dev packages) and its unit and runtime suites run
 # under qemu-user, on one loop and on 4 workers; installs what it needs, ends with `aarch64: OK` or FAILED.
 aarch64:

@@ -350,7 +350,12 @@ void wait(const void* cv, lock_state& m) noexcept {
   if (execution* e = execution::active()) e->wait(cv, m);
 }
 void destroyed(sync_state& s) noexcept { s.destroyed = true; }
-void destroyed(cell_state& c) noexcept { c.destroyed = true; }
+void destroyed(cell_state& c) noexcept {
+  // The free is a write: one not ordered after another thread's access is a race (a free that a
+  // relaxed reference count let happen too early).
+  if (execution* e = execution::active(); e != nullptr && !c.destroyed) e->cell_write(c);
+  c.destroyed = true;
+}
 void cell_read(cell_state& c) noexcept {
   if (execution* e = execution::active(); e != nullptr && !destroyed(e, c.destroyed, "a cell")) e->cell_read(c);
 }

@@ -79,5 +79,26 @@ WEFT_MODEL_CASE(drop_sender_vs_cancelled_receive, "real_oneshot/drop_sender_vs_c
   return oneshot_model<sender_does::drop>(name);
 }
 
+// Both ends let go at once on two threads: a send, and the receiver dropped unread. Whichever drops
+// the last reference frees the slot, and every access of the other end must be ordered before that
+// free (the model counts the free as a write to every cell of the slot): what the reference count's
+// acq_rel is for. The send either delivers (and the value is destroyed with the slot) or is handed
+// back, the receiver being gone.
+struct drop_run {
+  std::pair<oneshot_sender<int>, oneshot_receiver<int>> ends = make_oneshot<int>();
+  std::optional<bool> sent;
+};
+
+WEFT_MODEL_CASE(send_vs_drop_receiver, "real_oneshot/send_vs_drop_receiver") {
+  return check<drop_run>(
+      name,
+      [](drop_run& s) {
+        thread sender([&s] { s.sent = static_cast<bool>(s.ends.first.send(42)); });
+        { oneshot_receiver<int> gone = std::move(s.ends.second); }
+        sender.join();
+      },
+      [](drop_run& s) { require(s.sent.has_value(), "the send returned"); }, every_schedule());
+}
+
 }  // namespace
 }  // namespace weft::model

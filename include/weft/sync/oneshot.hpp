@@ -29,12 +29,26 @@ class oneshot_receiver;
 namespace detail {
 template <class T>
 struct oneshot_state {
+  // Under `lock`, as cells: the model build checks that they are, and that the free (the last unref)
+  // comes after every other access (the reference count's acq_rel orders it).
   spin_lock lock;
-  std::optional<T> value;
+  cell<std::optional<T>> value;
   waiter_list waiter;  // at most one
-  bool sender_gone = false;
-  bool receiver_gone = false;
+  cell<bool> sender_gone{false};
+  cell<bool> receiver_gone{false};
   weft::detail::atomic<int> refs{2};
+
+  /// Under `lock`: the value, if one is there, moved out.
+  std::optional<T> take() {
+    return value.with_mut([](std::optional<T>& v) {
+      std::optional<T> out = std::move(v);
+      v.reset();
+      return out;
+    });
+  }
+  bool has_value() const {
+    return value.with([](const std::optional<T>& v) { return v.has_value(); });
+  }
 
   static void unref(oneshot_state* s) noexcept {
     if (s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
@@ -67,9 +81,9 @@ class oneshot_sender {
     detail::wake_list wakes;
     {
       std::lock_guard guard(s->lock);
-      s->sender_gone = true;
-      if (!s->receiver_gone) {
-        s->value.emplace(std::move(value));
+      s->sender_gone.set(true);
+      if (!s->receiver_gone.get()) {
+        s->value.with_mut([&value](std::optional<T>& v) { v.emplace(std::move(value)); });
         delivered = true;
         detail::settle_all(&s->waiter, detail::wait_outcome::satisfied, wakes);
       }
@@ -93,7 +107,7 @@ class oneshot_sender {
     detail::wake_list wakes;
     {
       std::lock_guard guard(s->lock);
-      s->sender_gone = true;
+      s->sender_gone.set(true);
       detail::settle_all(&s->waiter, detail::wait_outcome::closed, wakes);
     }
     detail::wake_settled(wakes);
@@ -132,7 +146,7 @@ class oneshot_receiver {
         return false;
       }
       std::lock_guard guard(s->lock);
-      if (s->value || s->sender_gone) return false;
+      if (s->has_value() || s->sender_gone.get()) return false;
       detail::park(this, &s->lock, &s->waiter, h, task_ctx, detail::suspend_reason::channel);
       return true;
     }
@@ -140,10 +154,9 @@ class oneshot_receiver {
       detail::resumed(this);
       if (outcome == detail::wait_outcome::cancelled) return fail(errc::operation_canceled);
       std::lock_guard guard(s->lock);
-      if (!s->value) return fail(errc::channel_closed);
-      T v = std::move(*s->value);
-      s->value.reset();
-      return v;
+      std::optional<T> v = s->take();
+      if (!v) return fail(errc::channel_closed);
+      return std::move(*v);
     }
 
     detail::oneshot_state<T>* s;
@@ -157,12 +170,8 @@ class oneshot_receiver {
   /// it never will.
   result<T> try_receive() {
     std::lock_guard guard(s_->lock);
-    if (s_->value) {
-      T v = std::move(*s_->value);
-      s_->value.reset();
-      return v;
-    }
-    if (s_->sender_gone) return fail(errc::channel_closed);
+    if (std::optional<T> v = s_->take()) return std::move(*v);
+    if (s_->sender_gone.get()) return fail(errc::channel_closed);
     return fail(std::make_error_code(std::errc::operation_would_block));
   }
 
@@ -175,7 +184,7 @@ class oneshot_receiver {
     detail::oneshot_state<T>* s = std::exchange(s_, nullptr);
     {
       std::lock_guard guard(s->lock);
-      s->receiver_gone = true;
+      s->receiver_gone.set(true);
     }
     detail::oneshot_state<T>::unref(s);
   }
