@@ -11,7 +11,6 @@ Defects that need the runtime itself in the model build (worker.cpp, spawn.cpp, 
 22's "model build on the real code") cannot be mutants yet; they are listed at the end, not counted.
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -91,19 +90,29 @@ def run(cmd, **kw):
 
 
 def copy_tree(dest):
+    """Brings the copy up to date with the working tree. Only files whose bytes differ are written, with
+    a fresh time: the build then recompiles what changed, and nothing that a stale object of an earlier
+    mutant came from keeps an older time than that object (the copy was restored after the last build)."""
     files = run(["git", "-C", ROOT, "ls-files", "-z"]).stdout.split("\0")
     for f in files:
-        if not f or f.startswith("tests/node/") or not os.path.isfile(os.path.join(ROOT, f)):
+        source = os.path.join(ROOT, f)
+        if not f or f.startswith("tests/node/") or not os.path.isfile(source):
             continue
         target = os.path.join(dest, f)
+        with open(source, "rb") as a:
+            data = a.read()
+        if os.path.isfile(target):
+            with open(target, "rb") as b:
+                if b.read() == data:
+                    continue
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copy2(os.path.join(ROOT, f), target)
+        with open(target, "wb") as b:
+            b.write(data)
 
 
 def main():
     work = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build-mutants"))
     tree, build = os.path.join(work, "tree"), os.path.join(work, "build")
-    shutil.rmtree(tree, ignore_errors=True)
     copy_tree(tree)
     configure = run(["cmake", "-S", tree, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
                      "-DWEFT_MODEL_CHECK=ON", "-DWEFT_BUILD_TESTS=OFF", "-DWEFT_BUILD_EXAMPLES=OFF",
