@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "runtime/worker.hpp"
+#include "weft/detail/frame_alloc.hpp"
 
 namespace weft::detail {
 
@@ -73,6 +74,7 @@ void blocking_pool::thread_main() noexcept {
     --idle_;
     if (!woken) break;  // idle for keep_alive: let the thread go
   }
+  frame_cache_release_thread();  // a job that ran tasks of its own left frames in this thread's cache
   --threads_;
   exit_cv_.notify_all();
 }
