@@ -116,6 +116,7 @@ void scheduler::inject_batch(spawn_state_base* const* items, std::size_t n) noex
     injected_.push_back({items[0], n});  // bad_alloc here would terminate: noexcept, as a lost task would be worse
     injected_count_.fetch_add(n, std::memory_order_seq_cst);
   }
+  workers_[0]->chaos_pause();  // between the push and the wake check
   notify_one();
 }
 
@@ -155,6 +156,7 @@ void scheduler::notify_one() noexcept {
   // Pairs with worker::poll: the work is published before this fence, `idle_` is read after it.
   weft::detail::atomic_thread_fence(std::memory_order_seq_cst);
   if (idle_.load(std::memory_order_relaxed) == 0) return;
+  workers_[0]->chaos_pause();  // between the look at the idle count and the search token
   // Look before the CAS: a locked instruction would take the line from every core that reads it.
   if (searching_.load(std::memory_order_relaxed) != 0) return;  // one is looking
   int none = 0;

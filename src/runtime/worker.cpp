@@ -125,14 +125,13 @@ void worker::remote_schedule(std::coroutine_handle<> h, context* ctx) {
 template <class Push>
 void worker::hand_off(Push push) {
   // Any thread: read the seed (set once, at construction), not chaos_, whose state the loop advances.
-  if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed, chaos_runtime_);
+  chaos_pause();
   {
     std::lock_guard lock(post_mu_);
     push();
   }
   has_posted_.store(true);  // ordering: seq_cst, paired with sleeping_ in poll() (see the protocol above)
-  // Chaos: a pause between the push and the wake check, where a lost wake-up would hide.
-  if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed, chaos_runtime_);
+  chaos_pause();  // between the push and the wake check, where a lost wake-up would hide
   // Redundant in C++ (both are seq_cst), and nearly free here (we just took a mutex): qemu-user's
   // aarch64 emulation lets a store-release pass a later load-acquire, which lost this wake-up there.
   weft::detail::atomic_thread_fence(std::memory_order_seq_cst);
@@ -230,6 +229,7 @@ bool worker::find_work(bool counted) {
         lone = &victim;
         continue;
       }
+      chaos_pause();  // between the look at the victim's queue and the steal, as a slow thief would
       found = steal_from(victim);
     }
     if (!found && lone != nullptr) {

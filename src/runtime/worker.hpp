@@ -98,6 +98,11 @@ class worker {
   void run_nested_until(Done done) {
     while (!done() && !stopping()) nested_turn();
   }
+  /// Chaos (runtime_options::chaos_seed): sometimes spins or yields a moment, from any thread, at a
+  /// point of a cross-thread protocol where a bad interleaving would hide. Nothing without a seed.
+  void chaos_pause() const noexcept {
+    if (options_.chaos_seed != 0) chaos::pause_a_moment(options_.chaos_seed, chaos_runtime_);
+  }
   /// The runtime stops (several workers); false on one loop.
   bool stopping() const noexcept;
   /// A worker thread's body: runs turns until the scheduler stops.
