@@ -24,7 +24,7 @@ struct [[nodiscard]] yield_now {
   template <detail::weft_promise P>
   bool await_suspend(std::coroutine_handle<P> h) noexcept {
     detail::context* ctx = h.promise().ctx;
-    if (ctx->cancelled()) {
+    if (ctx->cut_if_cancelled()) {
       canceled = true;
       return false;
     }

@@ -392,7 +392,7 @@ bool submit(op* o, std::coroutine_handle<> h, weft::detail::context* ctx) noexce
     return false;
   }
   bool collective = o->kind != op_kind::send && o->kind != op_kind::recv && o->kind != op_kind::probe;
-  if (!collective && ctx->cancelled()) {
+  if (!collective && ctx->cut_if_cancelled()) {
     o->cancelled = true;
     o->state = op_state::done;
     return false;

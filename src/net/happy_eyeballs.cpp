@@ -55,7 +55,7 @@ class race_wait : weft::detail::cancel_waiter, timer_entry {
   template <weft::detail::weft_promise P>
   bool await_suspend(std::coroutine_handle<P> h) noexcept {
     context* ctx = h.promise().ctx;
-    if (ctx->cancelled()) {
+    if (ctx->cut_if_cancelled()) {
       cancelled_ = true;
       return false;
     }

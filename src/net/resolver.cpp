@@ -297,7 +297,7 @@ class answer_awaitable : weft::detail::cancel_waiter, timer_entry {
   template <weft::detail::weft_promise P>
   bool await_suspend(std::coroutine_handle<P> h) noexcept {
     context* ctx = h.promise().ctx;
-    if (ctx->cancelled()) {
+    if (ctx->cut_if_cancelled()) {
       early_ = errc::operation_canceled;
       q_->orphaned = true;
       return false;

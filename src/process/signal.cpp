@@ -136,7 +136,7 @@ void signal_set::deliver(int signo, detail::wake_list& wakes) noexcept {
 namespace detail {
 
 bool signal_awaiter::suspend(std::coroutine_handle<> h, context* c) noexcept {
-  if (c->cancelled()) {
+  if (c->cut_if_cancelled()) {
     outcome = wait_outcome::cancelled;
     return false;
   }

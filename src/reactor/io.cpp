@@ -168,7 +168,7 @@ void move_registration(worker* here, io_op* op, std::coroutine_handle<> h, conte
 }  // namespace
 
 bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
-  if (ctx->cancelled()) {
+  if (ctx->cut_if_cancelled()) {
     op->error = errc::operation_canceled;
     return false;
   }

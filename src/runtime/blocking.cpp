@@ -64,7 +64,7 @@ task<void> run_on_compute(compute_ticket* t) {
 }  // namespace
 
 bool blocking_submit(blocking_job* job, std::coroutine_handle<> h, context* ctx, bool compute) {
-  if (ctx->cancelled()) {
+  if (ctx->cut_if_cancelled()) {
     job->stage = blocking_stage::cancelled;
     return false;
   }

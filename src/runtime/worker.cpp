@@ -159,8 +159,7 @@ void worker::start_fresh(spawn_state_base* s) {
   // this load sees the flag, and so does every later (relaxed) read on this thread: the first await.
   // A relaxed load here would let both miss, on aarch64 (the model tests/model/spawn_cancel.cpp).
   s->started.store(true, std::memory_order_seq_cst);
-  // Cancelled before it started: its first await is cut short (a joiner's timeout reads this).
-  if (s->ctx.cancelled_seq_cst()) s->ctx.note_late_cut();
+  (void)s->ctx.cancelled_seq_cst();
   resume({s->frame, &s->ctx});
 }
 
@@ -343,7 +342,6 @@ struct start_on_loop {
   void operator()() {
     w->spawn_arrived();
     w->adopt(s);
-    if (s->ctx.cancelled()) s->ctx.note_late_cut();  // as in worker::start_fresh
     w->schedule_fresh(s->frame, &s->ctx);
     s = nullptr;
   }

@@ -35,7 +35,7 @@ bool event::is_set() const noexcept {
 
 bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx,
                     bool cancellable) noexcept {
-  if (cancellable && ctx->cancelled()) {
+  if (cancellable && ctx->cut_if_cancelled()) {
     w->outcome = detail::wait_outcome::cancelled;
     return false;
   }
@@ -77,7 +77,7 @@ std::size_t semaphore::available() const noexcept {
 
 bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::context* ctx,
                         bool cancellable) noexcept {
-  if (cancellable && ctx->cancelled()) {
+  if (cancellable && ctx->cut_if_cancelled()) {
     w->outcome = detail::wait_outcome::cancelled;
     return false;
   }

@@ -11,7 +11,7 @@ sleep_awaitable::~sleep_awaitable() {
 }
 
 bool sleep_awaitable::suspend(std::coroutine_handle<> h, detail::context* ctx) noexcept {
-  if (ctx->cancelled()) {
+  if (ctx->cut_if_cancelled()) {
     canceled_ = true;
     return false;
   }

@@ -6,8 +6,8 @@
 //
 // Protocol (one loop owns a tree; everything here runs on that loop's thread, except that another
 // thread may set a root's flag with `request_cancel` before its task first runs):
-// - A leaf await point checks `cancelled()` before it suspends; if set, it completes at once with
-//   `errc::operation_canceled`. Otherwise it `arm`s itself, and `disarm`s when it completes normally.
+// - A leaf await point checks `cut_if_cancelled()` before it suspends; if set, it completes at once
+//   with `errc::operation_canceled`. Otherwise it `arm`s itself, and `disarm`s when it completes normally.
 // - `on_cancel` must not resume the coroutine inline: it releases what the await holds (a timer, an I/O
 //   registration) and schedules the coroutine on the run queue. Cancellation therefore never re-enters
 //   the code that called `cancel()`.
@@ -50,6 +50,15 @@ class context {
   /// point (see cancel_waiter): false means that whatever is below was already on its way to an outcome
   /// of its own, which `timeout` then returns rather than `timed_out`.
   bool cancel() noexcept;
+  /// At an await point, before it suspends: whether the task is cancelled. If it is, the await is cut
+  /// short (it completes with `errc::operation_canceled`), and the nodes that were cancelled learn it
+  /// (note_late_cut): a task cancelled before it reached the await, on another loop or before it
+  /// started, is as cut as one woken from it.
+  bool cut_if_cancelled() noexcept {
+    if (!cancelled()) return false;
+    note_late_cut();
+    return true;
+  }
   /// Whether a cancel of this node cut an await point short: at the time (cancel() returned true), or
   /// later (note_late_cut). What `timeout` and `when_any` read once the child has ended.
   bool was_cut() const noexcept { return cut_; }

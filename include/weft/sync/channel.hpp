@@ -103,7 +103,7 @@ class channel {
     template <detail::weft_promise P>
     bool await_suspend(std::coroutine_handle<P> h) {
       detail::context* task_ctx = h.promise().ctx;
-      if (task_ctx->cancelled()) {
+      if (task_ctx->cut_if_cancelled()) {
         this->outcome = detail::wait_outcome::cancelled;
         return false;
       }
@@ -140,7 +140,7 @@ class channel {
     template <detail::weft_promise P>
     bool await_suspend(std::coroutine_handle<P> h) {
       detail::context* task_ctx = h.promise().ctx;
-      if (task_ctx->cancelled()) {
+      if (task_ctx->cut_if_cancelled()) {
         this->outcome = detail::wait_outcome::cancelled;
         return false;
       }

@@ -141,7 +141,7 @@ class oneshot_receiver {
     template <detail::weft_promise P>
     bool await_suspend(std::coroutine_handle<P> h) noexcept {
       detail::context* task_ctx = h.promise().ctx;
-      if (task_ctx->cancelled()) {
+      if (task_ctx->cut_if_cancelled()) {
         outcome = detail::wait_outcome::cancelled;
         return false;
       }
