@@ -182,6 +182,9 @@ TEST(rt_shutdown, runtimes_one_after_another_do_not_grow_the_process) {
 #if !WEFT_FRAME_CACHE
   GTEST_SKIP() << "a sanitizer build: no frame cache, and the sanitizer's quarantine holds freed memory";
 #endif
+#if defined(WEFT_TESTS_UNDER_EMULATOR)
+  GTEST_SKIP() << "under an emulator (qemu-user) the resident size measured is the emulator's";
+#endif
   auto one_runtime = [] {
     runtime_options o;
     o.workers = 2;
