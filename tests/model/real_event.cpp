@@ -37,44 +37,38 @@ struct waiter_run {
   std::optional<result<void>> got;
 };
 
-WEFT_MODEL_CASE(set_vs_waiter_that_destroys, "real_event/set_vs_waiter_that_destroys") {
-  return check<waiter_run<event>>(
+// A plain thread signals (`signal`) while a task on thread 0's loop waits, starting before, while or
+// after the signal (it may see it without parking); once the task has ended, its loop destroys the
+// primitive, as the headers allow whoever saw it signalled.
+template <class Primitive, class Make, class Signal>
+report waiter_that_destroys(std::string_view name, Make make, Signal signal) {
+  return check<waiter_run<Primitive>>(
       name,
-      [](waiter_run<event>& s) {
-        s.primitive.emplace();
-        thread setter([&s] { s.primitive->set(); });
-        s.loop.bind();
-        s.waiter = wait_on(*s.primitive, s.got);
-        s.waiter.start();  // before, while or after set(): it may see the flag without parking
-        s.loop.run_until([&s] { return s.waiter.done(); });
-        s.primitive.reset();  // it saw the event set: the header lets it go
-        setter.join();
-      },
-      [](waiter_run<event>& s) {
-        require(s.got.has_value() && s.got->has_value(), "the waiter saw the event set");
-        require(s.loop.idle(), "no wake-up is left over (the waiter is woken exactly once)");
-      },
-      every_schedule());
-}
-
-WEFT_MODEL_CASE(done_vs_waiter_that_destroys, "real_event/done_vs_waiter_that_destroys") {
-  return check<waiter_run<wait_group>>(
-      name,
-      [](waiter_run<wait_group>& s) {
-        s.primitive.emplace(1);
-        thread worker([&s] { s.primitive->done(); });
+      [make, signal](waiter_run<Primitive>& s) {
+        make(s.primitive);
+        thread signaller([&s, signal] { signal(*s.primitive); });
         s.loop.bind();
         s.waiter = wait_on(*s.primitive, s.got);
         s.waiter.start();
         s.loop.run_until([&s] { return s.waiter.done(); });
         s.primitive.reset();
-        worker.join();
+        signaller.join();
       },
-      [](waiter_run<wait_group>& s) {
-        require(s.got.has_value() && s.got->has_value(), "the waiter saw the count reach zero");
+      [](waiter_run<Primitive>& s) {
+        require(s.got.has_value() && s.got->has_value(), "the waiter saw the primitive signalled");
         require(s.loop.idle(), "no wake-up is left over (the waiter is woken exactly once)");
       },
       every_schedule());
+}
+
+WEFT_MODEL_CASE(set_vs_waiter_that_destroys, "real_event/set_vs_waiter_that_destroys") {
+  return waiter_that_destroys<event>(
+      name, [](std::optional<event>& e) { e.emplace(); }, [](event& e) { e.set(); });
+}
+
+WEFT_MODEL_CASE(done_vs_waiter_that_destroys, "real_event/done_vs_waiter_that_destroys") {
+  return waiter_that_destroys<wait_group>(
+      name, [](std::optional<wait_group>& g) { g.emplace(1); }, [](wait_group& g) { g.done(); });
 }
 
 WEFT_MODEL_CASE(set_and_destroy_vs_cancel, "real_event/set_and_destroy_vs_cancel") {
