@@ -227,15 +227,15 @@ TEST(parallel, a_destroyed_runtime_leaves_no_chunk_running) {
   std::atomic<int> calls{0};
   {
     runtime rt(test::options());
-    rt.block_on([](runtime& rt, std::atomic<bool>& gone, std::atomic<int>& after, std::atomic<int>& calls) -> task<void> {
-      rt.spawn([&gone, &after, &calls]() -> task<void> {
-        co_await parallel_for_async(0, 200000, [&gone, &after, &calls](std::size_t) {
-          ++calls;
+    rt.block_on([](runtime& on, std::atomic<bool>& gone, std::atomic<int>& after, std::atomic<int>& made) -> task<void> {
+      on.spawn([&gone, &after, &made]() -> task<void> {
+        co_await parallel_for_async(0, 200000, [&gone, &after, &made](std::size_t) {
+          ++made;
           test::spin_for(std::chrono::microseconds(20));
           if (gone.load()) ++after;
         });
       }).detach();
-      while (calls.load() == 0) co_await sleep_for(1ms);
+      while (made.load() == 0) co_await sleep_for(1ms);
     }(rt, runtime_gone, calls_after, calls));
   }
   runtime_gone = true;
