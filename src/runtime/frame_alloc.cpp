@@ -28,6 +28,7 @@ std::size_t block_size(std::size_t size) noexcept {
 // two each): 16% of the 1M-sleepers benchmark, and its last wake 145 ms late. So the depot takes
 // bursts of up to depot_lists lists per class, and an idle loop returns what is above depot_keep to
 // malloc a little at a time (frame_cache_trim), off the critical path.
+#if WEFT_FRAME_CACHE  // sanitizer builds bypass the cache, and with it all below
 constexpr unsigned depot_lists = 1024;  // per class: up to 1024 * frame_max_cached blocks parked
 constexpr unsigned depot_keep = 16;     // per class: what trimming leaves
 weft::detail::atomic<unsigned> depot_over{0};    // lists parked above depot_keep, summed over classes
@@ -64,6 +65,7 @@ void free_blocks(frame_free_list l) noexcept {
     ::operator delete(b);
   }
 }
+#endif
 }  // namespace
 
 thread_local frame_free_list frame_lists[frame_classes];
