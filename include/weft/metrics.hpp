@@ -66,6 +66,9 @@ struct worker_metrics {
   std::uint64_t remote_schedules = 0;
   /// I/O readiness events its reactor delivered.
   std::uint64_t io_events = 0;
+  /// Times a task that had completed many await points in a row without waiting was sent to the back
+  /// of the run queue, so that the loop's other work ran (the cooperative budget).
+  std::uint64_t coop_yields = 0;
   /// Tasks ready to resume, and tasks spawned here that have not started (others may steal these),
   /// as of the loop's last turn.
   std::size_t local_queue_depth = 0;

@@ -55,6 +55,7 @@ worker_metrics runtime_metrics::total() const noexcept {
     t.steal_operations += w.steal_operations;
     t.remote_schedules += w.remote_schedules;
     t.io_events += w.io_events;
+    t.coop_yields += w.coop_yields;
     t.local_queue_depth += w.local_queue_depth;
     t.timers_armed += w.timers_armed;
   }
@@ -144,6 +145,9 @@ void append_prometheus(std::string& out, const runtime_metrics& m) {
                     [&](const worker_metrics& w) { count(w.remote_schedules); });
   append_per_worker(out, m, "weft_runtime_io_events_total", "counter", "I/O readiness events each worker delivered.",
                     [&](const worker_metrics& w) { count(w.io_events); });
+  append_per_worker(out, m, "weft_runtime_coop_yields_total", "counter",
+                    "Tasks sent to the back of the run queue after many await points in a row completed at once.",
+                    [&](const worker_metrics& w) { count(w.coop_yields); });
   append_per_worker(out, m, "weft_runtime_local_queue_depth", "gauge", "Tasks ready or not yet started on each worker.",
                     [&](const worker_metrics& w) { count(w.local_queue_depth); });
   append_per_worker(out, m, "weft_runtime_timers_armed", "gauge", "Timers armed on each worker.",

@@ -1,5 +1,6 @@
 #include "mpi/engine.hpp"
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/coop.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -395,9 +396,9 @@ bool submit(op* o, std::coroutine_handle<> h, weft::detail::context* ctx) noexce
   if (!collective && ctx->cut_if_cancelled()) {
     o->cancelled = true;
     o->state = op_state::done;
-    return false;
+    return weft::detail::yield_if_budget_spent(h, ctx);
   }
-  if (e->try_inline(o)) return false;  // done at once: no hand-over, no suspension
+  if (e->try_inline(o)) return weft::detail::yield_if_budget_spent(h, ctx);  // done at once: no hand-over
   o->handle = h;
   o->ctx = ctx;
   o->home = weft::detail::current_worker();

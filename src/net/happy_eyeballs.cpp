@@ -12,6 +12,7 @@
 
 #include "runtime/worker.hpp"
 #include "trace/trace.hpp"
+#include "weft/detail/coop.hpp"
 #include "weft/net/resolver.hpp"
 #include "weft/net/tcp.hpp"
 #include "weft/task_group.hpp"
@@ -57,7 +58,7 @@ class race_wait : weft::detail::cancel_waiter, timer_entry {
     context* ctx = h.promise().ctx;
     if (ctx->cut_if_cancelled()) {
       cancelled_ = true;
-      return false;
+      return weft::detail::yield_if_budget_spent(h, ctx);
     }
     r_.waiting = h;
     r_.ctx = ctx;

@@ -11,6 +11,7 @@
 // - One timer carries c-ares' next timeout; it is re-armed after every call into c-ares.
 // - A query is shared by its waiter and c-ares: if the waiter leaves first (cancelled, timed out,
 //   destroyed), the query is marked orphaned and the c-ares callback frees it.
+#include "weft/detail/coop.hpp"
 #include "weft/net/resolver.hpp"
 
 #include <ares.h>
@@ -300,7 +301,7 @@ class answer_awaitable : weft::detail::cancel_waiter, timer_entry {
     if (ctx->cut_if_cancelled()) {
       early_ = errc::operation_canceled;
       q_->orphaned = true;
-      return false;
+      return weft::detail::yield_if_budget_spent(h, ctx);
     }
     q_->waiting = h;
     q_->ctx = ctx;

@@ -1,6 +1,7 @@
 // Signals: a handler that writes the number to a pipe (all it may safely do), and a thread that reads
 // the pipe and delivers each number to the signal_sets listening for it.
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/coop.hpp"
 #include "weft/signal.hpp"
 
 #include <cstring>
@@ -138,19 +139,25 @@ namespace detail {
 bool signal_awaiter::suspend(std::coroutine_handle<> h, context* c) noexcept {
   if (c->cut_if_cancelled()) {
     outcome = wait_outcome::cancelled;
-    return false;
+    return yield_if_budget_spent(h, c);
   }
-  std::lock_guard guard(set->lock_);
-  for (std::size_t i = 0; i < set->signals_.size(); ++i) {
-    if (set->pending_[i] > 0 && set->waiters_.empty()) {
-      --set->pending_[i];
-      signo = set->signals_[i];
-      outcome = wait_outcome::satisfied;
-      return false;
+  {
+    std::lock_guard guard(set->lock_);
+    bool taken = false;
+    for (std::size_t i = 0; i < set->signals_.size() && !taken; ++i) {
+      if (set->pending_[i] > 0 && set->waiters_.empty()) {
+        --set->pending_[i];
+        signo = set->signals_[i];
+        outcome = wait_outcome::satisfied;
+        taken = true;
+      }
+    }
+    if (!taken) {
+      park(this, &set->lock_, &set->waiters_, h, c, suspend_reason::signal);
+      return true;
     }
   }
-  park(this, &set->lock_, &set->waiters_, h, c, suspend_reason::signal);
-  return true;
+  return yield_if_budget_spent(h, c);
 }
 
 result<int> signal_awaiter::await_resume() noexcept {

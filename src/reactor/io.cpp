@@ -8,6 +8,7 @@
 #include "reactor/reactor.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/worker.hpp"
+#include "weft/detail/coop.hpp"
 #include "weft/error.hpp"
 
 namespace weft::detail {
@@ -170,11 +171,11 @@ void move_registration(worker* here, io_op* op, std::coroutine_handle<> h, conte
 bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
   if (ctx->cut_if_cancelled()) {
     op->error = errc::operation_canceled;
-    return false;
+    return yield_if_budget_spent(h, ctx);
   }
   if (op->io == nullptr || op->io->fd < 0) {
     op->error = errc::closed;
-    return false;
+    return yield_if_budget_spent(h, ctx);
   }
   worker* w = current_worker();
   if (op->io->owner != nullptr && op->io->owner != w) {
@@ -182,7 +183,7 @@ bool io_start(io_op* op, std::coroutine_handle<> h, context* ctx) noexcept {
     move_registration(w, op, h, ctx);
     return true;
   }
-  if (op->attempt(op)) return false;
+  if (op->attempt(op)) return yield_if_budget_spent(h, ctx);
   return park(w, op, h, ctx);
 }
 

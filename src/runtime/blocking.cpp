@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/coop.hpp"
 #include "parallel/compute_pool.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/worker.hpp"
@@ -66,7 +67,7 @@ task<void> run_on_compute(compute_ticket* t) {
 bool blocking_submit(blocking_job* job, std::coroutine_handle<> h, context* ctx, bool compute) {
   if (ctx->cut_if_cancelled()) {
     job->stage = blocking_stage::cancelled;
-    return false;
+    return yield_if_budget_spent(h, ctx);
   }
   worker* here = current_worker();
   job->handle = h;

@@ -8,6 +8,8 @@
 //   does not look at all this time (the last look before sleeping still finds the work);
 // - fires timers up to two ticks late (never early: a sleep still never ends before its deadline), on
 //   real time only: virtual time (start_paused) stays exact.
+// - yields at about one in four await points that complete without waiting (worker::budget_spent),
+//   so that the code after an await meets the interleavings a real wait would bring.
 //
 // Replay: on one loop, the same seed gives the same run (the order and the jitter come from the seed
 // alone). On several workers the seed fixes each loop's choices, but the threads' timing still varies:

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "runtime/scheduler.hpp"
+#include "weft/detail/coop.hpp"
 
 namespace weft::detail {
 namespace {
@@ -53,6 +54,13 @@ worker* require_worker() {
 }
 
 void schedule(std::coroutine_handle<> h, context* ctx) noexcept { this_thread_worker->schedule(h, ctx); }
+
+bool yield_if_budget_spent(std::coroutine_handle<> h, context* ctx) noexcept {
+  worker* w = this_thread_worker;
+  if (w == nullptr || !w->budget_spent()) return false;
+  w->schedule(h, ctx);  // after this, nothing here touches the task: another worker may take it
+  return true;
+}
 
 worker::worker(runtime_options options, scheduler* sched, std::size_t index, clock::time_point origin)
     : options_(std::move(options)),
@@ -611,6 +619,7 @@ std::uint64_t worker::read_metrics(worker_metrics& out, duration_histogram& poll
   out.steal_operations = m.steal_operations.get();
   out.remote_schedules = m.remote_schedules.get();
   out.io_events = m.io_events.get();
+  out.coop_yields = m.coop_yields.get();
   out.local_queue_depth = m.local_queue_depth.get();
   out.timers_armed = m.timers_armed.get();
   // A sleep or a run in progress counts up to now: the four fields from one moment (time_seq).

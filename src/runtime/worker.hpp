@@ -80,6 +80,15 @@ class worker {
   /// still lets the loop run. Not in the debug modes: shuffling is there to vary the order, and the
   /// slow-task detector times each resume from the loop, so a task must not run inside another's.
   bool take_back(std::coroutine_handle<> h) noexcept;
+  /// The cooperative budget (weft/detail/coop.hpp), on this loop's thread: true when the running task
+  /// has completed coop_budget await points without waiting since the loop resumed it (under chaos,
+  /// also about one time in four), and the budget starts afresh.
+  bool budget_spent() noexcept {
+    if (--coop_left_ != 0 && !(chaos_.on() && chaos_.one_in(4))) return false;
+    coop_left_ = coop_budget;
+    metrics_.coop_yields.add();
+    return true;
+  }
   /// Queues `h` to resume on this loop, from any thread.
   void remote_schedule(std::coroutine_handle<> h, context* ctx);
   void post(unique_function fn);
@@ -210,6 +219,8 @@ class worker {
 
  private:
   static constexpr int task_budget = 128;
+  /// Await points a task may complete without waiting in one resume from the loop (coop.hpp).
+  static constexpr std::uint32_t coop_budget = 128;
   static constexpr std::uint32_t handoff_budget = 64;
   static constexpr std::uint32_t fresh_batch = 8;
   static constexpr std::chrono::microseconds spin_time{20};
@@ -233,6 +244,7 @@ class worker {
   /// The hot path of every turn, inline: a call here cost a yield 25% (bench_tasks weft_yield).
   void resume(runnable r) {
     handoffs_ = 0;
+    coop_left_ = coop_budget;
     metrics_.polls.add();  // a load and a store on this thread's own line: no atomic read-modify-write
     if (observed_) [[unlikely]] {
       resume_observed(r);
@@ -306,6 +318,7 @@ class worker {
   weft::detail::atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
   weft::detail::atomic<std::size_t> posted_spawns_{0};  // spawned from another thread, not yet adopted (post_spawn)
   std::vector<spawn_state_base*> graveyard_;
+  std::uint32_t coop_left_ = coop_budget;  // of the running task's budget (see budget_spent)
   std::uint32_t handoffs_ = 0;  // take_back()s since the loop last resumed something (see take_back)
   bool shutting_down_ = false;
   weft::detail::atomic<bool> running_{false};  // a thread runs this loop (block_on refuses a second one)
@@ -313,7 +326,7 @@ class worker {
 
   // Metrics (weft/metrics.hpp): written by the loop's thread only, read by runtime::metrics().
   struct loop_metrics {
-    owned_counter polls, parks, steals, steal_operations, remote_schedules, io_events, spawned;
+    owned_counter polls, parks, steals, steal_operations, remote_schedules, io_events, spawned, coop_yields;
     owned_counter local_queue_depth, timers_armed;  // as of the last turn
     // Busy and idle time: a sleep or a run of the loop in progress counts up to a snapshot, so a
     // reader needs the four fields below from one moment, or a finished sleep could be counted twice

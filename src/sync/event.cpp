@@ -4,6 +4,7 @@
 #include <exception>
 #include <mutex>
 
+#include "weft/detail/coop.hpp"
 #include "weft/sync/semaphore.hpp"
 #include "weft/sync/wait_group.hpp"
 
@@ -37,15 +38,19 @@ bool event::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detail::c
                     bool cancellable) noexcept {
   if (cancellable && ctx->cut_if_cancelled()) {
     w->outcome = detail::wait_outcome::cancelled;
-    return false;
+    return detail::yield_if_budget_spent(h, ctx);
   }
-  std::lock_guard guard(lock_);
-  // Checked under the lock, which set() holds from its first look at the waiters to its flag: either
-  // the flag is seen here (after set()'s unlock, its last touch of the event), or set() finds this
-  // waiter in the list.
-  if (set_.get()) return false;
-  detail::park(w, &lock_, &waiters_, h, ctx, detail::suspend_reason::event, cancellable);
-  return true;
+  {
+    std::lock_guard guard(lock_);
+    // Checked under the lock, which set() holds from its first look at the waiters to its flag: either
+    // the flag is seen here (after set()'s unlock, its last touch of the event), or set() finds this
+    // waiter in the list.
+    if (!set_.get()) {
+      detail::park(w, &lock_, &waiters_, h, ctx, detail::suspend_reason::event, cancellable);
+      return true;
+    }
+  }
+  return detail::yield_if_budget_spent(h, ctx);  // the event may be gone: the task is all it touches
 }
 
 bool semaphore::try_acquire() noexcept {
@@ -79,15 +84,18 @@ bool semaphore::suspend(detail::sync_waiter* w, std::coroutine_handle<> h, detai
                         bool cancellable) noexcept {
   if (cancellable && ctx->cut_if_cancelled()) {
     w->outcome = detail::wait_outcome::cancelled;
-    return false;
+    return detail::yield_if_budget_spent(h, ctx);
   }
-  std::lock_guard guard(lock_);
-  if (std::size_t free = permits_.get(); free > 0 && waiters_.empty()) {
+  {
+    std::lock_guard guard(lock_);
+    std::size_t free = permits_.get();
+    if (free == 0 || !waiters_.empty()) {
+      detail::park(w, &lock_, &waiters_, h, ctx, detail::suspend_reason::semaphore, cancellable);
+      return true;
+    }
     permits_.set(free - 1);
-    return false;
   }
-  detail::park(w, &lock_, &waiters_, h, ctx, detail::suspend_reason::semaphore, cancellable);
-  return true;
+  return detail::yield_if_budget_spent(h, ctx);
 }
 
 // Counting is one atomic add; only a change to or from zero takes the lock (the event's own), and then

@@ -1,4 +1,5 @@
 #include "runtime/worker.hpp"
+#include "weft/detail/coop.hpp"
 #include "weft/time.hpp"
 #include "weft/timeout.hpp"
 
@@ -13,10 +14,10 @@ sleep_awaitable::~sleep_awaitable() {
 bool sleep_awaitable::suspend(std::coroutine_handle<> h, detail::context* ctx) noexcept {
   if (ctx->cut_if_cancelled()) {
     canceled_ = true;
-    return false;
+    return detail::yield_if_budget_spent(h, ctx);
   }
   detail::worker* w = detail::current_worker();
-  if (deadline_ <= w->now()) return false;
+  if (deadline_ <= w->now()) return detail::yield_if_budget_spent(h, ctx);  // sleep_for(0), a due tick
   waiting_ = h;
   ctx_ = ctx;
   fire = &sleep_awaitable::fired;

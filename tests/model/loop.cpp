@@ -3,6 +3,8 @@
 // (src/sync/wake.cpp), restated over this `worker`: the same choice between the local and the remote queue.
 #include "loop.hpp"
 
+#include "weft/detail/coop.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -49,6 +51,11 @@ void schedule(std::coroutine_handle<> h, context* ctx) noexcept {
   model::require(w != nullptr, "schedule() runs on a loop");
   if (w != nullptr) w->schedule(h, ctx);
 }
+
+// The models' loops keep no cooperative budget: an await point that completes at once goes on, as the
+// runtime's does while the budget lasts (a yield is one more queued resume, which the models' own
+// schedules already cover).
+bool yield_if_budget_spent(std::coroutine_handle<>, context*) noexcept { return false; }
 
 void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept {
   if (worker* here = current_worker(); here == home) {

@@ -25,6 +25,7 @@
 #include <optional>
 #include <utility>
 
+#include "weft/detail/coop.hpp"
 #include "weft/detail/sync_waiter.hpp"
 #include "weft/error.hpp"
 #include "weft/sync/send_result.hpp"
@@ -105,7 +106,7 @@ class channel {
       detail::context* task_ctx = h.promise().ctx;
       if (task_ctx->cut_if_cancelled()) {
         this->outcome = detail::wait_outcome::cancelled;
-        return false;
+        return detail::yield_if_budget_spent(h, task_ctx);
       }
       detail::wake_list wakes;
       bool parked = false;
@@ -119,7 +120,7 @@ class channel {
         }
       }
       detail::wake_settled(wakes);
-      return parked;
+      return parked || detail::yield_if_budget_spent(h, task_ctx);
     }
     send_result<T> await_resume() {
       detail::resumed(this);
@@ -142,7 +143,7 @@ class channel {
       detail::context* task_ctx = h.promise().ctx;
       if (task_ctx->cut_if_cancelled()) {
         this->outcome = detail::wait_outcome::cancelled;
-        return false;
+        return detail::yield_if_budget_spent(h, task_ctx);
       }
       detail::wake_list wakes;
       bool parked = false;
@@ -157,7 +158,7 @@ class channel {
         }
       }
       detail::wake_settled(wakes);
-      return parked;
+      return parked || detail::yield_if_budget_spent(h, task_ctx);
     }
     result<T> await_resume() {
       detail::resumed(this);

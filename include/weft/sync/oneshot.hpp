@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/coop.hpp"
 #include "weft/detail/sync_waiter.hpp"
 #include "weft/error.hpp"
 #include "weft/sync/send_result.hpp"
@@ -143,12 +144,16 @@ class oneshot_receiver {
       detail::context* task_ctx = h.promise().ctx;
       if (task_ctx->cut_if_cancelled()) {
         outcome = detail::wait_outcome::cancelled;
-        return false;
+        return detail::yield_if_budget_spent(h, task_ctx);
       }
-      std::lock_guard guard(s->lock);
-      if (s->has_value() || s->sender_gone.get()) return false;
-      detail::park(this, &s->lock, &s->waiter, h, task_ctx, detail::suspend_reason::channel);
-      return true;
+      {
+        std::lock_guard guard(s->lock);
+        if (!s->has_value() && !s->sender_gone.get()) {
+          detail::park(this, &s->lock, &s->waiter, h, task_ctx, detail::suspend_reason::channel);
+          return true;
+        }
+      }
+      return detail::yield_if_budget_spent(h, task_ctx);
     }
     result<T> await_resume() {
       detail::resumed(this);

@@ -1,0 +1,21 @@
+// The cooperative budget. A task whose awaits all complete at once (a write the kernel takes whole, a
+// sleep_for(0), a channel that always has a value) never gives its loop back: the loop's other tasks,
+// its I/O and its timers would wait until it ends, and a request timeout would never fire. Each resume
+// from the loop gives the task a budget of await points; the one that finds it spent queues the task
+// behind the loop's other ready work instead of going on, as yield_now would. Its outcome is kept: the
+// operation has completed, and the task sees it when it resumes (so a cancel that lands meanwhile
+// loses nothing). Under chaos (runtime_options::chaos_seed) such an await point also yields at random.
+#pragma once
+
+#include <coroutine>
+
+namespace weft::detail {
+
+class context;
+
+/// For an await point that completed without suspending, at the end of its await_suspend (after every
+/// lock and wake-up of its own): false, to go on at once, while the task's budget lasts; true once it
+/// is spent, with the task queued to resume later. Return what it returns.
+bool yield_if_budget_spent(std::coroutine_handle<> h, context* ctx) noexcept;
+
+}  // namespace weft::detail
