@@ -12,6 +12,7 @@
 #include <new>
 
 #include "net/socket_impl.hpp"
+#include "process/inherit.hpp"
 #include "process/reaper.hpp"
 #include "reactor/io.hpp"
 #include "runtime/worker.hpp"
@@ -296,10 +297,8 @@ result<child> command::spawn() const {
       return fail(std::error_code(rc, std::system_category()));
     }
   }
-  // The child keeps its three standard streams and nothing else: every other descriptor is closed in
-  // it, after the dup2s above, including those the program opened without close-on-exec (glibc does
-  // this with close_range where the kernel has it).
-  if (int rc = posix_spawn_file_actions_addclosefrom_np(&s.actions, 3); rc != 0) {
+  // The child keeps its three standard streams and nothing else (after the dup2s above).
+  if (int rc = weft::detail::close_inherited(&s.actions); rc != 0) {
     return fail(std::error_code(rc, std::system_category()));
   }
   // The child starts clean: nothing blocked, every signal at its default action (weft ignores SIGPIPE).
