@@ -118,6 +118,14 @@ request_parser::state request_parser::feed(const char* data, std::size_t len, st
     std::memcpy(tail_ + old, data + len - keep, keep);
     tail_len_ = old + keep;
   }
+  if (in_head && err == HPE_OK && !version_seen_ && !req_->target.empty() && std::memchr(data, '\n', len) != nullptr) {
+    // A line break after the target and no version: HTTP/0.9 ("GET /" then CRLF). llhttp would wait for
+    // header fields, which such a client never sends; it is refused now, not at the headers timeout. (A
+    // line break can end nothing else here: llhttp refuses one inside the request line.)
+    reject(400, "HTTP/0.9 request");
+    consumed = len;
+    return state::failed;
+  }
   if (in_head && !headers_done_ && err == HPE_OK) {
     // All of it was head: count it as received (the callbacks miss blank lines and whitespace).
     raw_head_before_feed_ += len;
@@ -233,7 +241,9 @@ int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len
 
 int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) noexcept {
   request_parser& s = self(p);
-  if (s.folded_before(at)) return s.reject(400, "obsolete line folding");
+  // An empty value ("Accept:" then CRLF) is a piece of no bytes that llhttp marks at the next line's
+  // start: it is allowed (RFC 9110 §5.5), not a fold.
+  if (len > 0 && s.folded_before(at)) return s.reject(400, "obsolete line folding");
   s.head_reached_ = at + len;
   s.fields_.value_piece(s.req_->headers, !s.headers_done_, at, len);
   return s.count_head(len);

@@ -77,6 +77,10 @@ field_fate fate_of(std::string_view name, const response& r, bool head_only, boo
 }  // namespace
 
 const char* response_problem(const response& r) noexcept {
+  // A 1xx is interim: the server sends the one it needs (100 Continue) itself, and a 101 would switch to
+  // a protocol it never switches to. Sent as final, the request's real answer would come after it, and
+  // a peer or a proxy would read it as the next request's (a desync).
+  if (r.status < 200 || r.status > 999) return "a handler's response status is not a final one (200 to 999)";
   for (auto [name, value] : r.headers) {
     if (name.empty()) return "a response header field has an empty name";
     for (char c : name) {
@@ -100,7 +104,7 @@ std::optional<std::size_t> declared_length(const response& r) noexcept {
 
 // One pass to size the head and one to write it, straight into `out`: a response costs one resize
 // and a memcpy per piece, not a capacity check and a call per append (this runs once per request).
-bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out) {
+bool write_response(const response& r, bool keep_alive, bool head_only, bool http10, std::string& out) {
   std::string_view reason = r.status == 200 ? std::string_view() : reason_phrase(r.status);
   std::size_t size =
       r.status == 200 ? ok_line.size() : 9 + digits(static_cast<std::size_t>(r.status)) + 1 + reason.size() + 2;
@@ -115,7 +119,7 @@ bool write_response(const response& r, bool keep_alive, bool head_only, std::str
     size += name.size() + 2 + value.size() + 2;
   }
   std::string_view date = has_date ? std::string_view() : date_line();
-  bool chunked = !has_length && !bodyless && r.stream;
+  bool chunked = !has_length && !bodyless && r.stream && !http10;
   bool add_length = !has_length && !bodyless && !r.stream;
   bool with_body = !head_only && !bodyless && !r.stream;
   size += date.size() + (keep_alive ? 0 : close_line.size()) + (chunked ? chunked_line.size() : 0) +
@@ -156,7 +160,7 @@ bool write_response(const response& r, bool keep_alive, bool head_only, std::str
 
 void write_error(int status, std::string_view reason, std::string& out) {
   response r = response::text(status, std::string(reason) + "\n");
-  write_response(r, false, false, out);
+  write_response(r, false, false, false, out);
 }
 
 }  // namespace weft::http::detail

@@ -19,7 +19,8 @@ std::string_view date_line() noexcept;
 inline bool status_has_body(int status) noexcept { return status >= 200 && status != 204 && status != 304; }
 
 /// Why `r` cannot go out as the handler built it, or null: a field name that is not a token, a name or
-/// value holding CR, LF or NUL (response splitting), a Content-Length that is not a decimal number.
+/// value holding CR, LF or NUL (response splitting), a Content-Length that is not a decimal number, a
+/// status that is not a final one (a 1xx, or outside 200 to 999).
 const char* response_problem(const response& r) noexcept;
 
 /// The Content-Length a handler set to frame a streamed body, if any (response_problem checked it).
@@ -29,8 +30,10 @@ std::optional<std::size_t> declared_length(const response& r) noexcept;
 /// are dropped, and its Content-Length is replaced by the body's, kept only where it frames a streamed
 /// body or a HEAD response without one. `head_only`: a HEAD request (the body is left out). For a
 /// streamed response (r.stream set) only the head is appended; returns true if the body must then be
-/// sent chunked.
-bool write_response(const response& r, bool keep_alive, bool head_only, std::string& out);
+/// sent chunked. `http10`: the request was HTTP/1.0, which must not get chunked (RFC 9112 §6.1): a
+/// streamed body without a length is then sent as it comes, and the connection closes after it
+/// (`keep_alive` false).
+bool write_response(const response& r, bool keep_alive, bool head_only, bool http10, std::string& out);
 
 /// Appends a short plain-text error response that closes the connection.
 void write_error(int status, std::string_view reason, std::string& out);

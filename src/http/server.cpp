@@ -573,11 +573,15 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
       }
     }
     // Known only now: whether the message ended cleanly (llhttp decides keep-alive at its end).
-    bool keep_alive =
-        parser.message_done() && parser.keep_alive() && !body.broken() && !overdue && !st.is_stopping();
-    // (After refusing a 100-continue body, the client may still send it: closing is the safe answer.)
     bool head_only = std::string_view(req.method) == "HEAD";
-    bool chunked = detail::write_response(resp, keep_alive, head_only, out);
+    // HTTP/1.0 knows no chunked: a streamed body without a length ends where the connection does.
+    bool http10 = req.version_minor == 0;
+    bool close_delimited = http10 && resp.stream && !head_only && detail::status_has_body(resp.status) &&
+                           !detail::declared_length(resp);
+    bool keep_alive = parser.message_done() && parser.keep_alive() && !body.broken() && !overdue &&
+                      !st.is_stopping() && !close_delimited;
+    // (After refusing a 100-continue body, the client may still send it: closing is the safe answer.)
+    bool chunked = detail::write_response(resp, keep_alive, head_only, http10, out);
     shard_metrics& counters = conn.home->metrics;
     counters.responded(resp.status);
     if (resp.stream && !head_only && detail::status_has_body(resp.status)) {

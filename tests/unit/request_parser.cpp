@@ -2,7 +2,9 @@
 // limits give their statuses, and streaming pauses at the end of the head.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "http/request_parser.hpp"
 
@@ -122,4 +124,48 @@ TEST(unit_request_parser, a_reused_parser_forgets_a_broken_message) {
   const std::string good = "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n";
   ASSERT_EQ(p.feed(good.data(), good.size(), used), state::complete);
   EXPECT_EQ(req.target, "/ok");
+}
+
+// RFC 9110 §5.5: a field value may be empty, with or without whitespace before the line's end. An
+// obs-fold is still refused, also after an empty first line.
+TEST(unit_request_parser, empty_field_values_are_accepted_and_folds_still_refused) {
+  const std::string msg = "GET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nAccept: \r\nX-Tab:\t\r\nX-Last: v\r\n\r\n";
+  for (std::size_t piece : {msg.size(), std::size_t{1}, std::size_t{5}}) {
+    request_parser p(limits);
+    request req;
+    p.start(req);
+    std::size_t used = 0;
+    ASSERT_EQ(feed_in_pieces(p, msg, piece, used), state::complete) << piece << ": " << p.error_reason();
+    EXPECT_EQ(req.headers.get("X-Empty"), std::optional<std::string_view>(""));
+    EXPECT_EQ(req.headers.get("Accept"), std::optional<std::string_view>(""));
+    EXPECT_EQ(req.headers.get("X-Tab"), std::optional<std::string_view>(""));
+    EXPECT_EQ(req.headers.get("X-Last"), std::optional<std::string_view>("v"));
+  }
+  for (const std::string& folded : {std::string("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n"),
+                                    std::string("GET / HTTP/1.1\r\nHost: h\r\nX:\r\n b\r\n\r\n"),
+                                    std::string("GET / HTTP/1.1\r\nHost: h\r\nX: \r\n\tb\r\n\r\n")}) {
+    for (std::size_t piece : {folded.size(), std::size_t{1}}) {
+      request_parser p(limits);
+      request req;
+      p.start(req);
+      std::size_t used = 0;
+      EXPECT_EQ(feed_in_pieces(p, folded, piece, used), state::failed) << folded;
+      EXPECT_EQ(p.error_status(), 400);
+    }
+  }
+}
+
+// A request line without a version (HTTP/0.9) is refused at its line's end, not after a wait for header
+// fields that will never come.
+TEST(unit_request_parser, an_http_0_9_request_line_is_refused_at_once) {
+  for (const std::string& line : {std::string("GET /\r\n"), std::string("GET /index.html\n")}) {
+    for (std::size_t piece : {line.size(), std::size_t{1}}) {
+      request_parser p(limits);
+      request req;
+      p.start(req);
+      std::size_t used = 0;
+      EXPECT_EQ(feed_in_pieces(p, line, piece, used), state::failed) << line;
+      EXPECT_EQ(p.error_status(), 400);
+    }
+  }
 }

@@ -15,6 +15,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "histogram.hpp"
+#include "json_text.hpp"
 
 namespace weft::tool {
 
@@ -171,7 +172,7 @@ void print_summary(const fetch_state& st, double elapsed_s) {
     out["latency_ms"] = {{"min", ms(l.min())},           {"p50", ms(l.percentile(50))}, {"p90", ms(l.percentile(90))},
                          {"p99", ms(l.percentile(99))}, {"max", ms(l.max())},          {"mean", l.mean() / 1000}};
     if (!st.cfg.quiet) out["results"] = st.results;
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", json_text(out, 2).c_str());
     return;
   }
   std::printf("%zu requests in %.2f s (%.1f req/s): %zu ok, %zu HTTP errors, %zu failed\n", st.total, elapsed_s,

@@ -17,6 +17,7 @@
 #include <random>
 #include <string>
 
+#include "json_text.hpp"
 #include "text_util.hpp"
 
 namespace weft::tool {
@@ -125,7 +126,7 @@ json describe(const request& req, std::initializer_list<std::string_view> keys) 
 }
 
 response json_response(const json& body, int status = 200) {
-  return response::json(status, body.dump(2) + "\n");
+  return response::json(status, json_text(body, 2) + "\n");
 }
 
 /// httpbin's status_code(): the bodies and headers it gives particular codes.
@@ -147,7 +148,7 @@ response status_response(int code) {
       r.headers.add("Content-Type", "application/json");
       r.body = json{{"message", "Client did not request a supported media type."},
                     {"accept", {"image/webp", "image/svg+xml", "image/jpeg", "image/png", "image/*"}}}
-                   .dump();
+                   .dump();  // ASCII only
       break;
     case 407:
       r.headers.add("Proxy-Authenticate", "Basic realm=\"Fake Realm\"");
@@ -295,7 +296,7 @@ task<response> stream_json(request& req) {
   r.stream = [base, count](http::body_writer& w) -> task<result<void>> {
     for (long i = 0; i < count; ++i) {
       (*base)["id"] = i;
-      auto ok = co_await w.write(base->dump() + "\n");
+      auto ok = co_await w.write(json_text(*base) + "\n");
       if (!ok) co_return ok;
     }
     co_return result<void>{};

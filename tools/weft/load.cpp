@@ -35,6 +35,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "histogram.hpp"
+#include "json_text.hpp"
 
 namespace weft::tool {
 
@@ -248,7 +249,7 @@ void report(const load_config& cfg, const recorder& all, const run_facts& run) {
     }
     out["status"] = statuses;
     out["errors"] = all.errors.empty() ? nlohmann::json::object() : nlohmann::json(all.errors);
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", json_text(out, 2).c_str());
     return;
   }
   std::printf("%llu responses in %.2f s, %.1f MB read: %.0f req/s (%llu failed)\n",
