@@ -765,3 +765,73 @@ TEST(http_client, against_pythons_http_server_http_1_0_without_keep_alive) {
     co_await py.wait();
   }());
 }
+
+// What would break the request's framing is refused before anything is sent: a field value with CR or
+// LF would put fields of its own on the wire (header injection); so would a method or a name that is
+// not a token.
+TEST(http_client, fields_that_would_inject_others_are_refused_and_never_sent) {
+  test::run_test([]() -> task<void> {
+    auto srv = scripted_server::start("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    auto serving = spawn(srv.serve(1));
+    client http;
+    auto with_field = [&](std::string name, std::string value) {
+      client_request req;
+      req.method = "GET";
+      req.url = srv.url("/x");
+      req.headers.add(name, value);
+      return http.send(std::move(req));
+    };
+    for (auto [name, value] : {std::pair<std::string, std::string>{"X-A", "a\r\nX-Injected: yes"},
+                               {"X-A", "a\nX-Injected: yes"},
+                               {"X-A", std::string("a\0b", 3)},
+                               {"X A", "a"},
+                               {"X-A:", "a"},
+                               {"", "a"}}) {
+      auto r = co_await with_field(name, value);
+      EXPECT_FALSE(r) << name;
+      if (!r) {
+        EXPECT_EQ(r.error(), errc::invalid_request) << name;
+      }
+    }
+    client_request bad_method;
+    bad_method.method = "GET /y HTTP/1.1\r\nX-Injected: yes\r\n\r\nGET";
+    bad_method.url = srv.url("/x");
+    auto m = co_await http.send(std::move(bad_method));
+    EXPECT_FALSE(m);
+    if (!m) {
+      EXPECT_EQ(m.error(), errc::invalid_request);
+    }
+    EXPECT_EQ(srv.connections, 0);  // nothing reached the server
+    // A field that is fine goes out: the server answers it.
+    auto ok = co_await with_field("X-Empty", "");
+    EXPECT_TRUE(ok);
+    co_await std::move(serving);
+    EXPECT_EQ(srv.connections, 1);
+  }());
+}
+
+// A server that accepts and never reads: the request's write stalls once the socket buffers fill, and
+// fails after send_timeout instead of hanging.
+TEST(http_client, a_request_body_the_server_never_reads_times_out) {
+  test::run_test([]() -> task<void> {
+    auto l = net::tcp_listener::bind({net::ip_address::loopback_v4(), 0});
+    CO_ASSERT_TRUE(l.has_value());
+    std::string url = "http://" + l->local_endpoint().value().to_string() + "/upload";
+    auto held = spawn([](net::tcp_listener& listener) -> task<void> {
+      auto c = co_await listener.accept();
+      co_await sleep_for(3s);  // holds the connection open, reading nothing
+    }(*l));
+    client_options o;
+    o.send_timeout = 200ms;
+    client http(o);
+    auto start = clock::now();
+    auto r = co_await http.post(url, std::string(32 * 1024 * 1024, 'x'));
+    EXPECT_FALSE(r);
+    if (!r) {
+      EXPECT_EQ(r.error(), errc::timed_out);
+    }
+    EXPECT_LT(clock::now() - start, 2s);
+    held.cancel();
+    (void)co_await std::move(held);
+  }());
+}

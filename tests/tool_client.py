@@ -77,6 +77,9 @@ def test_fetch_against_weft_serve(base):
     check(rc == 2 and "not an http" in err, f"a bad URL is a usage error: {rc} {err}")
     rc, _, err = weft("fetch", f"{base}/get", "-H", "no colon")
     check(rc == 2 and "Name: value" in err, f"a bad header is a usage error: {rc} {err}")
+    # A value with CR LF would inject a field of its own: refused before anything is sent.
+    rc, _, err = weft("fetch", f"{base}/headers", "-H", "X-A: a\r\nX-Injected: yes")
+    check(rc == 2 and "CR, LF or NUL" in err, f"a header value with CR LF is a usage error: {rc} {err}")
 
     # Redirects: returned as they are by default, followed with -L, bounded.
     rc, j = weft_json("fetch", f"{base}/redirect/2")

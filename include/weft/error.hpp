@@ -30,7 +30,8 @@ namespace weft {
   X(tls_error, "TLS error")                                                 \
   X(too_large, "more data than the given limit")                           \
   X(bad_response, "the server's response is not valid HTTP")                \
-  X(too_many_redirects, "more redirects than allowed")
+  X(too_many_redirects, "more redirects than allowed")                      \
+  X(invalid_request, "the request's method or a header field cannot go into HTTP (not a token, or CR, LF or NUL in a value)")
 
 /// The error codes weft produces itself. Codes from the operating system keep their own category.
 enum class errc : int {

@@ -86,6 +86,9 @@ result<url> url::parse(std::string_view text) {
   for (char c : target) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return fail(errc::invalid_argument);  // would break the request line
   }
+  for (char c : u.host) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return fail(errc::invalid_argument);  // would break the Host field
+  }
   u.target = target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
   return u;
 }
@@ -493,6 +496,12 @@ struct exchange {
 /// received) goes once more on a fresh connection if its method is idempotent.
 task<result<void>> start(exchange& x, const client_request& req, const url& u, std::size_t max_body_bytes) {
   state& s = *x.s;
+  // What would break the request's framing is refused, never sent: a field value with CR or LF would
+  // put fields of its own on the wire (header injection).
+  if (!is_token(req.method)) co_return fail(errc::invalid_request);
+  for (auto [name, value] : req.headers) {
+    if (field_problem(name, value) != nullptr) co_return fail(errc::invalid_request);
+  }
   std::string head = request_head(req, u);
   if (weft::detail::worker* w = weft::detail::current_worker(); w != nullptr && w->tracer() != nullptr) [[unlikely]] {
     x.trace = std::make_unique<request_trace>();
@@ -515,9 +524,9 @@ task<result<void>> start(exchange& x, const client_request& req, const url& u, s
     std::span<const std::string_view> request(parts);
     result<void> sent;
     if (x.c->tls) {
-      sent = co_await x.c->tls->write_all(request);
+      sent = co_await x.c->tls->write_all(request, s.options.send_timeout);
     } else {
-      sent = co_await x.c->tcp.write_all(request);
+      sent = co_await x.c->tcp.write_all(request, s.options.send_timeout);
     }
     if (x.trace) {
       x.trace->reused = reused;

@@ -4,6 +4,24 @@
 
 namespace weft::http {
 
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+const char* field_problem(std::string_view name, std::string_view value) noexcept {
+  if (name.empty()) return "a header field has an empty name";
+  if (!is_token(name)) return "a header field name holds a character that a token may not";
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return "a header field value holds CR, LF or NUL";
+  }
+  return nullptr;
+}
+
 void headers::add(std::string_view name, std::string_view value) {
   slot s{};
   s.name_at = static_cast<std::uint32_t>(text_.size());

@@ -48,11 +48,6 @@ constexpr std::string_view close_line = "Connection: close\r\n";
 constexpr std::string_view chunked_line = "Transfer-Encoding: chunked\r\n";
 constexpr std::string_view length_name = "Content-Length: ";
 
-bool is_token_char(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 bool is_number(std::string_view s) noexcept {
   if (s.empty() || s.size() > 19) return false;
   for (char c : s) {
@@ -82,13 +77,7 @@ const char* response_problem(const response& r) noexcept {
   // a peer or a proxy would read it as the next request's (a desync).
   if (r.status < 200 || r.status > 999) return "a handler's response status is not a final one (200 to 999)";
   for (auto [name, value] : r.headers) {
-    if (name.empty()) return "a response header field has an empty name";
-    for (char c : name) {
-      if (!is_token_char(c)) return "a response header field name holds a character that is not a token's";
-    }
-    for (char c : value) {
-      if (c == '\r' || c == '\n' || c == '\0') return "a response header field value holds CR, LF or NUL";
-    }
+    if (const char* problem = field_problem(name, value)) return problem;
     if (iequals(name, "Content-Length") && !is_number(value)) return "a response Content-Length is not a number";
   }
   return nullptr;

@@ -50,6 +50,10 @@ std::optional<http::headers> parse_header_options(const std::vector<std::string>
     }
     std::string_view value = std::string_view(o).substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (const char* problem = http::field_problem(name, value)) {
+      std::fprintf(stderr, "weft %s: -H '%s': %s\n", command, o.c_str(), problem);
+      return std::nullopt;
+    }
     h.add(name, value);
   }
   return h;
@@ -92,6 +96,7 @@ std::string error_kind(std::error_code ec) {
   if (ec == errc::tls_handshake_failed || ec == errc::tls_error) return "tls";
   if (ec == errc::bad_response) return "bad response";
   if (ec == errc::too_many_redirects) return "too many redirects";
+  if (ec == errc::invalid_request) return "invalid request";
   if (ec == errc::end_of_stream) return "cut short";
   if (ec == errc::too_large) return "too large";
   if (ec == errc::host_not_found || ec == errc::dns_failure) return "host not found";

@@ -77,6 +77,9 @@ struct client_options {
   clock::duration connect_timeout = std::chrono::seconds(10);
   /// From the request sent to the response's header section received; and between two reads of its body.
   clock::duration response_timeout = std::chrono::seconds(30);
+  /// Writing the request (its head and body): a write that makes no progress for this long, to a
+  /// server that does not read, fails with `errc::timed_out`.
+  clock::duration send_timeout = std::chrono::seconds(30);
   /// The whole request, waiting for a connection included. Zero: none.
   clock::duration total_timeout = clock::duration::zero();
   /// How long an idle connection stays in the pool (a server's shorter Keep-Alive timeout wins).

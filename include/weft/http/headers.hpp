@@ -38,6 +38,15 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+/// True if `s` is a token (RFC 9110 §5.6.2), as a method and a field name must be: not empty, and only
+/// letters, digits and !#$%&'*+-.^_`|~.
+bool is_token(std::string_view s) noexcept;
+
+/// Why the field `name: value` cannot go into an HTTP/1.1 message, or null if it can: a name that is not
+/// a token, or a value holding CR, LF or NUL. Such a value would end the field early and the rest would
+/// be read as fields of its own (header injection, response splitting).
+const char* field_problem(std::string_view name, std::string_view value) noexcept;
+
 class headers {
  public:
   struct field {
