@@ -200,6 +200,32 @@ TEST(http_hostile, a_body_dribbled_a_byte_at_a_time_gets_408_at_its_pace) {
   expect_still_serving(srv.port());
 }
 
+// request_timeout runs from a request's first byte: a head or a body that is still arriving when it
+// passes gets 408, however far off headers_timeout and body_timeout are.
+TEST(http_hostile, the_request_timeout_covers_reading_the_head_and_the_body) {
+  http::server_options o;
+  o.request_timeout = 300ms;
+  o.headers_timeout = 20s;
+  o.body_timeout = 20s;
+  test::http_fixture srv(hostile_routes(), o);
+  for (std::string_view start_of : {std::string_view("GET /echo HTTP/1.1\r\nHost: x\r\nX-Slow: "),
+                                    std::string_view("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n01")}) {
+    raw_client c(srv.port());
+    c.send(start_of);
+    auto start = std::chrono::steady_clock::now();
+    bool answered = false;
+    for (int i = 0; i < 30 && !answered; ++i) {  // a byte every 100 ms: each read makes progress
+      if (!c.send("x")) break;
+      std::this_thread::sleep_for(100ms);
+      char b;
+      answered = recv(c.fd(), &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+    }
+    EXPECT_EQ(status_line(c.read_all()), "HTTP/1.1 408 Request Timeout") << start_of;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << start_of;
+  }
+  expect_still_serving(srv.port());
+}
+
 TEST(http_hostile, a_handler_past_the_request_timeout_is_cancelled_with_503) {
   http::server_options o;
   o.request_timeout = 300ms;

@@ -495,6 +495,8 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
           } else {
             wait = pace.next_wait(opt);
           }
+          // request_timeout runs from the request's first byte: reading its head and body counts.
+          if (request_due != clock::time_point{}) wait = std::min(wait, std::max(request_due - clock::now(), clock::duration(1)));
           n = co_await io.read(std::span<char>(buf, read_buffer_size), wait);
           if (!n && n.error() == errc::timed_out) {
             conn.home->metrics.refused(rejection::request_timeout, 408);
