@@ -40,6 +40,10 @@ http::router hostile_routes() {
     if (!slept) ++stuck_handlers_cancelled;
     co_return http::response::text(200, "woke");
   });
+  r.get("/wait", [](http::request&) -> task<http::response> {
+    (void)co_await sleep_for(200ms);
+    co_return http::response::text(200, "waited");
+  });
   r.get("/stuck-stream", [](http::request&) -> task<http::response> {
     http::response resp = http::response::text(200, "");
     resp.stream = [](http::body_writer& w) -> task<result<void>> {
@@ -224,6 +228,51 @@ TEST(http_hostile, the_request_timeout_covers_reading_the_head_and_the_body) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << start_of;
   }
   expect_still_serving(srv.port());
+}
+
+// A client that leaves while its handler waits: the handler is cancelled at once and the connection
+// closed, unanswered, so its slot and descriptor are free again (they stayed, in CLOSE_WAIT, until the
+// handler ended). Both a close (FIN) and a reset are seen; with and without a request timeout.
+TEST(http_hostile, a_client_that_leaves_while_its_handler_waits_frees_its_slot) {
+  for (bool with_deadline : {false, true}) {
+    http::server_options o;
+    if (with_deadline) o.request_timeout = 1h;
+    o.max_connections = 3;
+    test::http_fixture srv(hostile_routes(), o);
+    int before = stuck_handlers_cancelled.load();
+    for (bool reset : {false, true}) {
+      raw_client c(srv.port());
+      c.send("GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n");
+      std::this_thread::sleep_for(50ms);  // the handler is waiting now
+      if (reset) {
+        linger l{1, 0};
+        ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      }
+    }  // c closes here
+    for (int i = 0; i < 200 && srv.metrics().abandoned < 2; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(srv.metrics().abandoned, 2u) << with_deadline;
+    EXPECT_EQ(stuck_handlers_cancelled.load() - before, 2) << with_deadline;
+    for (int i = 0; i < 200 && srv.metrics().connections_open > 0; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(srv.metrics().connections_open, 0u) << with_deadline;
+    expect_still_serving(srv.port());
+  }
+}
+
+// A request pipelined behind one whose handler waits is data, not a leave: both are answered, in order.
+TEST(http_hostile, a_request_pipelined_behind_a_waiting_handler_is_not_taken_for_a_leave) {
+  test::http_fixture srv(hostile_routes(), {});
+  raw_client c(srv.port());
+  c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(50ms);  // the first handler waits; the second request arrives meanwhile
+  c.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string r = c.read_all();
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  auto waited = r.find("waited");
+  auto hello = r.find("Hello, World!");
+  EXPECT_NE(waited, std::string::npos);
+  EXPECT_NE(hello, std::string::npos);
+  EXPECT_LT(waited, hello);
+  EXPECT_EQ(srv.metrics().abandoned, 0u);
 }
 
 TEST(http_hostile, a_handler_past_the_request_timeout_is_cancelled_with_503) {

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/leave_watch.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
 #include "runtime/owned_counter.hpp"
@@ -84,6 +85,7 @@ void log_accept_error(const std::error_code& ec) {
 /// A shard's counters (server_metrics): written on its worker only, read by server::metrics().
 struct shard_metrics {
   weft::detail::owned_counter accepted;
+  weft::detail::owned_counter abandoned;  // see server_metrics::abandoned
   std::array<weft::detail::owned_counter, 5> responses;
   weft::detail::owned_histogram latency;
   std::array<weft::detail::owned_counter, rejection_count> rejected;
@@ -226,6 +228,7 @@ struct tcp_transport {
   auto write(std::string_view d) noexcept { return s.write_all(d, send_timeout); }
   auto write(std::span<const std::string_view> parts) noexcept { return s.write_all(parts, send_timeout); }
   auto wait_idle(clock::duration timeout) noexcept { return s.wait_readable(timeout); }
+  int fd() const noexcept { return s.native_handle(); }
   task<void> finish() {
     (void)s.shutdown_write();
     co_return;
@@ -429,6 +432,12 @@ void trace_request(const request& req, bool streamed_body, const response& resp,
 
 /// Serves requests while they keep coming: from a connection that has something to read until it
 /// has nothing more (the next read would block). Returns true if the connection should stay open.
+/// Runs a handler under request_timeout, watched for its client leaving (leave_watch.hpp): `left` says whether it did.
+template <class Transport>
+task<response> watched(Transport io, task<response> handler, bool& left) {
+  co_return co_await detail::leave_watch<Transport>(io, io.fd(), std::move(handler), left);
+}
+
 template <class Transport>
 task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io) {
   const server_options& opt = st.options;
@@ -533,15 +542,31 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     const handler* h = st.routes.find(req, b.allow);
     response resp;
     bool overdue = false;  // the handler ran past request_timeout and was cancelled
+    bool left = false;     // the client closed or reset while the handler ran (leave_watch.hpp)
     if (h == nullptr) {
       resp = routing_miss(b.allow);
     } else {
       std::exception_ptr failure;
+      // Watched for the client leaving once the request has been read whole (a handler reading a
+      // streamed body reads the socket itself). Plain TCP only: under TLS the peek would see records.
+      bool watch = parser.message_done();
       try {
         if (request_due == clock::time_point{}) {
-          resp = co_await (*h)(req);
+          if constexpr (std::is_same_v<Transport, tcp_transport>) {
+            if (watch) {
+              resp = co_await detail::leave_watch<Transport>(io, io.fd(), (*h)(req), left);
+            } else {
+              resp = co_await (*h)(req);
+            }
+          } else {
+            resp = co_await (*h)(req);
+          }
         } else {
-          auto answered = co_await weft::timeout(request_due - clock::now(), (*h)(req));
+          task<response> call = (*h)(req);
+          if constexpr (std::is_same_v<Transport, tcp_transport>) {
+            if (watch) call = watched(io, std::move(call), left);
+          }
+          auto answered = co_await weft::timeout(request_due - clock::now(), std::move(call));
           if (answered) {
             resp = std::move(*answered);
           } else {
@@ -552,6 +577,11 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         }
       } catch (...) {
         failure = std::current_exception();
+      }
+      if (left) {
+        // Nobody to answer: the connection closes now, whatever the cancelled handler made of it.
+        conn.home->metrics.abandoned.add();
+        co_return false;
       }
       if (failure) {
         report_handler_exception(opt, req, failure);
@@ -762,6 +792,7 @@ server_metrics server::metrics() const {
   for (const auto& sh : s_->shards) {
     const shard_metrics& c = sh->metrics;
     m.connections_accepted += c.accepted.get();
+    m.abandoned += c.abandoned.get();
     for (std::size_t i = 0; i < m.responses.size(); ++i) m.responses[i] += c.responses[i].get();
     for (std::size_t i = 0; i < rejection_count; ++i) m.rejected[i] += c.rejected[i].get();
     c.latency.read(m.latency);

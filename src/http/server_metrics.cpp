@@ -30,6 +30,10 @@ void append_prometheus(std::string& out, const server_metrics& m) {
       "# TYPE weft_http_server_connections_accepted_total counter\n");
   out.append("weft_http_server_connections_accepted_total ").append(std::to_string(m.connections_accepted)).append("\n");
   out.append(
+      "# HELP weft_http_server_abandoned_total Requests whose client left while their handler waited (cancelled, unanswered).\n"
+      "# TYPE weft_http_server_abandoned_total counter\n");
+  out.append("weft_http_server_abandoned_total ").append(std::to_string(m.abandoned)).append("\n");
+  out.append(
       "# HELP weft_http_server_connections_open Connections open now.\n"
       "# TYPE weft_http_server_connections_open gauge\n");
   out.append("weft_http_server_connections_open ").append(std::to_string(m.connections_open)).append("\n");

@@ -312,6 +312,9 @@ task<response> drip(request& req) {
   double initial = to_double(arg(req, "delay", kv).value_or("0")).value_or(-1);
   if (numbytes <= 0) co_return bad_request("number of bytes must be positive");
   if (duration < 0 || initial < 0 || code < 100 || code > 999) co_return bad_request("invalid drip parameters");
+  // The delay is capped as /delay's is (10 s): a request must not hold a slot for as long as its client
+  // asks. (The body's own pace, `duration`, is the stream's, which the request timeout bounds.)
+  initial = std::min(initial, 10.0);
   if (initial > 0) co_await sleep_for(std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(initial)));
   response r{static_cast<int>(code), {}, {}, {}};
   r.headers.add("Content-Type", "application/octet-stream");

@@ -137,6 +137,9 @@ struct server_metrics {
   duration_histogram latency;
   /// Rejections, indexed by `rejection`.
   std::array<std::uint64_t, rejection_count> rejected{};
+  /// Requests whose client closed or reset the connection while their handler waited: the handler was
+  /// cancelled and the connection closed, unanswered.
+  std::uint64_t abandoned = 0;
 
   /// Responses of every class.
   std::uint64_t responses_total() const noexcept;
