@@ -2,7 +2,7 @@
 """Raw-socket RFC 9112/9110 conformance + llhttp-regression probes against `weft serve`.
 
 Usage:
-  scripts/rfc_probe.py [--port N] [--only ID[,ID...]] [--json out.json]
+  scripts/rfc_probe.py [--port N] [--only ID[,ID...]] [--json out.json] [--weft PATH] [--known-failures ID,...]
 Without --port it starts its own server (the WEFT environment variable, else build/tools/weft/weft)
 with --port 0 and kills it at the end. docs/design/http-server.md says which rules weft enforces; the
 probes marked FAIL that remain are listed there (a MAY or SHOULD, or a valid message refused).
@@ -697,7 +697,12 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--json")
     ap.add_argument("--no-special", action="store_true")
+    ap.add_argument("--weft", help="the weft binary to start (default: $WEFT, else build/tools/weft/weft)")
+    ap.add_argument("--known-failures", metavar="ID,...",
+                    help="as a test: exit 1 if a probe outside this list fails, or one in it passes (update the list)")
     a = ap.parse_args()
+    if a.weft:
+        os.environ["WEFT"] = a.weft
     proc = None
     port = a.port
     if port is None:
@@ -728,6 +733,16 @@ def main():
         if proc:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=5)
+    if a.known_failures is not None:
+        known = set(filter(None, a.known_failures.split(",")))
+        failed = {r["id"] for r in results if r["verdict"] == "FAIL"}
+        unexpected, fixed = sorted(failed - known), sorted(known - failed)
+        if unexpected:
+            print("rfc_probe: failed, not known to:", ", ".join(unexpected))
+        if fixed:
+            print("rfc_probe: passes now, still listed as known failures:", ", ".join(fixed))
+        if unexpected or fixed:
+            sys.exit(1)
 
 
 if __name__ == "__main__":
