@@ -216,10 +216,10 @@ TEST(rt_spawn, spawn_outside_runtime_throws) {
 TEST(rt_spawn, runtime_spawn_before_block_on) {
   runtime rt(test::paused_while_held());
   auto h = rt.spawn(value_after(3ms, 11));
-  EXPECT_EQ(rt.live_tasks(), 1u);
+  EXPECT_EQ(test::settled_live_tasks(rt, 1), 1u);
   auto body = [](join_handle<int> joined) -> task<int> { co_return co_await std::move(joined); };
   EXPECT_EQ(rt.block_on(body(std::move(h))), 11);
-  EXPECT_EQ(rt.live_tasks(), 0u);
+  EXPECT_EQ(test::settled_live_tasks(rt), 0u);
 }
 
 TEST(rt_spawn, post_from_other_thread_wakes_the_loop) {
@@ -339,7 +339,8 @@ TEST(rt_spawn, a_spawn_from_another_thread_that_never_ran_is_abandoned_with_the_
   {
     runtime rt(test::options());
     std::thread([&] { h = rt.spawn(value_after(1h, 1)); }).join();  // never ends on its own
-    EXPECT_EQ(rt.live_tasks(), 1u);
+    // (2 was seen once in ten TSan runs on 4 workers: the task on its way from the injection queue.)
+    EXPECT_EQ(test::settled_live_tasks(rt, 1), 1u);
   }
   EXPECT_TRUE(h.done());
 }

@@ -44,10 +44,11 @@ inline runtime_options paused() {
 /// block_on returns: several workers keep running then, and paused time would jump to every deadline.
 inline runtime_options paused_while_held() { return multi_worker() ? options() : paused(); }
 
-/// live_tasks() once it settles: on several workers a task that has just finished may still be on its
-/// way out (its worker is releasing it) when block_on returns.
-inline std::size_t settled_live_tasks(const runtime& rt) {
-  for (int i = 0; i < 2000 && rt.live_tasks() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+/// live_tasks() once it settles at `expected` (or after 2 s): on several workers a task that has just
+/// finished may still be on its way out (its worker is releasing it) when block_on returns, and one on
+/// its way from the injection queue to a worker's may be counted twice for a moment.
+inline std::size_t settled_live_tasks(const runtime& rt, std::size_t expected = 0) {
+  for (int i = 0; i < 2000 && rt.live_tasks() != expected; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return rt.live_tasks();
 }
 
