@@ -83,12 +83,11 @@ result<url> url::parse(std::string_view text) {
   }
   std::string_view target = rest.substr(auth_end);
   target = target.substr(0, target.find('#'));
-  for (char c : target) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return fail(errc::invalid_argument);  // would break the request line
-  }
-  for (char c : u.host) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return fail(errc::invalid_argument);  // would break the Host field
-  }
+  // A space or a control character would break the request line (in the target) or the Host field.
+  auto breaks_the_head = [](std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+  };
+  if (breaks_the_head(target) || breaks_the_head(u.host)) return fail(errc::invalid_argument);
   u.target = target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
   return u;
 }

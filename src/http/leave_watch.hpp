@@ -37,7 +37,8 @@ inline bool peer_gone(int fd) noexcept {
 }
 
 /// co_await leave_watch<Transport>(io, fd, handler_task, left): the handler's response (or its
-/// exception); `left` is set if the client left while it ran (the handler was then cancelled).
+/// exception); `left` is set if the client left while it ran (the handler was then cancelled). `fd`
+/// below 0: nothing is watched, and the handler is simply awaited.
 template <class Transport>
 class leave_watch {
  public:
@@ -56,6 +57,7 @@ class leave_watch {
     handler_.handle().resume();  // inline, until its first wait or its end
     if (!handler_running_) return false;
     waiting_ = h;
+    if (fd_ < 0) return true;  // handler_done resumes `h`
     watcher_ = watch();
     auto& w = watcher_.handle().promise();
     w.ctx = &watcher_ctx_;  // a root of its own: the handler's end cancels it, nothing else

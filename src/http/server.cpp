@@ -243,6 +243,7 @@ struct tls_transport {
   task<result<void>> write(std::string_view d) { return s.write_all(d, send_timeout); }
   task<result<void>> write(std::span<const std::string_view> parts) { return s.write_all(parts, send_timeout); }
   task<result<void>> wait_idle(clock::duration timeout) { return s.wait_readable(timeout); }
+  int fd() const noexcept { return -1; }  // not watched for leaving: a peek would see TLS records
   task<void> finish() { co_await s.shutdown(); }
 };
 
@@ -430,14 +431,14 @@ void trace_request(const request& req, bool streamed_body, const response& resp,
   w->tracer()->span(w->running_task(), steady(began), steady(answered), label, args);
 }
 
-/// Serves requests while they keep coming: from a connection that has something to read until it
-/// has nothing more (the next read would block). Returns true if the connection should stay open.
-/// Runs a handler under request_timeout, watched for its client leaving (leave_watch.hpp): `left` says whether it did.
+/// A handler as a task of its own, for request_timeout: leave_watch (which see) around it.
 template <class Transport>
-task<response> watched(Transport io, task<response> handler, bool& left) {
-  co_return co_await detail::leave_watch<Transport>(io, io.fd(), std::move(handler), left);
+task<response> watched(Transport io, int fd, task<response> handler, bool& left) {
+  co_return co_await detail::leave_watch<Transport>(io, fd, std::move(handler), left);
 }
 
+/// Serves requests while they keep coming: from a connection that has something to read until it
+/// has nothing more (the next read would block). Returns true if the connection should stay open.
 template <class Transport>
 task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io) {
   const server_options& opt = st.options;
@@ -548,25 +549,14 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     } else {
       std::exception_ptr failure;
       // Watched for the client leaving once the request has been read whole (a handler reading a
-      // streamed body reads the socket itself). Plain TCP only: under TLS the peek would see records.
-      bool watch = parser.message_done();
+      // streamed body reads the socket itself); plain TCP only (io.fd() is -1 under TLS).
+      int watched_fd = parser.message_done() ? io.fd() : -1;
       try {
         if (request_due == clock::time_point{}) {
-          if constexpr (std::is_same_v<Transport, tcp_transport>) {
-            if (watch) {
-              resp = co_await detail::leave_watch<Transport>(io, io.fd(), (*h)(req), left);
-            } else {
-              resp = co_await (*h)(req);
-            }
-          } else {
-            resp = co_await (*h)(req);
-          }
+          resp = co_await detail::leave_watch<Transport>(io, watched_fd, (*h)(req), left);
         } else {
-          task<response> call = (*h)(req);
-          if constexpr (std::is_same_v<Transport, tcp_transport>) {
-            if (watch) call = watched(io, std::move(call), left);
-          }
-          auto answered = co_await weft::timeout(request_due - clock::now(), std::move(call));
+          auto answered =
+              co_await weft::timeout(request_due - clock::now(), watched(io, watched_fd, (*h)(req), left));
           if (answered) {
             resp = std::move(*answered);
           } else {
