@@ -64,14 +64,16 @@ fuzz: deps
 	$(FUZZDIR)/tests/request_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZDIR)/corpus
 
 # The model checker over weft's concurrency protocols (tests/model): builds only the checker and the
-# models, runs each (bounded in time), and ends with `models: N passed, M failed`.
+# models, runs each (bounded in time), and ends with `models: N passed, M failed`: first the protocols
+# (weft_models), then whole runtimes built from the real sources (weft_runtime_models).
 MODELDIR  ?= build-model
 .PHONY: model
 model: deps
 	cmake -S . -B $(MODELDIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_MODEL_CHECK=ON \
 	  -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=OFF -DWEFT_BUILD_TOOLS=OFF
-	cmake --build $(MODELDIR) --target weft_models
+	cmake --build $(MODELDIR) --target weft_models weft_runtime_models
 	timeout 300 $(MODELDIR)/tests/model/weft_models
+	timeout 300 $(MODELDIR)/tests/model/weft_runtime_models
 
 # Mutation testing of the models (scripts/mutants.py): known-bad edits of the real sources, each applied
 # to a copy of the tree and rebuilt there; every one must make a model fail. Ends with

@@ -1,5 +1,6 @@
 #include "model/execution.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <exception>
 #include <utility>
@@ -8,6 +9,7 @@ namespace weft::model::engine {
 namespace {
 
 execution* current_execution = nullptr;
+std::uint64_t thread_serials = 0;  // hook::thread_serial: never the same twice in the process
 
 bool acquires(std::memory_order o) noexcept {
   return o == std::memory_order_acquire || o == std::memory_order_acq_rel || o == std::memory_order_seq_cst ||
@@ -59,6 +61,7 @@ void execution::start_thread(int id, std::function<void()> fn) {
   t.stack = stacks_.take();
   t.context.prepare(&execution::entry, t.stack);
   t.clock.at[static_cast<std::size_t>(id)] = 1;
+  t.serial = ++thread_serials;
   count_ = id + 1;
 }
 
@@ -111,6 +114,10 @@ void execution::schedule() noexcept {
     if ((threads_[static_cast<std::size_t>(i)].waits_for & enabled) == 0) runnable |= 1U << i;
   }
   if (runnable == 0) runnable = enabled;
+  if (runnable == 0 && time_out_earliest()) {
+    schedule();
+    return;
+  }
   if (runnable == 0) {
     std::string blocked;
     for (int i = 0; i < count_; ++i) {
@@ -157,6 +164,33 @@ void execution::block_on(const void* object, const char* what) noexcept {
   self().blocked_on = object;
   self().blocked_what = what;
   schedule();
+}
+
+bool execution::block_until(const void* object, const char* what, std::int64_t deadline_ns) noexcept {
+  self().deadline_ns = deadline_ns;
+  self().timed_out = false;
+  block_on(object, what);
+  self().deadline_ns = -1;
+  return !self().timed_out;
+}
+
+bool execution::time_out_earliest() noexcept {
+  std::int64_t earliest = -1;
+  for (int i = 0; i < count_; ++i) {
+    const thread_state& t = threads_[static_cast<std::size_t>(i)];
+    if (t.finished || t.blocked_on == nullptr || t.deadline_ns < 0) continue;
+    if (earliest < 0 || t.deadline_ns < earliest) earliest = t.deadline_ns;
+  }
+  if (earliest < 0) return false;
+  clock_ns_ = std::max(clock_ns_, earliest);
+  for (int i = 0; i < count_; ++i) {
+    thread_state& t = threads_[static_cast<std::size_t>(i)];
+    if (t.finished || t.blocked_on == nullptr || t.deadline_ns < 0 || t.deadline_ns > clock_ns_) continue;
+    t.blocked_on = nullptr;
+    t.timed_out = true;
+  }
+  if (tracing_) trace_.push_back("time moves to " + std::to_string(clock_ns_) + " ns: timed waits end");
+  return true;
 }
 
 void execution::wake(const void* object, bool all) noexcept {
@@ -239,6 +273,14 @@ void execution::wait(const void* cv, lock_state& m) noexcept {
   release_lock(m);  // and block, in the same step: a notify after the unlock finds this thread waiting
   block_on(cv, "a condition variable");
   acquire_lock(m);
+}
+
+bool execution::wait_until(const void* cv, lock_state& m, std::int64_t deadline_ns) noexcept {
+  step("wait_until", cv);
+  release_lock(m);
+  bool woken = block_until(cv, "a condition variable (timed)", deadline_ns);
+  acquire_lock(m);
+  return woken;
 }
 
 void execution::cell_read(cell_state& c) noexcept {
@@ -333,6 +375,23 @@ void fence(std::memory_order order) noexcept {
 void block_on(const void* object, const char* what) noexcept {
   if (execution* e = execution::active()) e->block_on(object, what);
 }
+bool block_until(const void* object, const char* what, std::int64_t deadline_ns) noexcept {
+  execution* e = execution::active();
+  return e == nullptr || e->block_until(object, what, deadline_ns);
+}
+int current_thread() noexcept {
+  execution* e = execution::active();
+  return e == nullptr ? -1 : e->current_thread();
+}
+std::uint64_t thread_serial() noexcept {
+  execution* e = execution::active();
+  return e == nullptr ? 0 : e->thread_serial();
+}
+std::int64_t now_ns() noexcept {
+  // Outside a run's threads (a model's setup): the value every run starts from, unchanged.
+  execution* e = execution::current();
+  return e == nullptr ? 1'000'000'000'000 : e->now_ns();
+}
 void wake(const void* object, bool all) noexcept {
   if (execution* e = execution::active()) e->wake(object, all);
 }
@@ -348,6 +407,10 @@ void unlock(lock_state& m) noexcept {
 }
 void wait(const void* cv, lock_state& m) noexcept {
   if (execution* e = execution::active()) e->wait(cv, m);
+}
+bool wait_until(const void* cv, lock_state& m, std::int64_t deadline_ns) noexcept {
+  execution* e = execution::active();
+  return e == nullptr || e->wait_until(cv, m, deadline_ns);
 }
 void destroyed(sync_state& s) noexcept { s.destroyed = true; }
 void destroyed(cell_state& c) noexcept {

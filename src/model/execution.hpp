@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/explorer.hpp"
@@ -60,6 +61,10 @@ class execution {
   void step(const char* op, const void* object) noexcept;
   void yield() noexcept;
   void block_on(const void* object, const char* what) noexcept;
+  bool block_until(const void* object, const char* what, std::int64_t deadline_ns) noexcept;
+  int current_thread() const noexcept { return current_; }
+  std::uint64_t thread_serial() noexcept { return self().serial; }
+  std::int64_t now_ns() noexcept { return std::exchange(clock_ns_, clock_ns_ + clock_step_ns); }
   void wake(const void* object, bool all) noexcept;
   void load(sync_state& s, std::memory_order order) noexcept;
   void store(sync_state& s, std::memory_order order) noexcept;
@@ -69,6 +74,7 @@ class execution {
   bool try_lock(lock_state& m) noexcept;
   void unlock(lock_state& m) noexcept;
   void wait(const void* cv, lock_state& m) noexcept;
+  bool wait_until(const void* cv, lock_state& m, std::int64_t deadline_ns) noexcept;
   void cell_read(cell_state& c) noexcept;
   void cell_write(cell_state& c) noexcept;
   int spawn(std::function<void()> fn) noexcept;
@@ -84,6 +90,9 @@ class execution {
     vector_clock fence_release;    // the clock at the last release fence, for relaxed stores
     const void* blocked_on = nullptr;
     const char* blocked_what = nullptr;
+    std::int64_t deadline_ns = -1;  // blocked until then at the latest (block_until); -1: no limit
+    bool timed_out = false;
+    std::uint64_t serial = 0;       // see hook::thread_serial
     bool finished = false;
     std::uint32_t waits_for = 0;  // after a yield: the threads that must take a step before this one
   };
@@ -96,7 +105,10 @@ class execution {
   [[noreturn]] void end_run() noexcept;
   void acquire_lock(lock_state& m) noexcept;
   void release_lock(lock_state& m) noexcept;
-  void release(vector_clock& into) noexcept;  // into = the thread's clock, then its own entry grows
+  void release(vector_clock& into) noexcept;
+  /// No thread can run: moves the clock to the earliest deadline of a timed wait and wakes its waiters;
+  /// false if no thread waits with a deadline.
+  bool time_out_earliest() noexcept;  // into = the thread's clock, then its own entry grows
   std::string object_name(const void* object);
 
   explorer& search_;
@@ -109,6 +121,8 @@ class execution {
   int current_ = 0;
   bool running_ = false;  // in a model thread
   std::uint32_t steps_ = 0;
+  static constexpr std::int64_t clock_step_ns = 1'000'000;
+  std::int64_t clock_ns_ = 1'000'000'000'000;  // the model clock (hook::now_ns): 1,000 s at the start
   std::string failure_;
   std::vector<std::string> trace_;
   std::vector<const void*> objects_;  // for the trace: objects by first appearance

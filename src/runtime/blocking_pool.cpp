@@ -24,7 +24,7 @@ void blocking_pool::submit(blocking_job* job) {
   // Idle threads that were notified may not have woken yet: start a thread while queued jobs
   // outnumber the idle ones.
   if (queued_ > idle_ && threads_ < max_threads_) {
-    std::thread(&blocking_pool::thread_main, this).detach();  // may throw: the job stays queued
+    weft::detail::thread([this] { thread_main(); }).detach();  // may throw: the job stays queued
     ++threads_;
   }
   if (idle_ > 0) work_cv_.notify_one();

@@ -33,8 +33,8 @@ void chaos::pause_a_moment(std::uint64_t seed, std::uint64_t runtime) noexcept {
   std::uint64_t roll = rng.next();
   switch (roll % 8) {
     case 0: {  // spin up to ~20 µs
-      auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds((roll >> 8) % 20000);
-      while (std::chrono::steady_clock::now() < until) cpu_relax();
+      auto until = steady_clock_now() + std::chrono::nanoseconds((roll >> 8) % 20000);
+      while (steady_clock_now() < until) cpu_relax();
       break;
     }
     case 1:

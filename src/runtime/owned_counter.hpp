@@ -23,7 +23,7 @@ class owned_counter {
   std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
 
  private:
-  weft::detail::atomic<std::uint64_t> v_{0};
+  metric_atomic<std::uint64_t> v_{0};
 };
 
 /// A duration_histogram that one thread records into and any thread snapshots.

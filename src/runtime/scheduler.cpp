@@ -43,7 +43,7 @@ scheduler::scheduler(runtime_options options, std::size_t workers)
     : blocking_(std::make_unique<blocking_pool>(options.max_blocking_threads, options.blocking_keep_alive)),
       threaded_(workers > 1) {
   virtual_now_.store(
-      std::chrono::duration_cast<clock::duration>(std::chrono::steady_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<clock::duration>(steady_clock_now().time_since_epoch()).count());
   trace_ = open_trace(options, workers);
   workers_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) {
@@ -72,6 +72,9 @@ void scheduler::stop_threads() noexcept {
   for (auto& w : workers_) w->reactor_->wake();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // Every worker that counted itself idle took itself off the count when its poll ended (a count
+  // that only grows makes notify_one wake workers that are busy, and leave sleeping ones asleep).
+  invariant(idle_.load(std::memory_order_relaxed) == 0, "no worker is counted idle once the workers stopped");
   threads_joined_.store(true, std::memory_order_release);
 }
 

@@ -116,7 +116,7 @@ class scheduler {
   std::unique_ptr<trace::sink> trace_;       // declared before the workers: they hand it their last events
   std::unique_ptr<blocking_pool> blocking_;  // declared first: destroyed after the workers
   std::vector<std::unique_ptr<worker>> workers_;
-  std::vector<std::thread> threads_;
+  std::vector<weft::detail::thread> threads_;
   bool threaded_;
   weft::detail::atomic<bool> stopping_{false};
   weft::detail::atomic<bool> threads_joined_{false};

@@ -18,19 +18,21 @@
 namespace weft::detail {
 namespace {
 
-thread_local worker* this_thread_worker = nullptr;
+struct this_thread_worker_tag;
+/// The loop this thread runs, or stands in for (shutdown), or null.
+worker*& this_thread_worker() noexcept { return per_thread<this_thread_worker_tag, worker*>::get(); }
 
 constexpr clock::duration tick_length = std::chrono::milliseconds(1);
 constexpr std::int64_t max_wait_ms = 3'600'000;  // wake at least hourly; keeps the int in range
 constexpr std::size_t trim_budget = 1024;          // frame-cache blocks returned to malloc per idle poll (about)
 
 clock::time_point steady_now() noexcept {
-  return clock::time_point(std::chrono::steady_clock::now().time_since_epoch());
+  return clock::time_point(steady_clock_now().time_since_epoch());
 }
 
 /// Real time in nanoseconds, for the metrics' busy and idle times (never virtual, never 0).
 std::int64_t real_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count() | 1;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(steady_clock_now().time_since_epoch()).count() | 1;
 }
 
 void default_exception_report(std::string_view name, std::exception_ptr e) {
@@ -46,17 +48,17 @@ void default_slow_report(std::string_view name, std::chrono::nanoseconds held) {
 
 }  // namespace
 
-worker* current_worker() noexcept { return this_thread_worker; }
+worker* current_worker() noexcept { return this_thread_worker(); }
 
 worker* require_worker() {
-  if (this_thread_worker == nullptr) throw std::system_error(make_error_code(errc::not_in_runtime), "weft::spawn");
-  return this_thread_worker;
+  if (this_thread_worker() == nullptr) throw std::system_error(make_error_code(errc::not_in_runtime), "weft::spawn");
+  return this_thread_worker();
 }
 
-void schedule(std::coroutine_handle<> h, context* ctx) noexcept { this_thread_worker->schedule(h, ctx); }
+void schedule(std::coroutine_handle<> h, context* ctx) noexcept { this_thread_worker()->schedule(h, ctx); }
 
 bool yield_if_budget_spent(std::coroutine_handle<> h, context* ctx) noexcept {
-  worker* w = this_thread_worker;
+  worker* w = this_thread_worker();
   if (w == nullptr || !w->budget_spent()) return false;
   w->schedule(h, ctx);  // after this, nothing here touches the task: another worker may take it
   return true;
@@ -88,7 +90,7 @@ worker::worker(runtime_options options, scheduler* sched, std::size_t index, clo
 
 worker::~worker() {
   shutting_down_ = true;
-  worker* previous = std::exchange(this_thread_worker, this);
+  worker* previous = std::exchange(this_thread_worker(), this);
   queue_.clear();
   // Tasks that never started: no timers or sockets of theirs exist yet; destroy frame and state.
   while (spawn_state_base* s = fresh_.pop()) {
@@ -109,7 +111,7 @@ worker::~worker() {
   for (auto& e : extensions_) e.reset();  // they may still use the reactor (and this loop)
   running_remote_.clear();
   remote_.clear();
-  this_thread_worker = previous;
+  this_thread_worker() = previous;
 }
 
 void worker::post(unique_function fn) {
@@ -240,8 +242,8 @@ bool worker::find_work(bool counted) {
       found = steal_from(victim);
     }
     if (!found && lone != nullptr) {
-      auto until = std::chrono::steady_clock::now() + lone_grace;
-      while (std::chrono::steady_clock::now() < until && !lone->fresh_.empty()) cpu_relax();
+      auto until = steady_clock_now() + lone_grace;
+      while (steady_clock_now() < until && !lone->fresh_.empty()) cpu_relax();
       found = steal_from(*lone);
     }
   }
@@ -259,7 +261,12 @@ bool worker::spin_for_work() {
   // busy, and only as many as scheduler::start_spinning allows. Bounded by time, not by iterations,
   // since a pause instruction takes 10 cycles on some processors and 140 on others.
   if (!sched_->start_spinning()) return false;
-  auto until = std::chrono::steady_clock::now() + spin_time;
+  auto until = steady_clock_now() + spin_time;
+  // The model build looks at its clock (which moves a millisecond per reading) every time, so that
+  // its spins end after one look: else each would be 64 scheduling points at which the checker's fair
+  // scheduling moves every other thread a step, and a worker could never go to sleep before a wake-up
+  // that another thread is about to send, the very case the sleep protocol is about.
+  constexpr unsigned clock_stride = model_build ? 1 : 64;
   bool found = false;
   for (unsigned i = 1;; ++i) {
     cpu_relax();
@@ -267,19 +274,19 @@ bool worker::spin_for_work() {
       found = true;
       break;
     }
-    if (i % 64 != 0) continue;
+    if (i % clock_stride != 0) continue;
     if (sched_->work_available(this) && find_work(false)) {
       found = true;
       break;
     }
-    if (std::chrono::steady_clock::now() >= until) break;
+    if (steady_clock_now() >= until) break;
   }
   sched_->stop_spinning();
   return found;
 }
 
 void worker::run_forever() {
-  worker* previous = std::exchange(this_thread_worker, this);
+  worker* previous = std::exchange(this_thread_worker(), this);
   running_.store(true, std::memory_order_relaxed);
   loop_started();
   while (!sched_->stopping()) {
@@ -297,7 +304,7 @@ void worker::run_forever() {
   }
   loop_stopped();
   running_.store(false, std::memory_order_relaxed);
-  this_thread_worker = previous;
+  this_thread_worker() = previous;
 }
 
 void worker::hold_for_block_on() {
@@ -315,19 +322,19 @@ void worker::hold_for_block_on() {
 }
 
 void worker::run_until_done(spawn_state_base* root) {
-  worker* previous = std::exchange(this_thread_worker, this);
+  worker* previous = std::exchange(this_thread_worker(), this);
   loop_started();
   try {
     while (root->status == task_status::running) turn(root);
   } catch (...) {
     loop_stopped();
     running_.store(false, std::memory_order_release);
-    this_thread_worker = previous;
+    this_thread_worker() = previous;
     throw;
   }
   loop_stopped();
   running_.store(false, std::memory_order_release);
-  this_thread_worker = previous;
+  this_thread_worker() = previous;
 }
 
 namespace {
@@ -405,7 +412,7 @@ void worker::nested_turn() {
 }
 
 bool worker::take_back(std::coroutine_handle<> h) noexcept {
-  if (this != this_thread_worker || handoffs_ == handoff_budget || shuffle_state_ != 0 ||
+  if (this != this_thread_worker() || handoffs_ == handoff_budget || shuffle_state_ != 0 ||
       observed_ || !queue_.pop_newest_if(h)) {
     return false;
   }
@@ -428,19 +435,19 @@ void worker::resume_observed(runnable r) {
   // One clock read per resume where the loop goes straight from one resume to the next, within one
   // batch of run_ready or turn: this one begins where the last ended (the few ns of taking it from
   // the run queue count in it).
-  auto start = outer == 0 && chained_ ? last_end_ : std::chrono::steady_clock::now();
+  auto start = outer == 0 && chained_ ? last_end_ : steady_clock_now();
   // A resume inside another's (a task_group's scope waiting for its children) splits the outer slice:
   // the piece so far is recorded now, and the next begins when this resume ends. Slices never overlap.
   if (trace_ != nullptr && outer != 0) trace_->ran(outer, slice_start_, start);
   slice_start_ = start;
-  last_suspend = suspend_reason::none;
+  last_suspend() = suspend_reason::none;
   r.handle.resume();
-  auto end = std::chrono::steady_clock::now();
+  auto end = steady_clock_now();
   chained_ = outer == 0;
   last_end_ = end;
   // What the task now waits on, as its last await point noted; cleared, so that an outer slice split by
   // this one (a nested resume) does not take it for its own.
-  suspend_reason why = std::exchange(last_suspend, suspend_reason::none);
+  suspend_reason why = std::exchange(last_suspend(), suspend_reason::none);
   running_task_ = outer;
   if (trace_ != nullptr) {
     if (task != 0) trace_->ran(task, slice_start_, end, wake_seq, woken_by, why);
@@ -492,9 +499,9 @@ void worker::start_trace(trace::sink& s) {
 
 bool worker::run_leftover_posts() {
   if (!has_posted_.load()) return false;
-  worker* previous = std::exchange(this_thread_worker, this);
+  worker* previous = std::exchange(this_thread_worker(), this);
   run_posted();  // woken coroutines land in the run queue, which the destructor drops
-  this_thread_worker = previous;
+  this_thread_worker() = previous;
   return true;
 }
 
@@ -593,7 +600,7 @@ void worker::change_times(Change change) noexcept {
   // The writer's side of loop_metrics::time_seq (the loop's thread is the only writer).
   std::uint32_t seq = metrics_.time_seq.load(std::memory_order_relaxed);
   metrics_.time_seq.store(seq + 1, std::memory_order_relaxed);
-  weft::detail::atomic_thread_fence(std::memory_order_release);
+  metric_fence(std::memory_order_release);
   change();
   metrics_.time_seq.store(seq + 2, std::memory_order_release);
 }
@@ -633,7 +640,7 @@ std::uint64_t worker::read_metrics(worker_metrics& out, duration_histogram& poll
     active = static_cast<std::int64_t>(m.active_ns.get());
     std::int64_t idle_since = m.idle_since.load(std::memory_order_relaxed);
     std::int64_t active_since = m.active_since.load(std::memory_order_relaxed);
-    weft::detail::atomic_thread_fence(std::memory_order_acquire);
+    metric_fence(std::memory_order_acquire);
     if ((before & 1) != 0 || m.time_seq.load(std::memory_order_relaxed) != before) {
       std::this_thread::yield();
       continue;

@@ -314,9 +314,9 @@ class worker {
   clock::time_point next_due_ = clock::time_point::max();
 
   spawn_state_base* live_ = nullptr;
-  weft::detail::atomic<std::size_t> live_count_{0};  // written by the loop, read by runtime::live_tasks()
-  weft::detail::atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
-  weft::detail::atomic<std::size_t> posted_spawns_{0};  // spawned from another thread, not yet adopted (post_spawn)
+  metric_atomic<std::size_t> live_count_{0};  // written by the loop, read by runtime::live_tasks()
+  metric_atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
+  metric_atomic<std::size_t> posted_spawns_{0};  // spawned from another thread, not yet adopted (post_spawn)
   std::vector<spawn_state_base*> graveyard_;
   std::uint32_t coop_left_ = coop_budget;  // of the running task's budget (see budget_spent)
   std::uint32_t handoffs_ = 0;  // take_back()s since the loop last resumed something (see take_back)
@@ -331,10 +331,10 @@ class worker {
     // Busy and idle time: a sleep or a run of the loop in progress counts up to a snapshot, so a
     // reader needs the four fields below from one moment, or a finished sleep could be counted twice
     // (and the counters, which only grow, seem to step back). A sequence lock: odd while they change.
-    weft::detail::atomic<std::uint32_t> time_seq{0};
+    metric_atomic<std::uint32_t> time_seq{0};
     owned_counter idle_ns, active_ns;               // finished sleeps; finished runs of the loop
-    weft::detail::atomic<std::int64_t> idle_since{0};        // steady-clock ns when the current sleep began (0: awake)
-    weft::detail::atomic<std::int64_t> active_since{0};      // ... when the loop began running (0: not running)
+    metric_atomic<std::int64_t> idle_since{0};        // steady-clock ns when the current sleep began (0: awake)
+    metric_atomic<std::int64_t> active_since{0};      // ... when the loop began running (0: not running)
     owned_histogram poll_times;                     // only when observed_
   } metrics_;
 

@@ -37,6 +37,7 @@
 #include "weft/detail/context.hpp"
 #include "weft/detail/model.hpp"
 #include "weft/detail/promise_base.hpp"
+#include "prelude.hpp"
 
 namespace weft::detail {
 
@@ -93,27 +94,6 @@ class worker {
 }  // namespace weft::detail
 
 namespace weft::model {
-
-/// For the two-thread models, which are small: a preemption bound their runs never reach (40 and 80
-/// give the same runs), so the search covers every schedule, not only those within the default bound.
-/// The largest of them (the oneshot, semaphore and mutex cases: 1.4 to 2 million runs, 22 to 37 s
-/// here) get more than the default 60 s each, so that a slow machine does not cut them short; the
-/// runner's budget for all cases together still holds.
-inline options every_schedule() {
-  options o;
-  o.preemption_bound = 40;
-  o.max_seconds = 150;
-  return o;
-}
-
-/// For the two-thread models whose every schedule is too many to run in CI's time: every schedule
-/// within `bound` preemptions (WEFT_MODEL_PREEMPTIONS overrides it, to search deeper by hand).
-inline options schedules_within(unsigned bound) {
-  options o;
-  const char* env = std::getenv("WEFT_MODEL_PREEMPTIONS");
-  o.preemption_bound = env != nullptr && *env != '\0' ? default_preemption_bound() : bound;
-  return o;
-}
 
 /// A coroutine for the models: weft's promise, a context of its own (root of its cancellation tree).
 class model_task {

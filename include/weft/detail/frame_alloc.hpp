@@ -9,8 +9,12 @@
 
 #include <cstddef>
 
-// Sanitizer builds bypass the cache, so that use-after-free of a frame is still caught.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// Sanitizer builds bypass the cache, so that use-after-free of a frame is still caught. So does the model
+// build: its threads are fibers on one OS thread, which would share one thread's lists (the cache's
+// shared part, the depot, has a model of its own: tests/model/frame_cache.cpp).
+#if defined(WEFT_MODEL_CHECK) && WEFT_MODEL_CHECK
+#define WEFT_FRAME_CACHE 0
+#elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define WEFT_FRAME_CACHE 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)

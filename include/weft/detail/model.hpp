@@ -170,12 +170,27 @@ void lock(lock_state& m) noexcept;
 bool try_lock(lock_state& m) noexcept;
 void unlock(lock_state& m) noexcept;
 void wait(const void* cv, lock_state& m) noexcept;  // unlock, block until woken, relock
+/// wait(), but only until the model clock reaches `deadline_ns` (as block_until); false if it timed out.
+bool wait_until(const void* cv, lock_state& m, std::int64_t deadline_ns) noexcept;
 /// Marks the state of an atomic, lock or cell whose object is being destroyed (out of line: a store in
 /// the destructor itself is dead to the compiler, and goes).
 void destroyed(sync_state& s) noexcept;
 void destroyed(cell_state& c) noexcept;
 void cell_read(cell_state& c) noexcept;
 void cell_write(cell_state& c) noexcept;
+/// Blocks as block_on does, but only until the model clock reaches `deadline_ns`: when no thread can
+/// run, the clock jumps to the earliest such deadline and its waiters wake. False when it timed out.
+/// (A timed wait is never a deadlock while its deadline is ahead; time passes only when all wait.)
+bool block_until(const void* object, const char* what, std::int64_t deadline_ns) noexcept;
+/// The running model thread's number, or -1 outside the model's threads (setup, final check, ...).
+int current_thread() noexcept;
+/// A number for the running model thread that no other thread of any run shares (0 outside them):
+/// per-thread storage (weft::detail::per_thread) starts afresh when it changes.
+std::uint64_t thread_serial() noexcept;
+/// The model's monotonic clock, in nanoseconds: each reading moves it on by a millisecond (so that a
+/// wait bounded by time, a spin or a grace period, ends at its next look), and block_until moves it to
+/// a deadline. It starts at the same value in every run, so a run's times replay with its schedule.
+std::int64_t now_ns() noexcept;
 }  // namespace hook
 
 }  // namespace weft::model

@@ -11,7 +11,11 @@
 
 #if defined(WEFT_MODEL_CHECK) && WEFT_MODEL_CHECK
 
+#include <array>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <climits>
 #include <cstring>
 #include <mutex>
 #include <type_traits>
@@ -20,6 +24,8 @@
 #include "weft/detail/model.hpp"
 
 namespace weft::detail {
+
+inline constexpr bool model_build = true;
 
 template <class T>
 class atomic {
@@ -141,6 +147,8 @@ inline void atomic_thread_fence(std::memory_order order) noexcept {
   model::hook::fence(order);
 }
 
+inline void invariant(bool ok, const char* what) noexcept { model::require(ok, what); }
+
 inline void cpu_relax() noexcept { model::yield_now(); }
 inline void thread_yield() noexcept { model::yield_now(); }
 
@@ -169,6 +177,17 @@ class condition_variable {
   void wait(std::unique_lock<mutex>& lock, Predicate ready) {
     while (!ready()) wait(lock);
   }
+  /// Waits until `ready()` or until the model clock has moved on by `d` (hook::wait_until).
+  template <class Rep, class Period, class Predicate>
+  bool wait_for(std::unique_lock<mutex>& lock, std::chrono::duration<Rep, Period> d, Predicate ready) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    std::int64_t now = model::hook::now_ns();
+    std::int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
+    while (!ready()) {
+      if (!model::hook::wait_until(this, lock.mutex()->state_, deadline)) return ready();
+    }
+    return true;
+  }
   void notify_one() noexcept {
     model::hook::step("notify_one", this);
     model::hook::wake(this, false);
@@ -180,6 +199,30 @@ class condition_variable {
 };
 
 using thread = model::thread;
+
+template <class Tag, class T>
+class per_thread {
+ public:
+  static T& get() noexcept {
+    // Slot 0: outside the model's threads. A slot last used by another thread (of this run or an
+    // earlier one, which may have been cut short) starts afresh.
+    auto t = static_cast<std::size_t>(model::hook::current_thread() + 1);
+    std::uint64_t serial = model::hook::thread_serial();
+    if (serials_[t] != serial) {
+      values_[t] = T{};
+      serials_[t] = serial;
+    }
+    return values_[t];
+  }
+
+ private:
+  static inline std::array<T, model::max_threads + 1> values_{};
+  static inline std::array<std::uint64_t, model::max_threads + 1> serials_{};
+};
+
+inline std::chrono::steady_clock::time_point steady_clock_now() noexcept {
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(model::hook::now_ns()));
+}
 
 template <class T>
 class cell {

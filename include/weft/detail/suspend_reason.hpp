@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 enum class suspend_reason : std::uint8_t {
@@ -26,9 +28,10 @@ enum class suspend_reason : std::uint8_t {
 };
 
 /// The reason noted last on this thread (the loop clears it before each traced resume).
-inline thread_local suspend_reason last_suspend = suspend_reason::none;
+struct last_suspend_tag;
+inline suspend_reason& last_suspend() noexcept { return per_thread<last_suspend_tag, suspend_reason>::get(); }
 
-inline void note_suspend(suspend_reason r) noexcept { last_suspend = r; }
+inline void note_suspend(suspend_reason r) noexcept { last_suspend() = r; }
 
 /// The reason's name in the trace ("timer", "readable", ...; "" for none).
 const char* suspend_reason_name(suspend_reason r) noexcept;
