@@ -73,7 +73,7 @@ model: deps
 	  -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=OFF -DWEFT_BUILD_TOOLS=OFF
 	cmake --build $(MODELDIR) --target weft_models weft_runtime_models
 	timeout 300 $(MODELDIR)/tests/model/weft_models
-	timeout 300 $(MODELDIR)/tests/model/weft_runtime_models
+	WEFT_MODEL_SECONDS=400 timeout 450 $(MODELDIR)/tests/model/weft_runtime_models
 
 # Mutation testing of the models (scripts/mutants.py): known-bad edits of the real sources, each applied
 # to a copy of the tree and rebuilt there; every one must make a model fail. Ends with

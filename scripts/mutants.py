@@ -111,13 +111,6 @@ MUTANTS = [
      "",
      ["runtime/nested_loop_passes_the_search_on"],
      "issue 22, defect 5: ~task_group's nested loop takes notify_one's wake-up and never searches"),
-    ("start_reads_the_flag_first", "src/runtime/worker.cpp",
-     """  s->started.store(true, std::memory_order_seq_cst);
-  (void)s->ctx.cancelled_seq_cst();""",
-     """  (void)s->ctx.cancelled_seq_cst();
-  s->started.store(true, std::memory_order_seq_cst);  // mutant: the flag read before `started` is set""",
-     ["runtime/cancel_reaches_a_task_starting_elsewhere"],
-     "a start that reads the cancel flag before it publishes `started`: a cancel in between is lost"),
 ]
 
 NOT_YET = [

@@ -10,6 +10,7 @@ namespace {
 
 execution* current_execution = nullptr;
 std::uint64_t thread_serials = 0;  // hook::thread_serial: never the same twice in the process
+std::uint64_t run_serials = 0;     // execution::serial_
 
 bool acquires(std::memory_order o) noexcept {
   return o == std::memory_order_acquire || o == std::memory_order_acq_rel || o == std::memory_order_seq_cst ||
@@ -22,7 +23,7 @@ bool releases(std::memory_order o) noexcept {
 }  // namespace
 
 execution::execution(explorer& search, stack_pool& stacks, const options& opts, bool tracing)
-    : search_(search), stacks_(stacks), opts_(opts), tracing_(tracing) {}
+    : search_(search), stacks_(stacks), opts_(opts), tracing_(tracing), serial_(++run_serials) {}
 
 execution::~execution() {
   for (int i = 0; i < count_; ++i) stacks_.give(threads_[static_cast<std::size_t>(i)].stack);
@@ -209,18 +210,102 @@ void execution::release(vector_clock& into) noexcept {
 
 void execution::load(sync_state& s, std::memory_order order) noexcept {
   (acquires(order) ? self().clock : self().pending_acquire).join(s.released);
+  if (s.history != nullptr && s.history_run == serial_) s.history->last_read[static_cast<std::size_t>(current_)] = s.history->stores;
 }
 
-void execution::store(sync_state& s, std::memory_order order) noexcept {
+store_history& execution::own_history(sync_state& s) noexcept {
+  // Kept by the run, not in the atomic: most atomics are never stored to, and a steal queue has
+  // hundreds. An atomic that outlives a run (a static) may point to an earlier run's: not this one's.
+  if (s.history == nullptr || s.history_run != serial_) {
+    s.history = &histories_.emplace_back();
+    s.history_run = serial_;
+  }
+  return *s.history;
+}
+
+unsigned execution::weak_load(sync_state& s, std::memory_order order) noexcept {
+  if (!opts_.weak_memory || s.history == nullptr || s.history_run != serial_) {
+    load(s, order);
+    return 0;
+  }
+  store_history& h = *s.history;
+  // The oldest store this load may read (C++20 [intro.races], [atomics.order]): none older than one
+  // that happens-before it, or than the one this thread read last; a seq_cst load none older than the
+  // last seq_cst store, or than one its writer followed with a seq_cst fence; a load after a seq_cst
+  // fence X of this thread none older than a seq_cst store before X, or than one whose writer
+  // followed it with a seq_cst fence before X.
+  thread_state& t = self();
+  bool sc_load = order == std::memory_order_seq_cst;
+  std::uint32_t x = t.sc_fences.empty() ? 0 : t.sc_fences.back();
+  constexpr auto back = static_cast<std::uint32_t>(store_history::keep - 1);  // older ones are gone
+  std::uint32_t oldest_kept = h.stores >= back ? h.stores - back : 0;
+  std::uint32_t floor = std::max(h.last_read[static_cast<std::size_t>(current_)], oldest_kept);
+  for (std::uint32_t seq = h.stores + 1; seq-- > floor;) {
+    const store_record& r = h.records[seq % store_history::keep];
+    bool seen = t.clock.at[r.thread] >= r.epoch;
+    std::uint32_t y = 0;  // the writer's first seq_cst fence after the store
+    for (std::uint32_t f : threads_[r.thread].sc_fences) {
+      if (f > r.step) {
+        y = f;
+        break;
+      }
+    }
+    bool ordered = sc_load ? (r.seq_cst || y != 0) : x != 0 && ((r.seq_cst && r.step < x) || (y != 0 && y < x));
+    if (seen || ordered) {
+      floor = seq;
+      break;
+    }
+  }
+  unsigned age = 0;
+  if (floor < h.stores) {
+    // Ages 0 .. stores - floor may be read. The newest is the default; an older one costs a preemption.
+    std::uint32_t candidates = (1U << (h.stores - floor + 1)) - 1;
+    int chosen = search_.choose(candidates, 0, true);
+    if (chosen < 0) fail(search_.error());
+    age = static_cast<unsigned>(chosen);
+    if (age != 0 && tracing_) trace_.push_back("  (that load reads the store " + std::to_string(age) + " before the newest)");
+  }
+  const store_record& r = h.records[(h.stores - age) % store_history::keep];
+  (acquires(order) ? t.clock : t.pending_acquire).join(age == 0 ? s.released : r.released);
+  h.last_read[static_cast<std::size_t>(current_)] = r.seq;
+  return age;
+}
+
+void execution::record_store(sync_state& s, bool seq_cst, std::uint32_t epoch, std::uint64_t old_bits,
+                             std::uint64_t new_bits) noexcept {
+  store_history& h = own_history(s);
+  if (h.stores == 0) {
+    h.records[0] = store_record{};  // the initial value (or the one before the run): happens-before all
+    h.records[0].bits = old_bits;
+  }
+  store_record& r = h.records[++h.stores % store_history::keep];
+  r.bits = new_bits;
+  r.released = s.released;
+  r.seq = h.stores;
+  r.epoch = epoch;
+  r.step = steps_;
+  r.thread = static_cast<std::uint8_t>(current_);
+  r.seq_cst = seq_cst;
+  h.last_read[static_cast<std::size_t>(current_)] = h.stores;  // its own store: program order
+}
+
+void execution::store(sync_state& s, std::memory_order order, bool keep, std::uint64_t old_bits,
+                      std::uint64_t new_bits) noexcept {
+  // The store's epoch: the thread's own clock entry before a release moves it on. A thread that
+  // acquires this release (or a later one) has that entry, and so sees the store (weak_load).
+  std::uint32_t epoch = self().clock.at[static_cast<std::size_t>(current_)];
   if (releases(order)) {
     release(s.released);
   } else {
     s.released = self().fence_release;
   }
+  if (keep && opts_.weak_memory) record_store(s, order == std::memory_order_seq_cst, epoch, old_bits, new_bits);
 }
 
-void execution::read_modify_write(sync_state& s, std::memory_order order) noexcept {
-  load(s, order);
+void execution::read_modify_write(sync_state& s, std::memory_order order, bool keep, std::uint64_t old_bits,
+                                  std::uint64_t new_bits) noexcept {
+  std::uint32_t epoch = self().clock.at[static_cast<std::size_t>(current_)];
+  load(s, order);  // the newest: a read-modify-write reads the last value in modification order
   if (releases(order)) {
     vector_clock before = s.released;
     release(s.released);
@@ -228,9 +313,11 @@ void execution::read_modify_write(sync_state& s, std::memory_order order) noexce
   } else {
     s.released.join(self().fence_release);
   }
+  if (keep && opts_.weak_memory) record_store(s, order == std::memory_order_seq_cst, epoch, old_bits, new_bits);
 }
 
 void execution::fence(std::memory_order order) noexcept {
+  if (order == std::memory_order_seq_cst) self().sc_fences.push_back(steps_);
   if (acquires(order)) self().clock.join(self().pending_acquire);
   if (releases(order)) release(self().fence_release);
 }
@@ -361,12 +448,20 @@ bool destroyed(execution* e, bool dead, const char* what) noexcept {
 void load(sync_state& s, std::memory_order order) noexcept {
   if (execution* e = execution::active(); e != nullptr && !destroyed(e, s.destroyed, "an atomic")) e->load(s, order);
 }
-void store(sync_state& s, std::memory_order order) noexcept {
-  if (execution* e = execution::active(); e != nullptr && !destroyed(e, s.destroyed, "an atomic")) e->store(s, order);
+unsigned weak_load(sync_state& s, std::memory_order order) noexcept {
+  execution* e = execution::active();
+  if (e == nullptr || destroyed(e, s.destroyed, "an atomic")) return 0;
+  return e->weak_load(s, order);
 }
-void read_modify_write(sync_state& s, std::memory_order order) noexcept {
+void store(sync_state& s, std::memory_order order, bool keep, std::uint64_t old_bits, std::uint64_t new_bits) noexcept {
   if (execution* e = execution::active(); e != nullptr && !destroyed(e, s.destroyed, "an atomic")) {
-    e->read_modify_write(s, order);
+    e->store(s, order, keep, old_bits, new_bits);
+  }
+}
+void read_modify_write(sync_state& s, std::memory_order order, bool keep, std::uint64_t old_bits,
+                       std::uint64_t new_bits) noexcept {
+  if (execution* e = execution::active(); e != nullptr && !destroyed(e, s.destroyed, "an atomic")) {
+    e->read_modify_write(s, order, keep, old_bits, new_bits);
   }
 }
 void fence(std::memory_order order) noexcept {

@@ -23,6 +23,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <utility>
@@ -67,8 +68,10 @@ class execution {
   std::int64_t now_ns() noexcept { return std::exchange(clock_ns_, clock_ns_ + clock_step_ns); }
   void wake(const void* object, bool all) noexcept;
   void load(sync_state& s, std::memory_order order) noexcept;
-  void store(sync_state& s, std::memory_order order) noexcept;
-  void read_modify_write(sync_state& s, std::memory_order order) noexcept;
+  unsigned weak_load(sync_state& s, std::memory_order order) noexcept;
+  void store(sync_state& s, std::memory_order order, bool keep, std::uint64_t old_bits, std::uint64_t new_bits) noexcept;
+  void read_modify_write(sync_state& s, std::memory_order order, bool keep, std::uint64_t old_bits,
+                         std::uint64_t new_bits) noexcept;
   void fence(std::memory_order order) noexcept;
   void lock(lock_state& m) noexcept;
   bool try_lock(lock_state& m) noexcept;
@@ -93,6 +96,7 @@ class execution {
     std::int64_t deadline_ns = -1;  // blocked until then at the latest (block_until); -1: no limit
     bool timed_out = false;
     std::uint64_t serial = 0;       // see hook::thread_serial
+    std::vector<std::uint32_t> sc_fences;  // the scheduling points of its seq_cst fences, in order
     bool finished = false;
     std::uint32_t waits_for = 0;  // after a yield: the threads that must take a step before this one
   };
@@ -106,6 +110,10 @@ class execution {
   void acquire_lock(lock_state& m) noexcept;
   void release_lock(lock_state& m) noexcept;
   void release(vector_clock& into) noexcept;
+  /// Adds the store just made (after its happens-before bookkeeping) to `s`'s history.
+  void record_store(sync_state& s, bool seq_cst, std::uint32_t epoch, std::uint64_t old_bits, std::uint64_t new_bits) noexcept;
+  /// `s`'s history, emptied first if it holds stores of another run.
+  store_history& own_history(sync_state& s) noexcept;
   /// No thread can run: moves the clock to the earliest deadline of a timed wait and wakes its waiters;
   /// false if no thread waits with a deadline.
   bool time_out_earliest() noexcept;  // into = the thread's clock, then its own entry grows
@@ -115,6 +123,7 @@ class execution {
   stack_pool& stacks_;
   const options& opts_;
   bool tracing_;
+  std::uint64_t serial_;  // this run's number in the process (store_history::run)
   fiber checker_;  // the checker's own context, where a run starts and ends
   std::array<thread_state, max_threads> threads_;  // fixed: a ucontext_t must not move
   int count_ = 0;
@@ -126,6 +135,7 @@ class execution {
   std::string failure_;
   std::vector<std::string> trace_;
   std::vector<const void*> objects_;  // for the trace: objects by first appearance
+  std::deque<store_history> histories_;  // the run's stores, for weak memory (own_history)
 };
 
 }  // namespace weft::model::engine

@@ -40,10 +40,17 @@ inline options schedules_within(unsigned bound) {
   return o;
 }
 
-/// For the models of whole runtimes (runtime_*.cpp): every schedule within 2 preemptions. A run of two
-/// workers and a plain thread takes some 150 scheduling points, so a third preemption would multiply
-/// their runs by about a hundred; two are what a lost wake-up needs (the sleeper preempted in its last
-/// look, the waker preempted before its check), and make mutants shows they find the known defects.
-inline options runtime_schedules() { return schedules_within(2); }
+/// For the models of whole runtimes (runtime_*.cpp): every schedule within `bound` preemptions (2 unless
+/// said), under weak memory. A run of two workers and a plain thread takes some 150 scheduling points,
+/// so a third preemption would multiply their runs by about a hundred; two are what a lost wake-up
+/// needs (the sleeper preempted in its last look, the waker before its check), and make mutants shows
+/// they find the known defects. The largest take some 35 s here: 150 s each leaves room for a slower
+/// machine (make model gives the runner 400 s in all).
+inline options runtime_schedules(unsigned bound = 2) {
+  options o = schedules_within(bound);
+  o.weak_memory = true;
+  o.max_seconds = 150;
+  return o;
+}
 
 }  // namespace weft::model

@@ -8,6 +8,13 @@
 // - cancel_reaches_a_task_starting_elsewhere: the root spawns a task on worker 1 and cancels it at
 //   once, as it may be starting there. The task waits on a oneshot that is never sent: a cancel lost
 //   between its start and its first await leaves it waiting for ever, a deadlock.
+// - cancel_reaches_a_stolen_task: the same with a plain spawn, into worker 0's queue, where worker 1
+//   may steal it and start it (worker::start_fresh) as the cancel lands: the store-buffering shape of
+//   `started` against the cancel flag, which only weak memory shows (the first await reads the flag
+//   relaxed). On this path the thief's notify_one (a seq_cst fence, after the steal) orders the two
+//   as well: the start's own order (`started` stored, then the flag loaded) matters where no fence
+//   follows, a worker taking an injected task without being counted as searching, a run that needs
+//   three preemptions (the replica spawn_cancel/flag_read_before_started_is_found shows it).
 #include <chrono>
 
 #include "prelude.hpp"
@@ -61,9 +68,10 @@ task<int> wait_unsent(oneshot_receiver<int> rx) {
   co_return v.error() == errc::operation_canceled ? 2 : 3;
 }
 
+template <bool OnWorker1>
 task<int> spawn_and_cancel(runtime* rt) {
   auto [tx, rx] = make_oneshot<int>();
-  join_handle<int> h = rt->spawn_on(1, wait_unsent(std::move(rx)));
+  join_handle<int> h = OnWorker1 ? rt->spawn_on(1, wait_unsent(std::move(rx))) : spawn(wait_unsent(std::move(rx)));
   h.cancel();
   result<int> r = co_await std::move(h);
   co_return r ? *r : -1;
@@ -72,7 +80,15 @@ task<int> spawn_and_cancel(runtime* rt) {
 WEFT_MODEL_CASE(cancel_reaches_a_task_starting_elsewhere, "runtime/cancel_reaches_a_task_starting_elsewhere") {
   return check(name, [] {
     runtime rt(two_workers());
-    int out = rt.block_on(spawn_and_cancel(&rt));
+    int out = rt.block_on(spawn_and_cancel<true>(&rt));
+    require(out == 2 || out == -1, "the task sees operation_canceled (or the join reports the cancel)");
+  }, runtime_schedules());
+}
+
+WEFT_MODEL_CASE(cancel_reaches_a_stolen_task, "runtime/cancel_reaches_a_stolen_task") {
+  return check(name, [] {
+    runtime rt(two_workers());
+    int out = rt.block_on(spawn_and_cancel<false>(&rt));
     require(out == 2 || out == -1, "the task sees operation_canceled (or the join reports the cancel)");
   }, runtime_schedules());
 }

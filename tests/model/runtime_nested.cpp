@@ -62,7 +62,7 @@ WEFT_MODEL_CASE(nested_loop_passes_the_search_on, "runtime/nested_loop_passes_th
     int out = rt.block_on(leave_the_group_unjoined(&f));
     spawner.join();
     require(out == 1, "the task that left the group's scope goes on");
-  }, schedules_within(1));  // five threads: two preemptions are 1.3 million runs and more; the defect needs one
+  }, runtime_schedules(1));  // five threads: two preemptions are 1.3 million runs and more; the defect needs one
 }
 
 }  // namespace

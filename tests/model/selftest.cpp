@@ -266,5 +266,101 @@ WEFT_MODEL_CASE(condition_variable, "selftest/condition_variable") {
       [](mailbox& s) { WEFT_MODEL_REQUIRE(s.letters.get() == 0); });
 }
 
+// Weak memory (options::weak_memory): a load may read an older store where C++ allows it.
+options weak() {
+  options o;
+  o.weak_memory = true;
+  return o;
+}
+
+// Store buffering: each thread stores one flag and loads the other. With relaxed (or release/acquire)
+// atomics both loads may miss the other's store; seq_cst accesses, or seq_cst fences between, forbid it.
+template <std::memory_order Store, std::memory_order Load, bool Fences>
+report store_buffering(std::string_view name, options opts) {
+  return check(name, [] {
+    atomic<int> x{0};
+    atomic<int> y{0};
+    int seen_by_other = -1;
+    thread other([&] {
+      y.store(1, Store);
+      if constexpr (Fences) weft::detail::atomic_thread_fence(seq_cst);
+      seen_by_other = x.load(Load);
+    });
+    x.store(1, Store);
+    if constexpr (Fences) weft::detail::atomic_thread_fence(seq_cst);
+    int seen = y.load(Load);
+    other.join();
+    WEFT_MODEL_REQUIRE(seen == 1 || seen_by_other == 1);
+  }, std::move(opts));
+}
+
+WEFT_MODEL_CASE(sb_relaxed, "selftest/store_buffering_is_found_under_weak_memory") {
+  auto run = [&](options opts) {
+    opts.weak_memory = true;
+    return store_buffering<relaxed, relaxed, false>(name, std::move(opts));
+  };
+  return expect_failure(run({}), "seen == 1 || seen_by_other == 1", run);
+}
+
+WEFT_MODEL_CASE(sb_release_acquire, "selftest/store_buffering_release_acquire_is_found") {
+  auto run = [&](options opts) {
+    opts.weak_memory = true;
+    return store_buffering<release, acquire, false>(name, std::move(opts));
+  };
+  return expect_failure(run({}), "seen == 1 || seen_by_other == 1", run);
+}
+
+WEFT_MODEL_CASE(sb_seq_cst, "selftest/store_buffering_seq_cst_passes") {
+  return store_buffering<seq_cst, seq_cst, false>(name, weak());
+}
+
+WEFT_MODEL_CASE(sb_fences, "selftest/store_buffering_with_seq_cst_fences_passes") {
+  return store_buffering<relaxed, relaxed, true>(name, weak());
+}
+
+// Message passing through atomics: the data's store, then the flag's; the reader loads the flag, then
+// the data. A release store read by an acquire load carries the data; relaxed ones need not.
+template <std::memory_order Flag, std::memory_order Read>
+report message_passing(std::string_view name, options opts) {
+  return check(name, [] {
+    atomic<int> data{0};
+    atomic<bool> ready{false};
+    thread writer([&] {
+      data.store(42, relaxed);
+      ready.store(true, Flag);
+    });
+    if (ready.load(Read)) WEFT_MODEL_REQUIRE(data.load(relaxed) == 42);
+    writer.join();
+  }, std::move(opts));
+}
+
+WEFT_MODEL_CASE(mp_release_acquire, "selftest/message_passing_release_acquire_passes") {
+  return message_passing<release, acquire>(name, weak());
+}
+
+WEFT_MODEL_CASE(mp_relaxed, "selftest/message_passing_relaxed_is_found") {
+  auto run = [&](options opts) {
+    opts.weak_memory = true;
+    return message_passing<relaxed, relaxed>(name, std::move(opts));
+  };
+  return expect_failure(run({}), "data.load(relaxed) == 42", run);
+}
+
+// Coherence: two loads of one atomic by one thread never go back in its modification order.
+WEFT_MODEL_CASE(coherence, "selftest/reads_never_go_back_under_weak_memory") {
+  return check(name, [] {
+    atomic<int> x{0};
+    thread writer([&] {
+      x.store(1, relaxed);
+      x.store(2, relaxed);
+    });
+    int first = x.load(relaxed);
+    int second = x.load(relaxed);
+    writer.join();
+    WEFT_MODEL_REQUIRE(second >= first);
+    WEFT_MODEL_REQUIRE(x.load(relaxed) == 2);  // after the join, the writer's stores happen-before
+  }, weak());
+}
+
 }  // namespace
 }  // namespace weft::model

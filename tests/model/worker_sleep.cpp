@@ -33,8 +33,8 @@
 // - sleeping_after_last_look: the sleeping_ store visible only after the last look's loads, which C++
 //   allows for a relaxed store (in practice x86 and ARM would keep it in order here, because enter_idle's
 //   seq_cst read-modify-write sits between; C++ does not promise that). The engine executes every atomic
-//   sequentially consistently, so a relaxed `sleeping_` store *as written* is not found (relaxed_sleeping,
-//   which passes): this variant writes the reordering out, to show that the protocol depends on it.
+//   sequentially consistently by default, so a relaxed `sleeping_` store *as written* is found only under
+//   weak memory (relaxed_sleeping, options::weak_memory): this variant writes the reordering out.
 // - idle_read_before_publishing: notify_one reading `idle_` before the injected work is visible, which
 //   C++ allows without the fence (a relaxed load of `idle_` after a read-modify-write of another
 //   object); the same remark applies.
@@ -341,13 +341,23 @@ WEFT_MODEL_CASE(idle_early, "worker_sleep/idle_read_before_publishing_is_found")
   return expect_failure(run({}), "deadlock", run);
 }
 
-// The relaxed store as written: a weak-memory defect, which the engine (sequentially consistent) cannot
-// show. This case passes; it documents the limit (and will fail, to be turned into an expect_failure,
-// should the engine learn weak memory).
-WEFT_MODEL_CASE(relaxed_sleeping, "worker_sleep/relaxed_sleeping_passes_under_sc") {
-  report r = post_model<variant::relaxed_sleeping>(name, {});
-  if (!r.failed) r.note = "not found, as expected: atomics run sequentially consistently (see the limits)";
-  return r;
+// The relaxed store as written, under weak memory (options::weak_memory): the poster's seq_cst load of
+// `sleeping_` may read the store before the sleeper's relaxed one (nothing orders the two, neither a
+// seq_cst store nor a fence), while the sleeper's last look reads `has_posted_` before the post's store:
+// both miss, and the worker sleeps with a post queued. (The real worker stores `sleeping_` seq_cst and
+// follows it with a seq_cst fence: runtime/post_from_outside runs it under weak memory too.)
+WEFT_MODEL_CASE(relaxed_sleeping, "worker_sleep/relaxed_sleeping_is_found_under_weak_memory") {
+  auto run = [&](options opts) {
+    opts.weak_memory = true;
+    return post_model<variant::relaxed_sleeping>(name, std::move(opts));
+  };
+  return expect_failure(run({}), "deadlock", run);
+}
+
+WEFT_MODEL_CASE(post_weak, "worker_sleep/post_wakes_sleeper_under_weak_memory") {
+  options opts;
+  opts.weak_memory = true;
+  return post_model<variant::fixed>(name, opts);
 }
 
 }  // namespace

@@ -38,10 +38,35 @@ struct vector_clock {
   }
 };
 
+/// One store to an atomic, kept for weak memory (options::weak_memory): a later load may read it
+/// instead of the newest, where C++ allows that.
+struct store_record {
+  std::uint64_t bits = 0;   // the value stored
+  vector_clock released;    // what an acquire load that reads it joins (its release sequence)
+  std::uint32_t seq = 0;    // its place in the atomic's modification order; 0: the initial value
+  std::uint32_t epoch = 0;  // the writer's own clock entry when it stored (0: the initial value)
+  std::uint32_t step = 0;   // the run's scheduling point at which it was stored
+  std::uint8_t thread = 0;
+  bool seq_cst = false;     // a seq_cst store or read-modify-write
+};
+
+/// The newest stores of an atomic of up to 8 bytes, and what each thread last read of it (a thread
+/// never reads an older store than one it has read: coherence).
+struct store_history {
+  static constexpr std::size_t keep = 4;
+  std::array<store_record, keep> records{};  // a ring: the store with seq s sits at s % keep
+  std::uint32_t stores = 0;                  // stores so far: the newest's seq (records empty while 0)
+  std::array<std::uint32_t, max_threads> last_read{};
+};
+
 /// What an atomic or a lock carries between threads: the clocks released into it (its release sequence).
 struct sync_state {
   vector_clock released;
   bool destroyed = false;  // set by the owning object's destructor: a later access is a use after free
+  // Atomics only, under weak memory: the run's stores to it, kept by the run (null until its first
+  // store in a run; `history_run` says which run).
+  store_history* history = nullptr;
+  std::uint64_t history_run = 0;
 };
 
 /// A mutex: its holder (-1: free) and what its last unlock released.
@@ -73,6 +98,13 @@ struct options {
   // off, to explore what a race does to the model's properties.
   bool cell_steps = false;
   std::string replay;  // a schedule to run once instead of exploring (else env WEFT_MODEL_REPLAY)
+  // Weak memory: a plain load may also read one of an atomic's older stores (the last four are kept),
+  // where C++20 allows it: not older than a store that happens-before the load, than the one the thread
+  // read last, for a seq_cst load than the last seq_cst store or one its writer followed with a seq_cst
+  // fence, and after a seq_cst fence X of the loading thread than such a store before X (see
+  // docs/design/model-checking.md; a little stricter than C++, never looser). Reading an older store
+  // costs a preemption. Read-modify-writes, failed compare-exchanges and waits read the newest.
+  bool weak_memory = false;
 };
 
 struct report {
@@ -160,9 +192,15 @@ int run_cases(int argc, char** argv);
 /// What the wrappers call: each is a no-op outside a model thread (in setup, final check, teardown).
 namespace hook {
 void step(const char* op, const void* object) noexcept;  // the scheduling point before an operation
-void load(sync_state& s, std::memory_order order) noexcept;
-void store(sync_state& s, std::memory_order order) noexcept;
-void read_modify_write(sync_state& s, std::memory_order order) noexcept;
+void load(sync_state& s, std::memory_order order) noexcept;  // reads the newest store
+/// A plain load under weak memory: which store it reads, as its age (0: the newest, 1: the one
+/// before, ...; always 0 without options::weak_memory); s.history holds the older ones' bits.
+unsigned weak_load(sync_state& s, std::memory_order order) noexcept;
+/// A store or read-modify-write; `old_bits`/`new_bits`: the value before and after, kept for
+/// weak_load when `keep` (an atomic of up to 8 bytes).
+void store(sync_state& s, std::memory_order order, bool keep, std::uint64_t old_bits, std::uint64_t new_bits) noexcept;
+void read_modify_write(sync_state& s, std::memory_order order, bool keep, std::uint64_t old_bits,
+                       std::uint64_t new_bits) noexcept;
 void fence(std::memory_order order) noexcept;
 void block_on(const void* object, const char* what) noexcept;  // until wake(object)
 void wake(const void* object, bool all) noexcept;

@@ -2,10 +2,11 @@
 // weft/detail/atomic.hpp, which includes this header only when WEFT_MODEL_CHECK=1; elsewhere it is empty).
 //
 // Each operation first stops at a scheduling point (hook::step), where the checker may run other
-// threads, and then happens at once: no other thread runs until the next scheduling point. So every
-// atomic operation is sequentially consistent in value; its memory order decides only which
+// threads, and then happens at once: no other thread runs until the next scheduling point. By default
+// every atomic operation is sequentially consistent in value, and its memory order decides only which
 // happens-before edges it creates (hook::load/store/read_modify_write), and so which cell<T> accesses
-// are races. Not modelled: weak memory (a relaxed load seeing an older store), spurious failures of
+// are races. Under options::weak_memory a load may read an older store (hook::weak_load: the engine
+// keeps the last few stores of each atomic of up to 8 bytes). Not modelled: spurious failures of
 // compare_exchange_weak, spurious wake-ups of wait() and condition_variable::wait().
 #pragma once
 
@@ -13,6 +14,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <climits>
@@ -40,17 +42,19 @@ class atomic {
 
   T load(std::memory_order order = std::memory_order_seq_cst) const noexcept {
     model::hook::step("load", this);
-    model::hook::load(sync_, order);
-    return value_;
+    unsigned age = model::hook::weak_load(sync_, order);
+    if (age == 0) return value_;
+    const model::store_history& h = *sync_.history;
+    return from_bits(h.records[(h.stores - age) % model::store_history::keep].bits);
   }
   void store(T value, std::memory_order order = std::memory_order_seq_cst) noexcept {
     model::hook::step("store", this);
-    model::hook::store(sync_, order);
+    model::hook::store(sync_, order, kept, bits(value_), bits(value));
     value_ = value;
   }
   T exchange(T value, std::memory_order order = std::memory_order_seq_cst) noexcept {
     model::hook::step("exchange", this);
-    model::hook::read_modify_write(sync_, order);
+    model::hook::read_modify_write(sync_, order, kept, bits(value_), bits(value));
     return std::exchange(value_, value);
   }
 
@@ -58,7 +62,7 @@ class atomic {
                                std::memory_order failure) noexcept {
     model::hook::step("compare_exchange", this);
     if (std::memcmp(&value_, &expected, sizeof(T)) == 0) {
-      model::hook::read_modify_write(sync_, success);
+      model::hook::read_modify_write(sync_, success, kept, bits(value_), bits(desired));
       value_ = desired;
       return true;
     }
@@ -134,8 +138,21 @@ class atomic {
   template <class F>
   T modify(const char* op, std::memory_order order, F f) noexcept {
     model::hook::step(op, this);
-    model::hook::read_modify_write(sync_, order);
-    return std::exchange(value_, f(value_));
+    T next = f(value_);
+    model::hook::read_modify_write(sync_, order, kept, bits(value_), bits(next));
+    return std::exchange(value_, next);
+  }
+  // Atomics of up to 8 bytes keep their older stores for weak memory (model.hpp, store_history).
+  static constexpr bool kept = sizeof(T) <= sizeof(std::uint64_t);
+  static std::uint64_t bits(const T& v) noexcept {
+    std::uint64_t b = 0;
+    if constexpr (kept) std::memcpy(&b, &v, sizeof(T));
+    return b;
+  }
+  static T from_bits(std::uint64_t b) noexcept {
+    std::array<unsigned char, sizeof(T)> raw{};
+    if constexpr (kept) std::memcpy(raw.data(), &b, sizeof(T));
+    return std::bit_cast<T>(raw);
   }
 
   T value_;
