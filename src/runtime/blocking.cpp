@@ -122,7 +122,7 @@ void blocking_abandon(blocking_job* job) noexcept {
     blocking_stage queued = blocking_stage::queued;
     if (!t->stage.compare_exchange_strong(queued, blocking_stage::cancelled)) {
       // Running on the compute pool, which outlives this runtime: it uses this frame until done.
-      while (t->stage.load(std::memory_order_acquire) != blocking_stage::done) std::this_thread::yield();
+      while (t->stage.load(std::memory_order_acquire) != blocking_stage::done) thread_yield();
     }
     compute_ticket::unref(t);
     job->on_compute_pool = false;

@@ -38,7 +38,7 @@ void chaos::pause_a_moment(std::uint64_t seed, std::uint64_t runtime) noexcept {
       break;
     }
     case 1:
-      std::this_thread::yield();
+      thread_yield();
       break;
     default:
       break;

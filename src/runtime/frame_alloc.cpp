@@ -38,7 +38,7 @@ struct depot_class {
   frame_free_list lists[depot_lists];
 
   void lock() noexcept {
-    while (locked.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+    while (locked.exchange(true, std::memory_order_acquire)) thread_yield();
   }
   void unlock() noexcept { locked.store(false, std::memory_order_release); }
 };

@@ -57,9 +57,13 @@ worker* require_worker() {
 
 void schedule(std::coroutine_handle<> h, context* ctx) noexcept { this_thread_worker()->schedule(h, ctx); }
 
-bool yield_if_budget_spent(std::coroutine_handle<> h, context* ctx) noexcept {
+bool yield_when_budget_spent(std::coroutine_handle<> h, context* ctx) noexcept {
   worker* w = this_thread_worker();
-  if (w == nullptr || !w->budget_spent()) return false;
+  if (w == nullptr) {
+    coop_budget_left() = std::numeric_limits<std::uint32_t>::max();  // not a loop's thread: nothing to give back
+    return false;
+  }
+  if (!w->budget_spent()) return false;
   w->schedule(h, ctx);  // after this, nothing here touches the task: another worker may take it
   return true;
 }
@@ -79,6 +83,7 @@ worker::worker(runtime_options options, scheduler* sched, std::size_t index, clo
   }
   options_.chaos_seed = chaos::seed_or_env(options_.chaos_seed);
   chaos_ = chaos(options_.chaos_seed, index);
+  if (chaos_.on()) coop_start_ = 1;
   chaos_runtime_ = chaos::runtime_serial(index == 0);  // workers are made in order, the first first
   // Chaos orders ready tasks at random too, from its own seed unless a shuffle seed is given.
   std::uint64_t order_seed = options_.shuffle_seed != 0 ? options_.shuffle_seed : options_.chaos_seed;
@@ -314,7 +319,7 @@ void worker::hold_for_block_on() {
     // A flight-recorder dump holds the loop for a moment (try_hold): wait for it. Anything else is a
     // second block_on.
     if (holding_for_dump_.load(std::memory_order_acquire)) {
-      std::this_thread::yield();
+      thread_yield();
       continue;
     }
     throw std::logic_error("weft: block_on called while the runtime's loop already runs (from inside it, or on another thread)");
@@ -642,7 +647,7 @@ std::uint64_t worker::read_metrics(worker_metrics& out, duration_histogram& poll
     std::int64_t active_since = m.active_since.load(std::memory_order_relaxed);
     metric_fence(std::memory_order_acquire);
     if ((before & 1) != 0 || m.time_seq.load(std::memory_order_relaxed) != before) {
-      std::this_thread::yield();
+      thread_yield();
       continue;
     }
     if (idle_since != 0) idle += now - std::min(idle_since, now);

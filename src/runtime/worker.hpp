@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/coop.hpp"
 #include "reactor/reactor.hpp"
 #include "runtime/chaos.hpp"
 #include "runtime/owned_counter.hpp"
@@ -80,12 +81,13 @@ class worker {
   /// still lets the loop run. Not in the debug modes: shuffling is there to vary the order, and the
   /// slow-task detector times each resume from the loop, so a task must not run inside another's.
   bool take_back(std::coroutine_handle<> h) noexcept;
-  /// The cooperative budget (weft/detail/coop.hpp), on this loop's thread: true when the running task
-  /// has completed coop_budget await points without waiting since the loop resumed it (under chaos,
-  /// also about one time in four), and the budget starts afresh.
+  /// The cooperative budget (weft/detail/coop.hpp), on this loop's thread, when the thread's counter
+  /// reached zero: the running task has completed coop_budget await points without waiting since the
+  /// loop resumed it, and the budget starts afresh. Under chaos the counter is 1, and each such await
+  /// point comes here: spent one time in four (a task that never waits still gives its loop back).
   bool budget_spent() noexcept {
-    if (--coop_left_ != 0 && !(chaos_.on() && chaos_.one_in(4))) return false;
-    coop_left_ = coop_budget;
+    coop_budget_left() = coop_start_;
+    if (chaos_.on() && !chaos_.one_in(4)) return false;
     metrics_.coop_yields.add();
     return true;
   }
@@ -244,7 +246,7 @@ class worker {
   /// The hot path of every turn, inline: a call here cost a yield 25% (bench_tasks weft_yield).
   void resume(runnable r) {
     handoffs_ = 0;
-    coop_left_ = coop_budget;
+    coop_budget_left() = coop_start_;
     metrics_.polls.add();  // a load and a store on this thread's own line: no atomic read-modify-write
     if (observed_) [[unlikely]] {
       resume_observed(r);
@@ -318,7 +320,7 @@ class worker {
   metric_atomic<std::uint32_t> in_hand_{0};    // fresh tasks claimed by run_ready, not yet adopted
   metric_atomic<std::size_t> posted_spawns_{0};  // spawned from another thread, not yet adopted (post_spawn)
   std::vector<spawn_state_base*> graveyard_;
-  std::uint32_t coop_left_ = coop_budget;  // of the running task's budget (see budget_spent)
+  std::uint32_t coop_start_ = coop_budget;  // the budget counter at each resume (1 under chaos: see budget_spent)
   std::uint32_t handoffs_ = 0;  // take_back()s since the loop last resumed something (see take_back)
   bool shutting_down_ = false;
   weft::detail::atomic<bool> running_{false};  // a thread runs this loop (block_on refuses a second one)

@@ -252,25 +252,25 @@ report cache_model(std::string_view name, options opts) {
       accounted<V>, std::move(opts));
 }
 
-WEFT_MODEL_CASE(fixed, "frame_cache/cross_thread_free_with_trim") {
+WEFT_MODEL_CASE(fixed, "replica/frame_cache/cross_thread_free_with_trim") {
   return cache_model<variant::fixed>(name, {});
 }
 
 // The same with the plain accesses (the lists walked outside the lock) interleaved as well.
-WEFT_MODEL_CASE(fixed_cell_steps, "frame_cache/cross_thread_free_with_trim_cell_steps") {
+WEFT_MODEL_CASE(fixed_cell_steps, "replica/frame_cache/cross_thread_free_with_trim_cell_steps") {
   options opts;
   opts.cell_steps = true;
   return cache_model<variant::fixed>(name, opts);
 }
 
-WEFT_MODEL_CASE(pop_outside_lock_races, "frame_cache/pop_outside_lock_races") {
+WEFT_MODEL_CASE(pop_outside_lock_races, "replica/frame_cache/pop_outside_lock_races") {
   auto run = [&](options opts) { return cache_model<variant::pop_outside_lock>(name, std::move(opts)); };
   return expect_failure(run({}), "data race", run);
 }
 
 // Past the race, with the plain accesses interleaved: a push between the unlocked pop's read of the
 // count and its write is overwritten, and the lists it parked are lost.
-WEFT_MODEL_CASE(pop_outside_lock_loses_lists, "frame_cache/pop_outside_lock_loses_lists") {
+WEFT_MODEL_CASE(pop_outside_lock_loses_lists, "replica/frame_cache/pop_outside_lock_loses_lists") {
   auto run = [&](options opts) {
     opts.detect_races = false;
     opts.cell_steps = true;
@@ -279,12 +279,12 @@ WEFT_MODEL_CASE(pop_outside_lock_loses_lists, "frame_cache/pop_outside_lock_lose
   return expect_failure(run({}), "exactly one place", run);
 }
 
-WEFT_MODEL_CASE(relaxed_unlock_races, "frame_cache/relaxed_unlock_races") {
+WEFT_MODEL_CASE(relaxed_unlock_races, "replica/frame_cache/relaxed_unlock_races") {
   auto run = [&](options opts) { return cache_model<variant::relaxed_unlock>(name, std::move(opts)); };
   return expect_failure(run({}), "data race", run);
 }
 
-WEFT_MODEL_CASE(trim_claims_before_lock, "frame_cache/trim_claims_before_lock_is_found") {
+WEFT_MODEL_CASE(trim_claims_before_lock, "replica/frame_cache/trim_claims_before_lock_is_found") {
   auto run = [&](options opts) { return cache_model<variant::trim_claims_before_lock>(name, std::move(opts)); };
   return expect_failure(run({}), "depot_over", run);
 }

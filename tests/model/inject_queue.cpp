@@ -176,21 +176,21 @@ report inject_model(std::string_view name, options opts) {
       taken_once<V>, std::move(opts));
 }
 
-WEFT_MODEL_CASE(fixed, "inject_queue/two_injectors_one_taker") { return inject_model<variant::fixed>(name, {}); }
+WEFT_MODEL_CASE(fixed, "replica/inject_queue/two_injectors_one_taker") { return inject_model<variant::fixed>(name, {}); }
 
 // The same with the plain accesses (the chunk's links, walked outside the lock) interleaved as well.
-WEFT_MODEL_CASE(fixed_cell_steps, "inject_queue/two_injectors_one_taker_cell_steps") {
+WEFT_MODEL_CASE(fixed_cell_steps, "replica/inject_queue/two_injectors_one_taker_cell_steps") {
   options opts;
   opts.cell_steps = true;
   return inject_model<variant::fixed>(name, opts);
 }
 
-WEFT_MODEL_CASE(dropped_at_pop, "inject_queue/count_dropped_at_pop_is_found") {
+WEFT_MODEL_CASE(dropped_at_pop, "replica/inject_queue/count_dropped_at_pop_is_found") {
   auto run = [&](options opts) { return inject_model<variant::count_dropped_at_pop>(name, std::move(opts)); };
   return expect_failure(run({}), "zero times", run);
 }
 
-WEFT_MODEL_CASE(rest_not_subtracted, "inject_queue/rest_not_subtracted_is_found") {
+WEFT_MODEL_CASE(rest_not_subtracted, "replica/inject_queue/rest_not_subtracted_is_found") {
   auto run = [&](options opts) { return inject_model<variant::rest_not_subtracted>(name, std::move(opts)); };
   return expect_failure(run({}), "zero times", run);
 }

@@ -54,8 +54,8 @@ void schedule(std::coroutine_handle<> h, context* ctx) noexcept {
 
 // The models' loops keep no cooperative budget: an await point that completes at once goes on, as the
 // runtime's does while the budget lasts (a yield is one more queued resume, which the models' own
-// schedules already cover).
-bool yield_if_budget_spent(std::coroutine_handle<>, context*) noexcept { return false; }
+// schedules already cover): the slow path, should a model thread's counter reach zero, goes on too.
+bool yield_when_budget_spent(std::coroutine_handle<>, context*) noexcept { return false; }
 
 void wake_on(worker* home, std::coroutine_handle<> h, context* ctx) noexcept {
   if (worker* here = current_worker(); here == home) {

@@ -215,25 +215,25 @@ report oneshot_model(std::string_view name, options opts) {
       [](state& s) { accounted(s.slot, s.w, awaited, cancel); }, std::move(opts));
 }
 
-WEFT_MODEL_CASE(send_vs_await, "oneshot/send_vs_await") {
+WEFT_MODEL_CASE(send_vs_await, "replica/oneshot/send_vs_await") {
   return oneshot_model<variant::fixed, receiver_does::await_then_drop, sender_does::send>(name, {});
 }
-WEFT_MODEL_CASE(send_vs_cancelled_await, "oneshot/send_vs_cancelled_await") {
+WEFT_MODEL_CASE(send_vs_cancelled_await, "replica/oneshot/send_vs_cancelled_await") {
   return oneshot_model<variant::fixed, receiver_does::await_cancel_then_drop, sender_does::send>(name, {});
 }
 // The same with the plain accesses interleaved as well.
-WEFT_MODEL_CASE(send_vs_cancelled_await_cell_steps, "oneshot/send_vs_cancelled_await_cell_steps") {
+WEFT_MODEL_CASE(send_vs_cancelled_await_cell_steps, "replica/oneshot/send_vs_cancelled_await_cell_steps") {
   options opts;
   opts.cell_steps = true;
   return oneshot_model<variant::fixed, receiver_does::await_cancel_then_drop, sender_does::send>(name, opts);
 }
-WEFT_MODEL_CASE(send_vs_drop_receiver, "oneshot/send_vs_drop_receiver") {
+WEFT_MODEL_CASE(send_vs_drop_receiver, "replica/oneshot/send_vs_drop_receiver") {
   return oneshot_model<variant::fixed, receiver_does::drop, sender_does::send>(name, {});
 }
-WEFT_MODEL_CASE(drop_sender_vs_await, "oneshot/drop_sender_vs_await") {
+WEFT_MODEL_CASE(drop_sender_vs_await, "replica/oneshot/drop_sender_vs_await") {
   return oneshot_model<variant::fixed, receiver_does::await_then_drop, sender_does::drop>(name, {});
 }
-WEFT_MODEL_CASE(relaxed_unref, "oneshot/relaxed_unref_races") {
+WEFT_MODEL_CASE(relaxed_unref, "replica/oneshot/relaxed_unref_races") {
   auto run = [&](options opts) {
     return oneshot_model<variant::relaxed_unref, receiver_does::await_then_drop, sender_does::send>(name,
                                                                                                  std::move(opts));

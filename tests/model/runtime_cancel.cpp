@@ -14,7 +14,7 @@
 //   relaxed). On this path the thief's notify_one (a seq_cst fence, after the steal) orders the two
 //   as well: the start's own order (`started` stored, then the flag loaded) matters where no fence
 //   follows, a worker taking an injected task without being counted as searching, a run that needs
-//   three preemptions (the replica spawn_cancel/flag_read_before_started_is_found shows it).
+//   three preemptions (replica/spawn_cancel/flag_read_before_started_is_found shows it).
 #include <chrono>
 
 #include "prelude.hpp"

@@ -190,19 +190,19 @@ report cancel_model(std::string_view name, options opts) {
       std::move(opts));
 }
 
-WEFT_MODEL_CASE(vs_first_await, "spawn_cancel/cancel_vs_start_and_first_await") {
+WEFT_MODEL_CASE(vs_first_await, "replica/spawn_cancel/cancel_vs_start_and_first_await") {
   return cancel_model<variant::fixed, task_shape::awaits>(name, {});
 }
-WEFT_MODEL_CASE(vs_end, "spawn_cancel/cancel_vs_start_and_end") {
+WEFT_MODEL_CASE(vs_end, "replica/spawn_cancel/cancel_vs_start_and_end") {
   return cancel_model<variant::fixed, task_shape::ends_at_once>(name, {});
 }
-WEFT_MODEL_CASE(no_reference, "spawn_cancel/posted_cancel_without_reference_is_found") {
+WEFT_MODEL_CASE(no_reference, "replica/spawn_cancel/posted_cancel_without_reference_is_found") {
   auto run = [&](options opts) {
     return cancel_model<variant::posted_cancel_without_reference, task_shape::ends_at_once>(name, std::move(opts));
   };
   return expect_failure(run({}), "touched after it was freed", run);
 }
-WEFT_MODEL_CASE(flag_early, "spawn_cancel/flag_read_before_started_is_found") {
+WEFT_MODEL_CASE(flag_early, "replica/spawn_cancel/flag_read_before_started_is_found") {
   auto run = [&](options opts) {
     return cancel_model<variant::flag_read_before_started, task_shape::awaits>(name, std::move(opts));
   };

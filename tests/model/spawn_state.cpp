@@ -61,27 +61,27 @@ report handshake(std::string_view name, options opts) {
       freed_once, std::move(opts));
 }
 
-WEFT_MODEL_CASE(detach_fixed, "spawn_state/finish_vs_detach") {
+WEFT_MODEL_CASE(detach_fixed, "replica/spawn_state/finish_vs_detach") {
   return handshake<variant::fixed, false>(name, {});
 }
-WEFT_MODEL_CASE(join_fixed, "spawn_state/finish_vs_join_then_drop") {
+WEFT_MODEL_CASE(join_fixed, "replica/spawn_state/finish_vs_join_then_drop") {
   return handshake<variant::fixed, true>(name, {});
 }
 // The same with the plain accesses (final_suspend's end among them) interleaved as well.
-WEFT_MODEL_CASE(join_fixed_cell_steps, "spawn_state/finish_vs_join_then_drop_cell_steps") {
+WEFT_MODEL_CASE(join_fixed_cell_steps, "replica/spawn_state/finish_vs_join_then_drop_cell_steps") {
   options opts;
   opts.cell_steps = true;
   return handshake<variant::fixed, true>(name, opts);
 }
 
 // The defect, found by the race detector: the free is not ordered after final_suspend's last touch.
-WEFT_MODEL_CASE(detach_buggy_race, "spawn_state/unref_in_final_suspend_races") {
+WEFT_MODEL_CASE(detach_buggy_race, "replica/spawn_state/unref_in_final_suspend_races") {
   auto run = [&](options opts) { return handshake<variant::buggy, false>(name, std::move(opts)); };
   return expect_failure(run({}), "data race", run);
 }
 // The same with the race detector off and the plain accesses interleaved too: final_suspend touches
 // a freed frame.
-WEFT_MODEL_CASE(detach_buggy_uaf, "spawn_state/unref_in_final_suspend_use_after_free") {
+WEFT_MODEL_CASE(detach_buggy_uaf, "replica/spawn_state/unref_in_final_suspend_use_after_free") {
   auto run = [&](options opts) {
     opts.detect_races = false;
     opts.cell_steps = true;
@@ -89,7 +89,7 @@ WEFT_MODEL_CASE(detach_buggy_uaf, "spawn_state/unref_in_final_suspend_use_after_
   };
   return expect_failure(run({}), "touched after it was freed", run);
 }
-WEFT_MODEL_CASE(join_buggy, "spawn_state/unref_in_final_suspend_vs_joiner_races") {
+WEFT_MODEL_CASE(join_buggy, "replica/spawn_state/unref_in_final_suspend_vs_joiner_races") {
   auto run = [&](options opts) { return handshake<variant::buggy, true>(name, std::move(opts)); };
   return expect_failure(run({}), "data race", run);
 }

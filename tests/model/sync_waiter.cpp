@@ -192,12 +192,12 @@ report oneshot_model(std::string_view name, options opts) {
       delivered_once, std::move(opts));
 }
 
-WEFT_MODEL_CASE(buggy_races, "sync_waiter/buggy_settle_is_a_data_race") {
+WEFT_MODEL_CASE(buggy_races, "replica/sync_waiter/buggy_settle_is_a_data_race") {
   auto run = [&](options opts) { return oneshot_model<variant::buggy>(name, std::move(opts)); };
   return expect_failure(run({}), "data race", run);
 }
 
-WEFT_MODEL_CASE(buggy_breaks_delivery, "sync_waiter/buggy_settle_breaks_delivery") {
+WEFT_MODEL_CASE(buggy_breaks_delivery, "replica/sync_waiter/buggy_settle_breaks_delivery") {
   auto run = [&](options opts) {
     opts.detect_races = false;  // past the race: what it does to the property, with the plain
     opts.cell_steps = true;     // accesses interleaved too
@@ -206,10 +206,10 @@ WEFT_MODEL_CASE(buggy_breaks_delivery, "sync_waiter/buggy_settle_breaks_delivery
   return expect_failure(run({}), "requirement failed", run);
 }
 
-WEFT_MODEL_CASE(fixed, "sync_waiter/fixed_settle") { return oneshot_model<variant::fixed>(name, {}); }
+WEFT_MODEL_CASE(fixed, "replica/sync_waiter/fixed_settle") { return oneshot_model<variant::fixed>(name, {}); }
 
 // The fix again with its plain accesses interleaved as well: no race, and the property holds.
-WEFT_MODEL_CASE(fixed_cell_steps, "sync_waiter/fixed_settle_cell_steps") {
+WEFT_MODEL_CASE(fixed_cell_steps, "replica/sync_waiter/fixed_settle_cell_steps") {
   options opts;
   opts.cell_steps = true;
   return oneshot_model<variant::fixed>(name, opts);

@@ -231,23 +231,23 @@ report abandon_model(std::string_view name, options opts) {
       accounted, std::move(opts));
 }
 
-WEFT_MODEL_CASE(fixed, "sync_waiter_abandon/abandon_vs_set") { return abandon_model<variant::fixed>(name, {}); }
+WEFT_MODEL_CASE(fixed, "replica/sync_waiter_abandon/abandon_vs_set") { return abandon_model<variant::fixed>(name, {}); }
 
 // The same with the plain accesses interleaved as well.
-WEFT_MODEL_CASE(fixed_cell_steps, "sync_waiter_abandon/abandon_vs_set_cell_steps") {
+WEFT_MODEL_CASE(fixed_cell_steps, "replica/sync_waiter_abandon/abandon_vs_set_cell_steps") {
   options opts;
   opts.cell_steps = true;
   return abandon_model<variant::fixed>(name, opts);
 }
 
 // A settled waiter's frame freed while its settler is still in wake_settled: the free races its reads.
-WEFT_MODEL_CASE(wake_window_races, "sync_waiter_abandon/free_in_wake_window_races") {
+WEFT_MODEL_CASE(wake_window_races, "replica/sync_waiter_abandon/free_in_wake_window_races") {
   auto run = [&](options opts) { return abandon_model<variant::free_in_wake_window>(name, std::move(opts)); };
   return expect_failure(run({}), "data race", run);
 }
 
 // Past the race: wake_settled reads the freed waiter.
-WEFT_MODEL_CASE(wake_window_use_after_free, "sync_waiter_abandon/free_in_wake_window_use_after_free") {
+WEFT_MODEL_CASE(wake_window_use_after_free, "replica/sync_waiter_abandon/free_in_wake_window_use_after_free") {
   auto run = [&](options opts) {
     opts.detect_races = false;
     opts.cell_steps = true;
@@ -257,7 +257,7 @@ WEFT_MODEL_CASE(wake_window_use_after_free, "sync_waiter_abandon/free_in_wake_wi
 }
 
 // abandon of a settled, never resumed waiter locks a primitive that may be gone.
-WEFT_MODEL_CASE(primitive_freed, "sync_waiter_abandon/abandon_after_primitive_freed_is_found") {
+WEFT_MODEL_CASE(primitive_freed, "replica/sync_waiter_abandon/abandon_after_primitive_freed_is_found") {
   auto run = [&](options opts) { return abandon_model<variant::primitive_freed>(name, std::move(opts)); };
   return expect_failure(run({}), "touched after it was freed", run);
 }

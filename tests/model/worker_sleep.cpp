@@ -314,27 +314,27 @@ report inject_model(std::string_view name, options opts) {
       all_ran_and_idle_is_zero<Workers>, std::move(opts));
 }
 
-WEFT_MODEL_CASE(post_fixed, "worker_sleep/post_wakes_sleeper") { return post_model<variant::fixed>(name, {}); }
+WEFT_MODEL_CASE(post_fixed, "replica/worker_sleep/post_wakes_sleeper") { return post_model<variant::fixed>(name, {}); }
 
-WEFT_MODEL_CASE(inject_fixed, "worker_sleep/inject_two_wakes_two") {
+WEFT_MODEL_CASE(inject_fixed, "replica/worker_sleep/inject_two_wakes_two") {
   return inject_model<variant::fixed, 2, 2, 1>(name, {});
 }
 
-WEFT_MODEL_CASE(inject_batch_fixed, "worker_sleep/inject_batch_then_steal") {
+WEFT_MODEL_CASE(inject_batch_fixed, "replica/worker_sleep/inject_batch_then_steal") {
   return inject_model<variant::fixed, 2, 1, 2>(name, {});
 }
 
-WEFT_MODEL_CASE(idle_leak, "worker_sleep/idle_leak_is_found") {
+WEFT_MODEL_CASE(idle_leak, "replica/worker_sleep/idle_leak_is_found") {
   auto run = [&](options opts) { return post_model<variant::idle_leak>(name, std::move(opts)); };
   return expect_failure(run({}), "idle count", run);
 }
 
-WEFT_MODEL_CASE(sleeping_late, "worker_sleep/sleeping_after_last_look_is_found") {
+WEFT_MODEL_CASE(sleeping_late, "replica/worker_sleep/sleeping_after_last_look_is_found") {
   auto run = [&](options opts) { return post_model<variant::sleeping_after_last_look>(name, std::move(opts)); };
   return expect_failure(run({}), "deadlock", run);
 }
 
-WEFT_MODEL_CASE(idle_early, "worker_sleep/idle_read_before_publishing_is_found") {
+WEFT_MODEL_CASE(idle_early, "replica/worker_sleep/idle_read_before_publishing_is_found") {
   auto run = [&](options opts) {
     return inject_model<variant::idle_read_before_publishing, 1, 1, 1>(name, std::move(opts));
   };
@@ -346,7 +346,7 @@ WEFT_MODEL_CASE(idle_early, "worker_sleep/idle_read_before_publishing_is_found")
 // seq_cst store nor a fence), while the sleeper's last look reads `has_posted_` before the post's store:
 // both miss, and the worker sleeps with a post queued. (The real worker stores `sleeping_` seq_cst and
 // follows it with a seq_cst fence: runtime/post_from_outside runs it under weak memory too.)
-WEFT_MODEL_CASE(relaxed_sleeping, "worker_sleep/relaxed_sleeping_is_found_under_weak_memory") {
+WEFT_MODEL_CASE(relaxed_sleeping, "replica/worker_sleep/relaxed_sleeping_is_found_under_weak_memory") {
   auto run = [&](options opts) {
     opts.weak_memory = true;
     return post_model<variant::relaxed_sleeping>(name, std::move(opts));
@@ -354,7 +354,7 @@ WEFT_MODEL_CASE(relaxed_sleeping, "worker_sleep/relaxed_sleeping_is_found_under_
   return expect_failure(run({}), "deadlock", run);
 }
 
-WEFT_MODEL_CASE(post_weak, "worker_sleep/post_wakes_sleeper_under_weak_memory") {
+WEFT_MODEL_CASE(post_weak, "replica/worker_sleep/post_wakes_sleeper_under_weak_memory") {
   options opts;
   opts.weak_memory = true;
   return post_model<variant::fixed>(name, opts);
