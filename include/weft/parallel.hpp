@@ -63,14 +63,42 @@ struct parallel_job {
     std::uint32_t thread = 0;
   };
   std::vector<chunk_time> times;
+  weft::detail::atomic<std::uint32_t> refs{1};  // job_ref's count
+};
+
+/// A counted reference to a parallel_job: the caller's, and each runner's until it has signalled.
+/// Not a std::shared_ptr: its count is an atomic the model build cannot see, and the job's free must
+/// be ordered after every runner's last touch, which the models check (runtime/shutdown_...).
+class job_ref {
+ public:
+  job_ref() noexcept = default;
+  static job_ref make() { return job_ref(new parallel_job); }
+  job_ref(const job_ref& o) noexcept : j_(o.j_) {
+    if (j_ != nullptr) j_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  job_ref(job_ref&& o) noexcept : j_(std::exchange(o.j_, nullptr)) {}
+  job_ref& operator=(job_ref o) noexcept {
+    std::swap(j_, o.j_);
+    return *this;
+  }
+  // ordering: acq_rel, so that the free comes after every other holder's accesses.
+  ~job_ref() {
+    if (j_ != nullptr && j_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete j_;
+  }
+  parallel_job* operator->() const noexcept { return j_; }
+  parallel_job& operator*() const noexcept { return *j_; }
+
+ private:
+  explicit job_ref(parallel_job* j) noexcept : j_(j) {}
+  parallel_job* j_ = nullptr;
 };
 
 /// Sets `count`, the chunking, the runners and `remaining` (the runners) for `count` items.
 void parallel_plan(parallel_job& job, std::size_t count);
 /// Runs every chunk of `job` on the compute pool and waits (this thread blocks).
-void parallel_run(const std::shared_ptr<parallel_job>& job);
+void parallel_run(const job_ref& job);
 /// Runs every chunk of `job` on the compute pool; the awaiting task resumes when all are done.
-task<void> parallel_run_async(std::shared_ptr<parallel_job> job);
+task<void> parallel_run_async(job_ref job);
 
 template <class Body>
 void run_chunk(const void* body, std::size_t chunk, std::size_t begin, std::size_t end) {
@@ -78,8 +106,8 @@ void run_chunk(const void* body, std::size_t chunk, std::size_t begin, std::size
 }
 
 template <class Body>
-std::shared_ptr<parallel_job> make_job(std::size_t count, const Body& body) {
-  auto job = std::make_shared<parallel_job>();
+job_ref make_job(std::size_t count, const Body& body) {
+  job_ref job = job_ref::make();
   parallel_plan(*job, count);
   job->run = &run_chunk<Body>;
   job->body = &body;
@@ -134,7 +162,7 @@ struct reduction {
       self->partial[chunk].emplace(std::move(acc));
     }
   } body{this};
-  std::shared_ptr<parallel_job> job;
+  job_ref job;
 };
 
 }  // namespace detail

@@ -8,6 +8,10 @@
 
 #include "weft/task.hpp"
 
+namespace weft {
+class runtime;
+}
+
 namespace weft::detail {
 
 /// Starts `t` on the compute pool, detached: on the calling worker if it is one of the pool's, else
@@ -17,5 +21,11 @@ void compute_spawn(task<void> t);
 std::size_t compute_workers();
 /// True on one of the compute pool's worker threads.
 bool on_compute_pool() noexcept;
+
+/// The model build's hook (tests/model/runtime_parallel.cpp): from now on the compute pool is `rt`
+/// (null: the process-wide one again). A model makes its pool afresh in each run and destroys it
+/// before the run ends, which the process-wide pool, made once and never destroyed, cannot be.
+/// Nothing else calls it.
+void use_compute_pool_for_models(weft::runtime* rt) noexcept;
 
 }  // namespace weft::detail

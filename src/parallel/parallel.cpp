@@ -30,11 +30,15 @@ struct awaiting_the_compute_pool {
   result<void> await_resume() noexcept { return inner.await_resume(); }
 };
 
-void finish_runner(const std::shared_ptr<parallel_job>& job) {
+void finish_runner(const job_ref& job) {
   if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // lifetime: `done` first, `finished` last. Setting `done` wakes the awaiting task through its loop;
+  // `finished` releases a waiter that may then destroy that loop (a frame destroyed at runtime
+  // shutdown waits for it: parallel_run_async), so the wake-up must have landed by then. (In the
+  // other order, set() posted to a destroyed worker: runtime/shutdown_waits_for_running_chunks.)
+  job->done.set();
   job->finished.store(1, std::memory_order_release);
   job->finished.notify_all();
-  job->done.set();
 }
 
 void run_one(parallel_job& job, std::size_t chunk) {
@@ -67,22 +71,23 @@ void run_chunks(parallel_job& job) {
   }
 }
 
-// A runner as a compute-pool task. The shared_ptr keeps the job (not the caller's body) alive until
+// A runner as a compute-pool task. Its job_ref keeps the job (not the caller's body) alive until
 // the last runner has signalled.
-task<void> runner_task(std::shared_ptr<parallel_job> job) {
+task<void> runner_task(job_ref job) {
   run_chunks(*job);
   finish_runner(job);
   co_return;
 }
 
-void start_runners(const std::shared_ptr<parallel_job>& job) {
+void start_runners(const job_ref& job) {
   for (std::size_t r = 0; r < job->runners; ++r) compute_spawn(runner_task(job));
 }
 
 void rethrow_failure(parallel_job& job) {
   // Taken out of the job, not copied: the job may outlive this call on a runner's thread (its last
   // reference drops there), and the exception must not be destroyed there, after the caller read it,
-  // ordered only by libstdc++'s uninstrumented reference count (TSan saw it as a race under weft::mpi).
+  // ordered only by the reference count (TSan saw it as a race under weft::mpi, where libstdc++'s count
+  // was not instrumented).
   if (job.failed.load(std::memory_order_acquire)) std::rethrow_exception(std::exchange(job.error, nullptr));
 }
 
@@ -102,7 +107,7 @@ void parallel_plan(parallel_job& job, std::size_t count) {
   job.remaining.store(job.runners, std::memory_order_relaxed);
 }
 
-void parallel_run(const std::shared_ptr<parallel_job>& job) {
+void parallel_run(const job_ref& job) {
   if (job->chunks == 0) return;
   if (on_compute_pool()) {
     // Nested inside parallel work: waiting here could leave every worker waiting. Run it inline.
@@ -115,7 +120,7 @@ void parallel_run(const std::shared_ptr<parallel_job>& job) {
   rethrow_failure(*job);
 }
 
-task<void> parallel_run_async(std::shared_ptr<parallel_job> job) {
+task<void> parallel_run_async(job_ref job) {
   if (job->chunks == 0) co_return;
   job->caller = co_await current_context();
   trace::recorder* traced = current_tracer();
