@@ -18,6 +18,7 @@
 #include <chrono>
 
 #include "prelude.hpp"
+#include "runtime_models.hpp"
 #include "weft/detail/model.hpp"
 #include "weft/runtime.hpp"
 #include "weft/spawn.hpp"
@@ -27,12 +28,6 @@
 
 namespace weft::model {
 namespace {
-
-runtime_options two_workers() {
-  runtime_options o;
-  o.workers = 2;
-  return o;
-}
 
 task<int> receive_noting(oneshot_receiver<int> rx, bool* got) {
   auto v = co_await std::move(rx);

@@ -9,6 +9,7 @@
 //   of searching workers stays at one, no other worker is woken, and the job waits for ever (the
 //   runtime's defect 5 of issue 22: a task spawned from outside started 1,700 ms late).
 #include "prelude.hpp"
+#include "runtime_models.hpp"
 #include "weft/blocking.hpp"
 #include "weft/detail/model.hpp"
 #include "weft/runtime.hpp"
@@ -54,8 +55,7 @@ task<void> raise(flags* f) {
 WEFT_MODEL_CASE(nested_loop_passes_the_search_on, "runtime/nested_loop_passes_the_search_on") {
   return check(name, [] {
     flags f;  // outlives the runtime
-    runtime_options o;
-    o.workers = 2;
+    runtime_options o = two_workers();
     o.on_unhandled_exception = [](std::string_view, std::exception_ptr) {};  // the forgotten join, reported
     runtime rt(o);
     thread spawner([&rt, &f] { rt.spawn(raise(&f)).detach(); });

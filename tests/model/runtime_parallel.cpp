@@ -11,6 +11,7 @@
 
 #include "parallel/compute_pool.hpp"
 #include "prelude.hpp"
+#include "runtime_models.hpp"
 #include "weft/detail/model.hpp"
 #include "weft/parallel.hpp"
 #include "weft/runtime.hpp"
@@ -34,9 +35,7 @@ task<int> leave_it_running() {
 
 WEFT_MODEL_CASE(shutdown_waits_for_running_chunks, "runtime/shutdown_waits_for_running_chunks") {
   return check(name, [] {
-    runtime_options c;
-    c.workers = 2;
-    runtime compute(c);
+    runtime compute(two_workers());
     weft::detail::use_compute_pool_for_models(&compute);
     {
       runtime rt;  // one loop, on this thread

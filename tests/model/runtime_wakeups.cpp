@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "prelude.hpp"
+#include "runtime_models.hpp"
 #include "weft/detail/model.hpp"
 #include "weft/runtime.hpp"
 #include "weft/spawn.hpp"
@@ -22,12 +23,6 @@
 
 namespace weft::model {
 namespace {
-
-runtime_options two_workers() {
-  runtime_options o;
-  o.workers = 2;
-  return o;
-}
 
 task<int> child(int v) { co_return v; }
 
@@ -45,11 +40,6 @@ WEFT_MODEL_CASE(block_on_spawns_and_joins, "runtime/block_on_spawns_and_joins") 
     int sum = rt.block_on(spawn_two_and_join());
     require(sum == 3, "both children's values arrive");
   }, runtime_schedules());
-}
-
-task<int> receive(oneshot_receiver<int> rx) {
-  auto got = co_await std::move(rx);
-  co_return got ? *got : -1;
 }
 
 WEFT_MODEL_CASE(post_from_outside, "runtime/post_from_outside") {
