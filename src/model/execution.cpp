@@ -265,7 +265,7 @@ unsigned execution::weak_load(sync_state& s, std::memory_order order) noexcept {
     age = static_cast<unsigned>(chosen);
     if (age != 0 && tracing_) trace_.push_back("  (that load reads the store " + std::to_string(age) + " before the newest)");
   }
-  const store_record& r = h.records[(h.stores - age) % store_history::keep];
+  const store_record& r = h.at_age(age);
   (acquires(order) ? t.clock : t.pending_acquire).join(age == 0 ? s.released : r.released);
   h.last_read[static_cast<std::size_t>(current_)] = r.seq;
   return age;
@@ -485,7 +485,7 @@ std::uint64_t thread_serial() noexcept {
 std::int64_t now_ns() noexcept {
   // Outside a run's threads (a model's setup): the value every run starts from, unchanged.
   execution* e = execution::current();
-  return e == nullptr ? 1'000'000'000'000 : e->now_ns();
+  return e == nullptr ? execution::clock_start_ns : e->now_ns();
 }
 void wake(const void* object, bool all) noexcept {
   if (execution* e = execution::active()) e->wake(object, all);

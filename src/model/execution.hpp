@@ -42,6 +42,9 @@ class execution {
   execution& operator=(const execution&) = delete;
   ~execution();
 
+  /// Where the model clock (hook::now_ns) starts in every run, and stands outside runs: 1,000 s.
+  static constexpr std::int64_t clock_start_ns = 1'000'000'000'000;
+
   /// The execution whose model thread is running, or null (in setup, final check, teardown).
   static execution* active() noexcept;
   /// The execution being checked, in its model threads and its final check; else null.
@@ -109,21 +112,21 @@ class execution {
   [[noreturn]] void end_run() noexcept;
   void acquire_lock(lock_state& m) noexcept;
   void release_lock(lock_state& m) noexcept;
-  void release(vector_clock& into) noexcept;
+  void release(vector_clock& into) noexcept;  // into = the thread's clock, then its own entry grows
   /// Adds the store just made (after its happens-before bookkeeping) to `s`'s history.
   void record_store(sync_state& s, bool seq_cst, std::uint32_t epoch, std::uint64_t old_bits, std::uint64_t new_bits) noexcept;
-  /// `s`'s history, emptied first if it holds stores of another run.
+  /// `s`'s history in this run: a fresh one if it has none yet (or one of an earlier run).
   store_history& own_history(sync_state& s) noexcept;
   /// No thread can run: moves the clock to the earliest deadline of a timed wait and wakes its waiters;
   /// false if no thread waits with a deadline.
-  bool time_out_earliest() noexcept;  // into = the thread's clock, then its own entry grows
+  bool time_out_earliest() noexcept;
   std::string object_name(const void* object);
 
   explorer& search_;
   stack_pool& stacks_;
   const options& opts_;
   bool tracing_;
-  std::uint64_t serial_;  // this run's number in the process (store_history::run)
+  std::uint64_t serial_;  // this run's number in the process (sync_state::history_run)
   fiber checker_;  // the checker's own context, where a run starts and ends
   std::array<thread_state, max_threads> threads_;  // fixed: a ucontext_t must not move
   int count_ = 0;
@@ -131,7 +134,7 @@ class execution {
   bool running_ = false;  // in a model thread
   std::uint32_t steps_ = 0;
   static constexpr std::int64_t clock_step_ns = 1'000'000;
-  std::int64_t clock_ns_ = 1'000'000'000'000;  // the model clock (hook::now_ns): 1,000 s at the start
+  std::int64_t clock_ns_ = clock_start_ns;  // the model clock (hook::now_ns)
   std::string failure_;
   std::vector<std::string> trace_;
   std::vector<const void*> objects_;  // for the trace: objects by first appearance

@@ -72,20 +72,21 @@ task<int> spawn_and_cancel(runtime* rt) {
   co_return r ? *r : -1;
 }
 
-WEFT_MODEL_CASE(cancel_reaches_a_task_starting_elsewhere, "runtime/cancel_reaches_a_task_starting_elsewhere") {
+template <bool OnWorker1>
+report cancel_model(std::string_view name) {
   return check(name, [] {
     runtime rt(two_workers());
-    int out = rt.block_on(spawn_and_cancel<true>(&rt));
+    int out = rt.block_on(spawn_and_cancel<OnWorker1>(&rt));
     require(out == 2 || out == -1, "the task sees operation_canceled (or the join reports the cancel)");
   }, runtime_schedules());
 }
 
+WEFT_MODEL_CASE(cancel_reaches_a_task_starting_elsewhere, "runtime/cancel_reaches_a_task_starting_elsewhere") {
+  return cancel_model<true>(name);
+}
+
 WEFT_MODEL_CASE(cancel_reaches_a_stolen_task, "runtime/cancel_reaches_a_stolen_task") {
-  return check(name, [] {
-    runtime rt(two_workers());
-    int out = rt.block_on(spawn_and_cancel<false>(&rt));
-    require(out == 2 || out == -1, "the task sees operation_canceled (or the join reports the cancel)");
-  }, runtime_schedules());
+  return cancel_model<false>(name);
 }
 
 }  // namespace

@@ -57,6 +57,9 @@ struct store_history {
   std::array<store_record, keep> records{};  // a ring: the store with seq s sits at s % keep
   std::uint32_t stores = 0;                  // stores so far: the newest's seq (records empty while 0)
   std::array<std::uint32_t, max_threads> last_read{};
+
+  /// The store `age` stores before the newest (0: the newest), while it is kept.
+  const store_record& at_age(unsigned age) const noexcept { return records[(stores - age) % keep]; }
 };
 
 /// What an atomic or a lock carries between threads: the clocks released into it (its release sequence).

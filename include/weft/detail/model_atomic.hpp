@@ -44,8 +44,7 @@ class atomic {
     model::hook::step("load", this);
     unsigned age = model::hook::weak_load(sync_, order);
     if (age == 0) return value_;
-    const model::store_history& h = *sync_.history;
-    return from_bits(h.records[(h.stores - age) % model::store_history::keep].bits);
+    return from_bits(sync_.history->at_age(age).bits);
   }
   void store(T value, std::memory_order order = std::memory_order_seq_cst) noexcept {
     model::hook::step("store", this);

@@ -1,7 +1,8 @@
 // The model build's reactor (make model): wake-ups only, no descriptors. It lets the model checker run
 // the real loops (runtime/worker.cpp) with their sleep and wake-up protocol, as the epoll backend's
 // eventfd would: wake() adds one to a counter, a poll that may wait drains it and blocks while it was
-// zero (until its timeout, on the model's clock), and a poll that does not wait drains what is there. Compiled instead of reactor/epoll/ in the model build only; add() refuses every descriptor.
+// zero (until its timeout, on the model's clock), and a poll that does not wait drains what is there.
+// Compiled instead of reactor/epoll/ in the model build only; add() refuses every descriptor.
 #include <cstdint>
 #include <memory>
 #include <system_error>
