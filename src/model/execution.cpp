@@ -70,6 +70,12 @@ void execution::entry() {
   execution* e = current_execution;
   try {
     e->self().fn();
+    // As thread_local destructors run, the latest registered first. (Each may register more.)
+    while (!e->self().at_exit.empty()) {
+      void (*fn)() = e->self().at_exit.back();
+      e->self().at_exit.pop_back();
+      fn();
+    }
   } catch (const std::exception& ex) {
     e->fail("thread " + std::to_string(e->current_) + " threw: " + ex.what());
   } catch (...) {
@@ -208,23 +214,37 @@ void execution::release(vector_clock& into) noexcept {
   ++self().clock.at[static_cast<std::size_t>(current_)];
 }
 
+void execution::fresh(sync_state& s) noexcept {
+  if (s.run == serial_) return;
+  s.released = {};
+  s.history = nullptr;
+  s.run = serial_;
+}
+
+void execution::fresh(cell_state& c) noexcept {
+  if (c.run == serial_) return;
+  c.write_epoch = 0;
+  c.write_thread = 0;
+  c.read_epochs = {};
+  c.run = serial_;
+}
+
 void execution::load(sync_state& s, std::memory_order order) noexcept {
+  fresh(s);
   (acquires(order) ? self().clock : self().pending_acquire).join(s.released);
-  if (s.history != nullptr && s.history_run == serial_) s.history->last_read[static_cast<std::size_t>(current_)] = s.history->stores;
+  if (s.history != nullptr) s.history->last_read[static_cast<std::size_t>(current_)] = s.history->stores;
 }
 
 store_history& execution::own_history(sync_state& s) noexcept {
   // Kept by the run, not in the atomic: most atomics are never stored to, and a steal queue has
-  // hundreds. An atomic that outlives a run (a static) may point to an earlier run's: not this one's.
-  if (s.history == nullptr || s.history_run != serial_) {
-    s.history = &histories_.emplace_back();
-    s.history_run = serial_;
-  }
+  // hundreds. (fresh() forgets an earlier run's, which an atomic that outlives a run points to.)
+  if (s.history == nullptr) s.history = &histories_.emplace_back();
   return *s.history;
 }
 
 unsigned execution::weak_load(sync_state& s, std::memory_order order) noexcept {
-  if (!opts_.weak_memory || s.history == nullptr || s.history_run != serial_) {
+  fresh(s);
+  if (!opts_.weak_memory || s.history == nullptr) {
     load(s, order);
     return 0;
   }
@@ -293,6 +313,7 @@ void execution::store(sync_state& s, std::memory_order order, bool keep, std::ui
                       std::uint64_t new_bits) noexcept {
   // The store's epoch: the thread's own clock entry before a release moves it on. A thread that
   // acquires this release (or a later one) has that entry, and so sees the store (weak_load).
+  fresh(s);
   std::uint32_t epoch = self().clock.at[static_cast<std::size_t>(current_)];
   if (releases(order)) {
     release(s.released);
@@ -323,6 +344,8 @@ void execution::fence(std::memory_order order) noexcept {
 }
 
 void execution::acquire_lock(lock_state& m) noexcept {
+  if (m.sync.run != serial_) m.owner = -1;  // an earlier run, cut short, may have left it held
+  fresh(m.sync);
   while (m.owner >= 0) {
     if (m.owner == current_) fail("deadlock: thread " + std::to_string(current_) + " locks a mutex it holds");
     block_on(&m, "a mutex");
@@ -333,6 +356,7 @@ void execution::acquire_lock(lock_state& m) noexcept {
 
 void execution::release_lock(lock_state& m) noexcept {
   if (m.owner != current_) fail("thread " + std::to_string(current_) + " unlocks a mutex it does not hold");
+  fresh(m.sync);
   release(m.sync.released);
   m.owner = -1;
   wake(&m, true);
@@ -373,6 +397,7 @@ bool execution::wait_until(const void* cv, lock_state& m, std::int64_t deadline_
 void execution::cell_read(cell_state& c) noexcept {
   if (opts_.cell_steps) step("read", &c);
   if (!opts_.detect_races) return;
+  fresh(c);
   thread_state& t = self();
   if (c.write_epoch > t.clock.at[c.write_thread]) {
     fail("data race: thread " + std::to_string(current_) + " reads a cell that thread " +
@@ -384,6 +409,7 @@ void execution::cell_read(cell_state& c) noexcept {
 void execution::cell_write(cell_state& c) noexcept {
   if (opts_.cell_steps) step("write", &c);
   if (!opts_.detect_races) return;
+  fresh(c);
   thread_state& t = self();
   if (c.write_epoch > t.clock.at[c.write_thread]) {
     fail("data race: thread " + std::to_string(current_) + " writes a cell that thread " +
@@ -481,6 +507,9 @@ int current_thread() noexcept {
 std::uint64_t thread_serial() noexcept {
   execution* e = execution::active();
   return e == nullptr ? 0 : e->thread_serial();
+}
+void at_thread_exit(void (*fn)()) noexcept {
+  if (execution* e = execution::active()) e->at_thread_exit(fn);
 }
 std::int64_t now_ns() noexcept {
   // Outside a run's threads (a model's setup): the value every run starts from, unchanged.

@@ -68,6 +68,7 @@ class execution {
   bool block_until(const void* object, const char* what, std::int64_t deadline_ns) noexcept;
   int current_thread() const noexcept { return current_; }
   std::uint64_t thread_serial() noexcept { return self().serial; }
+  void at_thread_exit(void (*fn)()) { self().at_exit.push_back(fn); }
   std::int64_t now_ns() noexcept { return std::exchange(clock_ns_, clock_ns_ + clock_step_ns); }
   void wake(const void* object, bool all) noexcept;
   void load(sync_state& s, std::memory_order order) noexcept;
@@ -100,6 +101,7 @@ class execution {
     bool timed_out = false;
     std::uint64_t serial = 0;       // see hook::thread_serial
     std::vector<std::uint32_t> sc_fences;  // the scheduling points of its seq_cst fences, in order
+    std::vector<void (*)()> at_exit;       // hook::at_thread_exit
     bool finished = false;
     std::uint32_t waits_for = 0;  // after a yield: the threads that must take a step before this one
   };
@@ -117,6 +119,9 @@ class execution {
   void record_store(sync_state& s, bool seq_cst, std::uint32_t epoch, std::uint64_t old_bits, std::uint64_t new_bits) noexcept;
   /// `s`'s history in this run: a fresh one if it has none yet (or one of an earlier run).
   store_history& own_history(sync_state& s) noexcept;
+  // Clears what an earlier run left in an object that outlives runs (sync_state::run).
+  void fresh(sync_state& s) noexcept;
+  void fresh(cell_state& c) noexcept;
   /// No thread can run: moves the clock to the earliest deadline of a timed wait and wakes its waiters;
   /// false if no thread waits with a deadline.
   bool time_out_earliest() noexcept;
@@ -126,7 +131,7 @@ class execution {
   stack_pool& stacks_;
   const options& opts_;
   bool tracing_;
-  std::uint64_t serial_;  // this run's number in the process (sync_state::history_run)
+  std::uint64_t serial_;  // this run's number in the process (sync_state::run, cell_state::run)
   fiber checker_;  // the checker's own context, where a run starts and ends
   std::array<thread_state, max_threads> threads_;  // fixed: a ucontext_t must not move
   int count_ = 0;

@@ -63,13 +63,15 @@ struct store_history {
 };
 
 /// What an atomic or a lock carries between threads: the clocks released into it (its release sequence).
+/// An object that outlives a run (a static: the frame cache's depot) starts each run afresh: `run` says
+/// which run last touched it, and the first access of another run clears what that run left.
 struct sync_state {
   vector_clock released;
   bool destroyed = false;  // set by the owning object's destructor: a later access is a use after free
   // Atomics only, under weak memory: the run's stores to it, kept by the run (null until its first
-  // store in a run; `history_run` says which run).
+  // store in a run).
   store_history* history = nullptr;
-  std::uint64_t history_run = 0;
+  std::uint64_t run = 0;
 };
 
 /// A mutex: its holder (-1: free) and what its last unlock released.
@@ -85,6 +87,7 @@ struct cell_state {
   std::uint8_t write_thread = 0;
   std::array<std::uint32_t, max_threads> read_epochs{};
   bool destroyed = false;  // as sync_state::destroyed
+  std::uint64_t run = 0;   // as sync_state::run: an earlier run's accesses order nothing in this one
 };
 
 /// WEFT_MODEL_PREEMPTIONS, else 3.
@@ -228,6 +231,9 @@ int current_thread() noexcept;
 /// A number for the running model thread that no other thread of any run shares (0 outside them):
 /// per-thread storage (weft::detail::per_thread) starts afresh when it changes.
 std::uint64_t thread_serial() noexcept;
+/// Runs `fn` when the running model thread's function returns, in that thread (what a thread_local's
+/// destructor is to an OS thread); the latest registered runs first. Outside a model thread: nothing.
+void at_thread_exit(void (*fn)()) noexcept;
 /// The model's monotonic clock, in nanoseconds: each reading moves it on by a millisecond (so that a
 /// wait bounded by time, a spin or a grace period, ends at its next look), and block_until moves it to
 /// a deadline. It starts at the same value in every run, so a run's times replay with its schedule.
