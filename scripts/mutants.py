@@ -6,6 +6,7 @@ is caught when one of them FAILs (an INCOMPLETE check is not a catch). Ends with
 `mutants: N caught, M missed` and exits non-zero on a miss.
 
 Usage: scripts/mutants.py [BUILD_DIR]   (default build-mutants; the copy of the tree lives there too)
+WEFT_MUTANTS=name,name runs only those (while writing a mutant or the model that should catch it).
 
 A filter that starts with `runtime/` runs in weft_runtime_models (whole runtimes built from the real
 sources: worker.cpp, scheduler.cpp, spawn.cpp, ...); the others in weft_models. Defects that no model can
@@ -127,6 +128,62 @@ MUTANTS = [
   job->done.set();""",
      ["runtime/shutdown_waits_for_running_chunks"],
      "the last runner releases the frame's wait before it wakes the task: the wake-up lands on a destroyed loop"),
+    ("depot_taken_outside_its_lock", "src/runtime/frame_alloc.cpp",
+     """    d.lock();
+    if (unsigned n = d.count.get(); n > 0) {
+      if (n > depot_keep) depot_over.fetch_sub(1, std::memory_order_relaxed);
+      frame_free_list parked = d.lists[n - 1].get();
+      d.count.set(n - 1);
+      l = {parked.head, frame_max_cached - parked.count};
+    }
+    d.unlock();""",
+     """    if (unsigned n = d.count.get(); n > 0) {
+      if (n > depot_keep) depot_over.fetch_sub(1, std::memory_order_relaxed);
+      frame_free_list parked = d.lists[n - 1].get();
+      d.count.set(n - 1);
+      l = {parked.head, frame_max_cached - parked.count};
+    }""",
+     ["runtime/frame_cache/"],
+     "an allocation takes a list from the frame cache's depot without its lock: two threads take the same list"),
+    ("depot_relaxed_unlock", "src/runtime/frame_alloc.cpp",
+     "void unlock() noexcept { locked.store(false, std::memory_order_release); }",
+     "void unlock() noexcept { locked.store(false, std::memory_order_relaxed); }",
+     ["runtime/frame_cache/"],
+     "the depot lock's unlock releases nothing: the next holder may read a stale count and list"),
+    ("trim_claims_before_its_lock", "src/runtime/frame_alloc.cpp",
+     """      d.lock();
+      unsigned n = d.count.get();
+      if (n <= depot_keep) {
+        d.unlock();
+        break;
+      }
+      frame_free_list l = d.lists[n - 1].get();
+      d.count.set(n - 1);
+      depot_over.fetch_sub(1, std::memory_order_relaxed);
+      d.unlock();""",
+     """      if (depot_over.load(std::memory_order_relaxed) == 0) break;
+      depot_over.fetch_sub(1, std::memory_order_relaxed);  // mutant: for a list it does not hold yet
+      d.lock();
+      unsigned n = d.count.get();
+      if (n <= depot_keep) {
+        d.unlock();
+        break;
+      }
+      frame_free_list l = d.lists[n - 1].get();
+      d.count.set(n - 1);
+      d.unlock();""",
+     ["runtime/frame_cache/"],
+     "trimming counts a list off depot_over before it holds the lock: an allocation may take that list first"),
+    ("thread_lists_die_with_the_thread", "src/runtime/frame_alloc.cpp",
+     """    if (!park_in_depot(c, {l.head, frame_max_cached - l.room}, depot_keep)) free_blocks(l.head);""",
+     """    (void)park_in_depot;  // mutant: the thread's blocks are dropped""",
+     ["runtime/frame_cache/", "runtime/block_on_spawns_and_joins"],
+     "issue 22, defect 7: a thread's cached frames die with it, and every runtime leaks its workers' share"),
+    ("non_worker_threads_not_watched", "src/runtime/frame_alloc.cpp",
+     """  if (!watched) model::hook::at_thread_exit(release_at_exit);""",
+     """  (void)release_at_exit;  // mutant: only the workers give their lists back""",
+     ["runtime/frame_cache/", "runtime/spawn_from_outside"],
+     "a thread that spawns onto a runtime from outside keeps the frames it freed when it ends: a leak per thread"),
 ]
 
 NOT_YET = []
@@ -170,7 +227,10 @@ def main():
         return 2
     model_dir = os.path.join(build, "tests", "model")
     caught = missed = 0
+    only = [n for n in os.environ.get("WEFT_MUTANTS", "").split(",") if n]
     for name, path, original, mutant, filters, why in MUTANTS:
+        if only and name not in only:
+            continue
         start = time.monotonic()
         source = os.path.join(tree, path)
         with open(source) as f:

@@ -2,7 +2,10 @@
 #include <unistd.h>
 #include <fstream>
 
+#include <algorithm>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include <weft/detail/frame_alloc.hpp>
 
@@ -200,4 +203,26 @@ TEST(rt_shutdown, runtimes_one_after_another_do_not_grow_the_process) {
   for (int i = 0; i < 40; ++i) one_runtime();
   std::size_t after = resident_kib();
   EXPECT_LT(after, before + 4096) << "40 runtimes grew the process from " << before << " KiB to " << after << " KiB";
+}
+
+// Not only workers: any thread that used the frame cache gives its lists back when it ends (a plain
+// thread that spawns onto a runtime, or drops the last handle of a finished task, frees frames into
+// its own lists). The blocks a plain thread freed are then in the depot, where the next allocation of
+// their size on another thread finds them; before, they died with the thread.
+TEST(rt_shutdown, a_plain_threads_cached_frames_outlive_it) {
+#if !WEFT_FRAME_CACHE
+  GTEST_SKIP() << "a sanitizer build: no frame cache";
+#endif
+  constexpr std::size_t size = 4000;  // a size class that no frame of the tests' runtimes uses
+  std::vector<void*> freed;
+  std::thread([&] {
+    for (int i = 0; i < 8; ++i) freed.push_back(detail::frame_alloc(size));
+    for (void* p : freed) detail::frame_free(p, size);  // into this thread's list, well below its cap
+  }).join();
+  std::thread([&] {  // a fresh thread: its list of that size is empty, so it asks the depot
+    void* p = detail::frame_alloc(size);
+    EXPECT_NE(std::find(freed.begin(), freed.end(), p), freed.end())
+        << "the blocks the first thread cached did not reach the depot when it ended";
+    detail::frame_free(p, size);
+  }).join();
 }

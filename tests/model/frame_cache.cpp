@@ -1,6 +1,8 @@
 // A replica of the frame cache (weft/detail/frame_alloc.hpp, src/runtime/frame_alloc.cpp): frame_alloc
 // and frame_free with their slow paths, the per-class depot under its spin lock, `depot_over`, and
-// frame_cache_trim, over blocks that one thread allocates and others free.
+// frame_cache_trim, over blocks that one thread allocates and others free. A teaching copy, which
+// spells the protocol out and shows each defect found: the code that ships is checked by
+// runtime_frame_cache.cpp.
 //
 // The protocol: each thread keeps a free list per size class (its own: a thread_local that no other
 // thread touches). A free pushes the block onto the list; a free that finds the list full takes the

@@ -44,7 +44,7 @@ task<int> timeout_on_a_join(runtime* rt, oneshot_receiver<int> rx, bool* got) {
 }
 
 WEFT_MODEL_CASE(timeout_keeps_a_received_value, "runtime/timeout_keeps_a_received_value") {
-  return check(name, [] {
+  return check_runtime(name, [] {
     runtime rt(two_workers());
     auto [tx, rx] = make_oneshot<int>();
     oneshot_sender<int>* sender = &tx;
@@ -74,7 +74,7 @@ task<int> spawn_and_cancel(runtime* rt) {
 
 template <bool OnWorker1>
 report cancel_model(std::string_view name) {
-  return check(name, [] {
+  return check_runtime(name, [] {
     runtime rt(two_workers());
     int out = rt.block_on(spawn_and_cancel<OnWorker1>(&rt));
     require(out == 2 || out == -1, "the task sees operation_canceled (or the join reports the cancel)");

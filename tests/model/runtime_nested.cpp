@@ -53,7 +53,7 @@ task<void> raise(flags* f) {
 }
 
 WEFT_MODEL_CASE(nested_loop_passes_the_search_on, "runtime/nested_loop_passes_the_search_on") {
-  return check(name, [] {
+  return check_runtime(name, [] {
     flags f;  // outlives the runtime
     runtime_options o = two_workers();
     o.on_unhandled_exception = [](std::string_view, std::exception_ptr) {};  // the forgotten join, reported

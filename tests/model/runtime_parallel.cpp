@@ -34,7 +34,7 @@ task<int> leave_it_running() {
 }
 
 WEFT_MODEL_CASE(shutdown_waits_for_running_chunks, "runtime/shutdown_waits_for_running_chunks") {
-  return check(name, [] {
+  return check_runtime(name, [] {
     runtime compute(two_workers());
     weft::detail::use_compute_pool_for_models(&compute);
     {

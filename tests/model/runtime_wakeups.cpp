@@ -35,7 +35,7 @@ task<int> spawn_two_and_join() {
 }
 
 WEFT_MODEL_CASE(block_on_spawns_and_joins, "runtime/block_on_spawns_and_joins") {
-  return check(name, [] {
+  return check_runtime(name, [] {
     runtime rt(two_workers());
     int sum = rt.block_on(spawn_two_and_join());
     require(sum == 3, "both children's values arrive");
@@ -43,7 +43,7 @@ WEFT_MODEL_CASE(block_on_spawns_and_joins, "runtime/block_on_spawns_and_joins") 
 }
 
 WEFT_MODEL_CASE(post_from_outside, "runtime/post_from_outside") {
-  return check(name, [] {
+  return check_runtime(name, [] {
     runtime rt(two_workers());
     auto [tx, rx] = make_oneshot<int>();
     oneshot_sender<int>* sender = &tx;  // model::thread takes a copyable function: the sender stays here
@@ -60,7 +60,7 @@ task<void> send_later(oneshot_sender<int> tx) {
 }
 
 WEFT_MODEL_CASE(spawn_from_outside, "runtime/spawn_from_outside") {
-  return check(name, [] {
+  return check_runtime(name, [] {
     runtime rt(two_workers());
     auto [tx, rx] = make_oneshot<int>();
     oneshot_sender<int>* sender = &tx;
