@@ -205,8 +205,23 @@ int request_parser::check_framing_field(std::string_view name, std::string_view 
   } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
     // weft decodes chunked only; any other coding (gzip, identity, ...) would reach the handler still
     // encoded, or be framed differently by another hop (RFC 9112 §6.1: 501).
-    if (value.empty()) return reject(400, "empty Transfer-Encoding");
-    if (!iequals(value, "chunked") || has_transfer_encoding_) return reject(501, "transfer coding not implemented");
+    // A list (RFC 9110 §5.6.1): empty elements and the whitespace around elements do not count, so
+    // ", chunked" is "chunked". llhttp must have read it so too: on_headers_complete checks that.
+    bool chunked = false;
+    std::size_t codings = 0;
+    for (std::size_t at = 0; at <= value.size();) {
+      std::size_t comma = std::min(value.find(',', at), value.size());
+      std::string_view element = value.substr(at, comma - at);
+      while (!element.empty() && (element.front() == ' ' || element.front() == '\t')) element.remove_prefix(1);
+      while (!element.empty() && (element.back() == ' ' || element.back() == '\t')) element.remove_suffix(1);
+      if (!element.empty()) {
+        ++codings;
+        chunked = iequals(element, "chunked");
+      }
+      at = comma + 1;
+    }
+    if (codings == 0) return reject(400, "empty Transfer-Encoding");
+    if (!chunked || codings > 1 || has_transfer_encoding_) return reject(501, "transfer coding not implemented");
     has_transfer_encoding_ = true;
   }
   return 0;
@@ -279,12 +294,21 @@ int request_parser::on_headers_complete(llhttp_t* p) noexcept {
   if (req.version_minor >= 1 && !s.has_host_) return s.reject(400, "HTTP/1.1 request without Host");
   // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is a sign of a message framed for another hop.
   if (req.version_minor == 0 && s.has_transfer_encoding_) return s.reject(400, "Transfer-Encoding in HTTP/1.0");
+  // The framing weft checked (a lone "chunked") must be the one llhttp reads the body by.
+  if (s.has_transfer_encoding_ && (p->flags & F_CHUNKED) == 0) return s.reject(400, "invalid Transfer-Encoding");
   // The head as received, blank lines and whitespace included, within max_header_bytes.
   std::size_t raw = s.raw_head_before_feed_ + static_cast<std::size_t>(s.head_reached_ - s.feed_begin_);
   if (raw > s.limits_.max_header_bytes) return s.reject(431, "request header fields too large");
   // No tunnels and no protocol switches: CONNECT is refused, and an Upgrade header is ignored, so the
   // bytes after this message are parsed as HTTP (or the connection closes), never as another protocol.
-  if (llhttp_get_method(p) == HTTP_CONNECT) return s.reject(501, "CONNECT not implemented");
+  // (RFC 9112 §3.2.3: CONNECT's target is authority-form, host and port; any other is malformed.)
+  if (llhttp_get_method(p) == HTTP_CONNECT) {
+    std::string_view target = req.target;
+    std::size_t colon = target.rfind(':');
+    bool authority_form = colon != std::string_view::npos && colon > 0 && colon + 1 < target.size() &&
+                          target.find_first_of("/?#") == std::string_view::npos && valid_host(target);
+    return authority_form ? s.reject(501, "CONNECT not implemented") : s.reject(400, "CONNECT without an authority-form target");
+  }
   p->upgrade = 0;
   // The request-target (RFC 9112 §3.2): absolute-form is taken as the origin-form of its path (a
   // server MUST accept it); asterisk-form only for OPTIONS; a fragment is never part of it.
