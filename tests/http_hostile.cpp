@@ -6,9 +6,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -275,6 +279,12 @@ TEST(http_hostile, a_request_pipelined_behind_a_waiting_handler_is_not_taken_for
   EXPECT_EQ(srv.metrics().abandoned, 0u);
 }
 
+// A handler stuck on something that never answers must not hold its slot for ever, whoever forgot to
+// set a limit: the deadline is on unless a server turns it off.
+TEST(http_hostile, a_request_deadline_is_on_by_default) {
+  EXPECT_EQ(http::server_options{}.request_timeout, std::chrono::minutes(5));
+}
+
 TEST(http_hostile, a_handler_past_the_request_timeout_is_cancelled_with_503) {
   http::server_options o;
   o.request_timeout = 300ms;
@@ -484,4 +494,105 @@ TEST(http_hostile, over_a_link_with_delay_a_client_still_sending_reads_the_error
     }
     expect_still_serving(srv.port());
   }
+}
+
+namespace {
+
+/// The bytes the kernel holds unsent or unacknowledged for the server's side of the connection whose
+/// client end is `client_fd` (tx_queue in /proc/net/tcp), or -1 if it is not found.
+long server_send_queue(int client_fd, std::uint16_t server_port) {
+  sockaddr_in me{};
+  socklen_t len = sizeof me;
+  getsockname(client_fd, reinterpret_cast<sockaddr*>(&me), &len);
+  char local[32], remote[32];
+  std::snprintf(local, sizeof local, "0100007F:%04X", server_port);
+  std::snprintf(remote, sizeof remote, "0100007F:%04X", ntohs(me.sin_port));
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  while (std::getline(tcp, line)) {
+    std::istringstream fields(line);
+    std::string slot, l, r, state, queues;
+    fields >> slot >> l >> r >> state >> queues;
+    if (l == local && r == remote) return std::stol(queues.substr(0, queues.find(':')), nullptr, 16);
+  }
+  return -1;
+}
+
+/// What the server's kernel queues for a client that asked for 16 MiB and reads nothing (its own
+/// receive buffer held small, so the queue builds up on the server's side).
+long queued_for_a_client_that_stops_reading(std::size_t send_buffer_bytes) {
+  http::server_options o;
+  o.send_buffer_bytes = send_buffer_bytes;
+  test::http_fixture srv(hostile_routes(), o);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int small = 16 * 1024;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(srv.port());
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  std::string req = "GET /big/16384 HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  // The queue grows while the kernel's own buffer autotunes; it settles within a second on loopback.
+  long queued = -1, last = -2;
+  for (int i = 0; i < 40 && queued != last; ++i) {
+    std::this_thread::sleep_for(100ms);
+    last = queued;
+    queued = server_send_queue(fd, srv.port());
+  }
+  close(fd);
+  return queued;
+}
+
+}  // namespace
+
+// A client that stops reading holds kernel memory on the server until send_timeout closes it: with the
+// kernel's own buffer that grows to tcp_wmem's maximum (4 MiB on Debian), and a thousand such clients
+// pushed TCP memory to its pressure limit. send_buffer_bytes caps it.
+TEST(http_hostile, a_client_that_stops_reading_holds_a_bounded_kernel_queue) {
+  long capped = queued_for_a_client_that_stops_reading(256 * 1024);
+  long kernels = queued_for_a_client_that_stops_reading(0);
+  ASSERT_GE(capped, 0) << "the server's socket was not found in /proc/net/tcp";
+  EXPECT_LE(capped, 600 * 1024) << "with SO_SNDBUF at 256 KiB (doubled by the kernel)";
+  // The measure means something: without the cap the same client gets far more queued.
+  EXPECT_GT(kernels, 2 * capped) << "the kernel's own buffer queued " << kernels << " bytes, the capped one " << capped;
+}
+
+// A client that posts a body and never reads the answer holds the response once: the request's body is
+// let go and a large response body goes out from the response itself, not from a copy. Before, each
+// such client held the request body, the response body and its copy (3 MiB for a 1 MiB echo).
+TEST(http_hostile, a_client_that_never_reads_its_answer_holds_one_copy_of_it) {
+#if !WEFT_FRAME_CACHE
+  GTEST_SKIP() << "a sanitizer build: its quarantine holds freed memory, so the resident size says nothing";
+#endif
+  constexpr int clients = 20;
+  constexpr std::size_t body = 1000 * 1024;
+  http::server_options o;
+  o.send_buffer_bytes = 64 * 1024;  // the kernel takes little, so the rest waits in the server
+  test::http_fixture srv(hostile_routes(), o);
+  std::string req = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n" +
+                    std::string(body, 'p');
+  std::size_t before = test::resident_kib();
+  std::vector<int> fds;
+  for (int i = 0; i < clients; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 16 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(srv.port());
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    fds.push_back(fd);
+  }
+  auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (srv.metrics().responses[1] < clients && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(20ms);
+  std::this_thread::sleep_for(200ms);  // each answer's write has stalled by now
+  std::size_t grown = test::resident_kib() - before;
+  for (int fd : fds) close(fd);
+  EXPECT_EQ(srv.metrics().responses[1], static_cast<std::uint64_t>(clients));
+  EXPECT_LT(grown / clients, 1600u) << "KiB held per client that never reads its 1000 KiB answer";
+  expect_still_serving(srv.port());
 }

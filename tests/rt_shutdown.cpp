@@ -1,6 +1,4 @@
 #include <gtest/gtest.h>
-#include <unistd.h>
-#include <fstream>
 
 #include <algorithm>
 #include <memory>
@@ -169,15 +167,6 @@ TEST(rt_shutdown, a_woken_waiter_destroyed_at_shutdown_leaves_its_primitive_alon
   rt.block_on(body());
 }
 
-namespace {
-std::size_t resident_kib() {
-  std::ifstream statm("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) / 1024;
-}
-}  // namespace
-
 // Runtimes come and go in one process (a test suite, a tool that starts one per command): each must
 // give back what it took. The frame cache's per-thread lists used to die with the worker threads, and
 // each 2-worker runtime that ran 4,000 tasks left 0.67 MB behind.
@@ -199,9 +188,9 @@ TEST(rt_shutdown, runtimes_one_after_another_do_not_grow_the_process) {
     }());
   };
   for (int i = 0; i < 5; ++i) one_runtime();  // warm: malloc's arenas, the depot's resting lists
-  std::size_t before = resident_kib();
+  std::size_t before = test::resident_kib();
   for (int i = 0; i < 40; ++i) one_runtime();
-  std::size_t after = resident_kib();
+  std::size_t after = test::resident_kib();
   EXPECT_LT(after, before + 4096) << "40 runtimes grew the process from " << before << " KiB to " << after << " KiB";
 }
 

@@ -93,7 +93,8 @@ std::optional<std::size_t> declared_length(const response& r) noexcept {
 
 // One pass to size the head and one to write it, straight into `out`: a response costs one resize
 // and a memcpy per piece, not a capacity check and a call per append (this runs once per request).
-bool write_response(const response& r, bool keep_alive, bool head_only, bool http10, std::string& out) {
+bool write_response(const response& r, bool keep_alive, bool head_only, bool http10, std::string& out,
+                    bool body_apart) {
   std::string_view reason = r.status == 200 ? std::string_view() : reason_phrase(r.status);
   std::size_t size =
       r.status == 200 ? ok_line.size() : 9 + digits(static_cast<std::size_t>(r.status)) + 1 + reason.size() + 2;
@@ -110,7 +111,7 @@ bool write_response(const response& r, bool keep_alive, bool head_only, bool htt
   std::string_view date = has_date ? std::string_view() : date_line();
   bool chunked = !has_length && !bodyless && r.stream && !http10;
   bool add_length = !has_length && !bodyless && !r.stream;
-  bool with_body = !head_only && !bodyless && !r.stream;
+  bool with_body = !head_only && !bodyless && !r.stream && !body_apart;
   size += date.size() + (keep_alive ? 0 : close_line.size()) + (chunked ? chunked_line.size() : 0) +
           (add_length ? length_name.size() + digits(r.body.size()) + 2 : 0) + 2 + (with_body ? r.body.size() : 0);
 

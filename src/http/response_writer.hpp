@@ -32,8 +32,10 @@ std::optional<std::size_t> declared_length(const response& r) noexcept;
 /// streamed response (r.stream set) only the head is appended; returns true if the body must then be
 /// sent chunked. `http10`: the request was HTTP/1.0, which must not get chunked (RFC 9112 §6.1): a
 /// streamed body without a length is then sent as it comes, and the connection closes after it
-/// (`keep_alive` false).
-bool write_response(const response& r, bool keep_alive, bool head_only, bool http10, std::string& out);
+/// (`keep_alive` false). `body_apart`: the head only, framed for r.body, which the caller sends itself
+/// (a large body goes out from the response, never copied).
+bool write_response(const response& r, bool keep_alive, bool head_only, bool http10, std::string& out,
+                    bool body_apart = false);
 
 /// Appends a short plain-text error response that closes the connection.
 void write_error(int status, std::string_view reason, std::string& out);

@@ -416,15 +416,15 @@ bool route_streams_body(const void* routes, const request& req) noexcept {
 }
 
 /// With the trace on: the request as a span inside its connection's task, "METHOD /path", with its
-/// status and sizes (a streamed body's size is not known here, and left out).
-void trace_request(const request& req, bool streamed_body, const response& resp, clock::time_point began,
-                   clock::time_point answered) {
+/// status and sizes (a streamed body's size is not known here, and left out: nullopt).
+void trace_request(const request& req, int status, std::optional<std::size_t> request_bytes,
+                   std::optional<std::size_t> response_bytes, clock::time_point began, clock::time_point answered) {
   weft::detail::worker* w = weft::detail::current_worker();
   std::string label = req.method;
   label.append(" ").append(req.path());
-  std::string args = "\"status\":" + std::to_string(resp.status);
-  if (!streamed_body) args += ",\"request_bytes\":" + std::to_string(req.body.size());
-  if (!resp.stream) args += ",\"response_bytes\":" + std::to_string(resp.body.size());
+  std::string args = "\"status\":" + std::to_string(status);
+  if (request_bytes) args += ",\"request_bytes\":" + std::to_string(*request_bytes);
+  if (response_bytes) args += ",\"response_bytes\":" + std::to_string(*response_bytes);
   auto steady = [](clock::time_point t) {
     return std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(t.time_since_epoch()));
   };
@@ -603,9 +603,26 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     bool keep_alive = parser.message_done() && parser.keep_alive() && !body.broken() && !overdue &&
                       !st.is_stopping() && !close_delimited;
     // (After refusing a 100-continue body, the client may still send it: closing is the safe answer.)
-    bool chunked = detail::write_response(resp, keep_alive, head_only, http10, out);
+    // A large body goes out from the response itself, behind the head and what is pending, never copied
+    // into `out`; the request's body is let go first. A client that stops reading then holds one copy
+    // of the response, not the request's body, the response's and the copy.
+    bool body_apart = !resp.stream && !head_only && detail::status_has_body(resp.status) &&
+                      resp.body.size() >= flush_threshold;
+    bool chunked = detail::write_response(resp, keep_alive, head_only, http10, out, body_apart);
+    // (For the trace: the bodies may be let go before it is written.)
+    std::optional<std::size_t> request_bytes, response_bytes;
+    if (!parser.streaming()) request_bytes = req.body.size();
+    if (!resp.stream) response_bytes = resp.body.size();
     shard_metrics& counters = conn.home->metrics;
     counters.responded(resp.status);
+    if (body_apart) {
+      std::string().swap(req.body);
+      std::array<std::string_view, 2> parts{std::string_view(out), std::string_view(resp.body)};
+      auto sent = co_await io.write(std::span<const std::string_view>(parts));
+      out.clear();
+      std::string().swap(resp.body);
+      if (!sent) co_return false;
+    }
     if (resp.stream && !head_only && detail::status_has_body(resp.status)) {
       auto flushed = co_await flush(io, out);
       if (!flushed) co_return false;
@@ -635,7 +652,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     clock::time_point answered = clock::now();
     counters.latency.record(answered - began);
     if (weft::detail::current_worker()->tracer() != nullptr) [[unlikely]] {
-      trace_request(req, parser.streaming(), resp, began, answered);
+      trace_request(req, resp.status, request_bytes, response_bytes, began, answered);
     }
     if (!keep_alive) {
       // Always a lingering close: bytes of this request, or of requests after it, may be unread or still
@@ -678,6 +695,7 @@ task<void> serve_connection(state_ptr st, shard& sh, net::tcp_stream stream) {
     ~unlink_on_exit() { s->unlink(*sh, c); }
   } guard{st.get(), &sh, &conn};
   (void)stream.set_nodelay(true);
+  if (st->options.send_buffer_bytes != 0) (void)stream.set_send_buffer(st->options.send_buffer_bytes);
   if (auto peer = stream.remote_endpoint()) conn.remote = *peer;
 
   if (!st->options.tls) {

@@ -51,11 +51,14 @@ result<endpoint> name_of(const io_state* io, bool peer) noexcept {
   return from_sockaddr(ss);
 }
 
-result<void> set_flag(const io_state* io, int level, int name, bool on) noexcept {
+result<void> set_int_option(const io_state* io, int level, int name, int value) noexcept {
   if (io == nullptr) return fail(errc::closed);
-  int v = on ? 1 : 0;
-  if (setsockopt(io->fd, level, name, &v, sizeof v) < 0) return fail(last_error());
+  if (setsockopt(io->fd, level, name, &value, sizeof value) < 0) return fail(last_error());
   return {};
+}
+
+result<void> set_flag(const io_state* io, int level, int name, bool on) noexcept {
+  return set_int_option(io, level, name, on ? 1 : 0);
 }
 
 connect_op::connect_op(io_state* state, clock::duration timeout) noexcept

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 
 #include "net/socket_impl.hpp"
 
@@ -35,6 +36,10 @@ task<result<tcp_stream>> tcp_stream::connect(endpoint to, clock::duration timeou
 
 result<void> tcp_stream::set_nodelay(bool on) noexcept { return detail::set_flag(io_, IPPROTO_TCP, TCP_NODELAY, on); }
 result<void> tcp_stream::set_keepalive(bool on) noexcept { return detail::set_flag(io_, SOL_SOCKET, SO_KEEPALIVE, on); }
+result<void> tcp_stream::set_send_buffer(std::size_t bytes) noexcept {
+  if (bytes > static_cast<std::size_t>(INT_MAX / 2)) return fail(errc::invalid_argument);
+  return detail::set_int_option(io_, SOL_SOCKET, SO_SNDBUF, static_cast<int>(bytes));
+}
 result<endpoint> tcp_stream::local_endpoint() const noexcept { return detail::name_of(io_, false); }
 result<endpoint> tcp_stream::remote_endpoint() const noexcept { return detail::name_of(io_, true); }
 

@@ -19,7 +19,7 @@ struct serve_config {
   double keep_alive_timeout_s = 5;
   double body_timeout_s = 60;
   double send_timeout_s = 60;
-  double request_timeout_s = 0;
+  double request_timeout_s = 300;
   double lingering_time_s = 5;
   double shutdown_grace_s = 10;
   std::string tls_cert;

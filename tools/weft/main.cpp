@@ -40,6 +40,9 @@ void add_serve(CLI::App& app, serve_config& cfg, CLI::App*& cmd) {
       ->capture_default_str();
   cmd->add_option("--send-timeout", cfg.send_timeout_s, "Seconds a response write may make no progress (else close)")
       ->capture_default_str();
+  cmd->add_option("--send-buffer", cfg.server.send_buffer_bytes,
+                  "Kernel send buffer per connection, bytes (bounds what a client that stops reading holds; 0: the kernel's)")
+      ->capture_default_str();
   cmd->add_option("--request-timeout", cfg.request_timeout_s,
                   "Seconds from a request's first byte to its response (else 503, handler cancelled; 0: none)")
       ->capture_default_str();

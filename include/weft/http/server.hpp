@@ -31,10 +31,13 @@
 // - A client that stops reading: a response write that makes no progress for send_timeout closes the
 //   connection. Responses are written before more requests are read, so pipelined requests never pile
 //   up responses in memory: a connection buffers at most one read (64 KiB) and its unsent responses
-//   (written out once they pass 64 KiB, or once one response alone does).
-// - request_timeout (off by default) bounds a request from its first byte to its response: a handler
-//   still running then is cancelled and the client gets 503, or, if the response has started, the
-//   connection closes.
+//   (written out once they pass 64 KiB, or once one response alone does). A response body of 64 KiB
+//   or more goes out from the response itself, and the request's body is let go first, so a client
+//   that never reads holds one copy of its answer; the kernel holds at most about twice
+//   send_buffer_bytes more.
+// - request_timeout (5 minutes by default) bounds a request from its first byte to the end of its
+//   response: a handler still running then is cancelled and the client gets 503, or, if the response
+//   has started, the connection closes.
 // - Closing after a response (an error status: 400, 408, 413, 431, 503; or any response that is not
 //   kept alive): the server shuts down its write side and reads and discards for up to lingering_time
 //   and lingering_bytes, until the client closes. Closing with bytes unread would reset the connection,
@@ -87,9 +90,18 @@ struct server_options {
   std::size_t min_body_rate = 500;
   /// A response write that makes no progress for this long closes the connection (nginx's send_timeout).
   clock::duration send_timeout = std::chrono::seconds(60);
+  /// The kernel's send buffer per connection (SO_SNDBUF; 0: the kernel's own, which grows to
+  /// net.ipv4.tcp_wmem's maximum, 4 MiB on Debian). A client that stops reading holds at most about
+  /// twice this in kernel memory until send_timeout closes it: with the kernel's own, a thousand such
+  /// clients pushed TCP memory to its pressure limit and slowed every other connection. 256 KiB still
+  /// fills a 100 Mbit/s link at 20 ms of round trip.
+  std::size_t send_buffer_bytes = 256 * 1024;
   /// From a request's first byte to the end of its response (zero: no limit). A handler still running
-  /// then is cancelled: 503, or the connection closes if the response has started.
-  clock::duration request_timeout = clock::duration::zero();
+  /// then is cancelled: 503, or the connection closes if the response has started. On by default, so
+  /// that a handler stuck on something that never answers (a backend, a lock) frees its connection
+  /// and its slot; 5 minutes is Node's requestTimeout. A server that streams for longer (a large
+  /// download over a slow link, server-sent events) raises it, or sets zero.
+  clock::duration request_timeout = std::chrono::minutes(5);
   /// Closing after a response, the server reads and discards what the client still sends for at most
   /// this long (zero: no lingering) and this many bytes, so the client sees the response rather than a
   /// reset (nginx's lingering_close).

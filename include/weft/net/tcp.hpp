@@ -49,6 +49,10 @@ class tcp_stream : public stream_socket {
   result<void> set_nodelay(bool on) noexcept;
   /// SO_KEEPALIVE.
   result<void> set_keepalive(bool on) noexcept;
+  /// SO_SNDBUF: caps what the kernel queues for this socket's peer (Linux doubles `bytes` for its own
+  /// bookkeeping, and stops growing the buffer by itself). Errors: errc::invalid_argument past
+  /// INT_MAX / 2, or the kernel's.
+  result<void> set_send_buffer(std::size_t bytes) noexcept;
   result<endpoint> local_endpoint() const noexcept;
   result<endpoint> remote_endpoint() const noexcept;
 
