@@ -14,7 +14,8 @@ packages=(
   libc-ares-dev                            # the asynchronous DNS resolver
   libssl-dev openssl                       # TLS (and the openssl tool the TLS tests make certificates with)
   libcli11-dev nlohmann-json3-dev zlib1g-dev   # the weft tool: options, httpbin's JSON, /gzip and /deflate
-  curl python3 nodejs                      # real HTTP clients the tests talk to
+  curl python3 nodejs golang-go            # real HTTP clients the tests talk to (Node's fetch, Go's net/http)
+  wrk apache2-utils hey                    # load tools the tests check every answer of (ab is apache2-utils')
   python3-httpbin gunicorn                 # the reference httpbin that `weft serve` is tested against
   nginx-light                              # a server the HTTP client is tested against (and a bench peer)
   prometheus                               # scrapes `weft serve --metrics-port` in a test
@@ -22,7 +23,7 @@ packages=(
   openmpi-bin libopenmpi-dev               # weft::mpi, and `weft load` across ranks (mpirun)
 )
 if [[ ${1:-} == bench ]]; then
-  packages+=(wrk golang-go)                # bench/http, bench/client: load generator; Go net/http as a peer
+  # (wrk and golang-go, above, are also bench/http's load generator and bench/client's Go peer.)
   packages+=(libtbb-dev)                   # bench/parallel: oneTBB parallel_for as a peer (OpenMP comes with g++)
 fi
 

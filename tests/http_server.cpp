@@ -161,6 +161,20 @@ TEST(http_server, streamed_body_goes_out_chunked) {
   EXPECT_EQ(out, "piece0;piece1;Hello, World!");
 }
 
+// An HTTP/1.0 client that asks for keep-alive is told it is kept (RFC 9112 §9.3): it would otherwise
+// wait for the close (ab -k hung so). One that does not ask is closed, and says so.
+TEST(http_server, http10_keep_alive_is_announced) {
+  test::http_fixture srv(test_routes());
+  raw_client c(srv.port());
+  c.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  std::string first = c.read_until("Hello, World!");
+  EXPECT_NE(first.find("\r\nConnection: keep-alive\r\n"), std::string::npos) << first;
+  c.send("GET /hello HTTP/1.0\r\n\r\n");  // the same connection, and this time no keep-alive
+  std::string second = c.read_all();
+  EXPECT_NE(second.find("Hello, World!"), std::string::npos) << second;
+  EXPECT_NE(second.find("\r\nConnection: close\r\n"), std::string::npos) << second;
+}
+
 TEST(http_server, pipelined_requests_answered_in_order) {
   test::http_fixture srv(test_routes());
   raw_client c(srv.port());

@@ -45,6 +45,9 @@ char* put(char* at, std::string_view s) noexcept {
 
 constexpr std::string_view ok_line = "HTTP/1.1 200 OK\r\n";
 constexpr std::string_view close_line = "Connection: close\r\n";
+// HTTP/1.0 closes after each response unless the server says otherwise (RFC 9112 §9.3, RFC 2068
+// §19.7.1): a 1.0 client that asked for keep-alive and is not told so waits for the close (ab -k hung).
+constexpr std::string_view keep_alive_line = "Connection: keep-alive\r\n";
 constexpr std::string_view chunked_line = "Transfer-Encoding: chunked\r\n";
 constexpr std::string_view length_name = "Content-Length: ";
 
@@ -112,7 +115,8 @@ bool write_response(const response& r, bool keep_alive, bool head_only, bool htt
   bool chunked = !has_length && !bodyless && r.stream && !http10;
   bool add_length = !has_length && !bodyless && !r.stream;
   bool with_body = !head_only && !bodyless && !r.stream && !body_apart;
-  size += date.size() + (keep_alive ? 0 : close_line.size()) + (chunked ? chunked_line.size() : 0) +
+  std::string_view connection = !keep_alive ? close_line : http10 ? keep_alive_line : std::string_view();
+  size += date.size() + connection.size() + (chunked ? chunked_line.size() : 0) +
           (add_length ? length_name.size() + digits(r.body.size()) + 2 : 0) + 2 + (with_body ? r.body.size() : 0);
 
   std::size_t at = out.size();
@@ -135,7 +139,7 @@ bool write_response(const response& r, bool keep_alive, bool head_only, bool htt
     p = put(p, "\r\n");
   }
   p = put(p, date);
-  if (!keep_alive) p = put(p, close_line);
+  p = put(p, connection);
   if (chunked) p = put(p, chunked_line);
   if (add_length) {
     p = put(p, length_name);
