@@ -58,7 +58,7 @@ engine::engine(int* argc, char*** argv) {
   if (!running.compare_exchange_strong(none, this)) {
     throw std::runtime_error("weft::mpi: an environment exists already (MPI initialises once per process)");
   }
-  thread_ = std::thread([this, argc, argv] { run(argc, argv); });
+  thread_ = weft::detail::thread([this, argc, argv] { run(argc, argv); });
   std::unique_lock guard(lock_);
   ready_.wait(guard, [&] { return initialised_ || !init_error_.empty(); });
   if (!initialised_) {

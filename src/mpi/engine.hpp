@@ -85,7 +85,7 @@ class engine {
   std::string processor_name_;
   std::vector<std::string> error_texts_;
   MPI_Comm internal_ = MPI_COMM_NULL;
-  std::thread thread_;
+  weft::detail::thread thread_;
 };
 
 }  // namespace weft::mpi::detail

@@ -26,7 +26,7 @@ class reaper {
       if (wake < 0) return nullptr;
       try {
         auto* r = new reaper(wake);  // never destroyed: the thread may still poll at exit
-        std::thread([r] { r->run(); }).detach();
+        weft::detail::thread([r] { r->run(); }).detach();
         return r;
       } catch (...) {
         ::close(wake);

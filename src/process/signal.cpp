@@ -42,7 +42,7 @@ struct signal_dispatch {
       ::fcntl(fds[0], F_SETFL, 0);  // the thread blocks reading; the handler never blocks writing
       d->pipe_read = fds[0];
       handler_pipe.store(fds[1]);
-      std::thread([d] { d->run(); }).detach();
+      weft::detail::thread([d] { d->run(); }).detach();
       return d;
     }();
     return *instance;

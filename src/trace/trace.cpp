@@ -326,7 +326,7 @@ sink::sink(std::FILE* f, std::size_t max_bytes, std::size_t workers, std::size_t
     : workers_(workers), ring_events_(ring_events), origin_(std::chrono::steady_clock::now()) {
   if (f == nullptr) return;  // a ring: nothing is written until a dump
   out_ = std::make_unique<json_writer>(f, max_bytes, workers, origin_);
-  writer_ = std::thread([this] { write_loop(); });
+  writer_ = weft::detail::thread([this] { write_loop(); });
 }
 
 sink::~sink() {

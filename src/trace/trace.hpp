@@ -201,7 +201,7 @@ class sink {
   std::function<void()> wake_loops_;
   weft::detail::atomic<std::uint64_t> flush_epoch_{0};
   weft::detail::atomic<std::size_t> flush_acks_{0};
-  std::thread writer_;
+  weft::detail::thread writer_;
 };
 
 /// A worker's recorder: its thread only.

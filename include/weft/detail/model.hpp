@@ -19,10 +19,12 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace weft::model {
@@ -165,10 +167,16 @@ report expect_failure(report found, std::string_view expected, const std::functi
 /// A model thread (std::thread's shape). It must be joined or detached before it is destroyed.
 class thread {
  public:
+  thread() noexcept : id_(-1) {}  // no thread, as std::thread's
   template <class F>
   explicit thread(F&& fn) : id_(start(std::function<void()>(std::forward<F>(fn)))) {}
   thread(thread&& other) noexcept : id_(other.id_) { other.id_ = -1; }
-  thread& operator=(thread&&) = delete;
+  /// As std::thread's: assigning over a joinable thread terminates.
+  thread& operator=(thread&& other) noexcept {
+    if (joinable()) std::terminate();
+    id_ = std::exchange(other.id_, -1);
+    return *this;
+  }
   thread(const thread&) = delete;
   ~thread();
 
