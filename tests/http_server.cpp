@@ -462,6 +462,69 @@ TEST(http_server, https_with_curl_over_kept_alive_tls) {
   EXPECT_EQ(test::shell("curl -sS --cacert " + test::pki().ca + " " + base + "/hello"), "Hello, World!");
 }
 
+// Over TLS too, a client that leaves while its handler waits is noticed: the handler is cancelled and
+// the connection closed at once. A closing TLS client sends close_notify just before its FIN, so the
+// socket holds bytes when the FIN comes (leave_watch.hpp). One client sends close_notify (Python's
+// ssl, unwrap), one just goes (curl, cut short by --max-time).
+TEST(http_server, https_client_that_leaves_while_its_handler_waits_is_noticed) {
+  ASSERT_TRUE(test::pki().ok);
+  http::server_options o;
+  auto ctx = net::tls_context::server(test::pki().cert, test::pki().key);
+  ASSERT_TRUE(ctx.has_value());
+  o.tls = *ctx;
+  test::http_fixture srv(test_routes(), o);
+  std::string port = std::to_string(srv.port());
+  std::string python =
+      "import socket, ssl, time\n"
+      "c = ssl.create_default_context(cafile='" + test::pki().ca + "')\n"
+      "s = c.wrap_socket(socket.create_connection(('127.0.0.1', " + port + ")), server_hostname='localhost')\n"
+      "s.sendall(b'GET /sleep/60000 HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n')\n"
+      "time.sleep(0.3)\n"
+      "s.setblocking(False)\n"  // close_notify, then close at once (as browsers and curl do)
+      "try:\n  s.unwrap()\nexcept ssl.SSLWantReadError:\n  pass\n"
+      "s.close()\n";
+  int status = 0;
+  std::string out = test::shell("python3 -c \"" + python + "\" 2>&1", &status);
+  EXPECT_EQ(status, 0) << out;
+  for (int i = 0; i < 200 && srv.metrics().abandoned < 1; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(srv.metrics().abandoned, 1u) << "after close_notify and FIN";
+  test::shell("curl -sS --max-time 0.5 --cacert " + test::pki().ca + " https://localhost:" + port + "/sleep/60000 2>&1");
+  for (int i = 0; i < 200 && srv.metrics().abandoned < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(srv.metrics().abandoned, 2u) << "after curl gave up";
+  for (int i = 0; i < 200 && srv.metrics().connections_open > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(srv.metrics().connections_open, 0u);
+}
+
+// Over TLS, a request pipelined behind one whose handler waits is a record on the socket too, but no
+// FIN follows it: not a leave. Both are answered, in order.
+TEST(http_server, https_request_pipelined_behind_a_waiting_handler_is_not_a_leave) {
+  ASSERT_TRUE(test::pki().ok);
+  http::server_options o;
+  auto ctx = net::tls_context::server(test::pki().cert, test::pki().key);
+  ASSERT_TRUE(ctx.has_value());
+  o.tls = *ctx;
+  test::http_fixture srv(test_routes(), o);
+  std::string python =
+      "import socket, ssl, time\n"
+      "c = ssl.create_default_context(cafile='" + test::pki().ca + "')\n"
+      "s = c.wrap_socket(socket.create_connection(('127.0.0.1', " + std::to_string(srv.port()) +
+      ")), server_hostname='localhost')\n"
+      "s.sendall(b'GET /sleep/400 HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n')\n"
+      "time.sleep(0.1)\n"
+      "s.sendall(b'GET /hello HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n')\n"
+      "got = b''\n"
+      "while True:\n"
+      "  b = s.recv(65536)\n"
+      "  if not b: break\n"
+      "  got += b\n"
+      "print(got.count(b'HTTP/1.1 200'), got.find(b'Hello, World!') > 0)\n";
+  int status = 0;
+  std::string out = test::shell("python3 -c \"" + python + "\" 2>&1", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out, "2 True\n");
+  EXPECT_EQ(srv.metrics().abandoned, 0u);
+}
+
 TEST(http_server, out_of_descriptors_backs_off_and_keeps_serving) {
   static std::atomic<int> accept_errors{0};
   http::server_options o;

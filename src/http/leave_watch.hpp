@@ -11,10 +11,18 @@
 // socket to turn readable and then peeks. End of stream or an error: the client has gone. Bytes: a
 // pipelined request, left in place; the watch ends there (as Go's does: it cannot see further).
 //
+// Under TLS the watcher looks at the TCP socket beneath the records (OpenSSL reads it, so weft's
+// readiness flag says nothing: it waits for the next edge instead). A closing client sends a record
+// (close_notify, encrypted like data in TLS 1.3) just before its FIN, so bytes there are a leave if
+// the peer has half-closed the connection (TCP_INFO: CLOSE_WAIT), now or within 200 ms, looked at
+// every 20 ms; else a pipelined request, as over plain TCP.
+//
 // Both coroutines run on the connection's loop. The connection resumes once both have ended: the
 // handler's end cancels a watcher still waiting, and the last of the two to end resumes it.
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -26,14 +34,28 @@
 #include "weft/detail/promise_base.hpp"
 #include "weft/http/server.hpp"
 #include "weft/task.hpp"
+#include "weft/time.hpp"
 
 namespace weft::http::detail {
 
-/// True if the peer of socket `fd` has closed or reset: a peek finds end of stream or an error.
-inline bool peer_gone(int fd) noexcept {
+enum class peeked { gone, bytes, nothing };
+
+/// What socket `fd` holds: end of stream or an error (the peer closed or reset), bytes, or nothing yet.
+inline peeked peek_at(int fd) noexcept {
   char byte;
   ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  if (n > 0) return peeked::bytes;
+  if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return peeked::gone;
+  return peeked::nothing;
+}
+
+/// True if the peer of socket `fd` has closed its side, whether or not bytes before its end of
+/// stream are still unread (the connection is in CLOSE_WAIT), or has reset it.
+inline bool peer_closed(int fd) noexcept {
+  if (peek_at(fd) == peeked::gone) return true;
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  return ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_state == TCP_CLOSE_WAIT;
 }
 
 /// co_await leave_watch<Transport>(io, fd, handler_task, left): the handler's response (or its
@@ -73,9 +95,28 @@ class leave_watch {
   }
  private:
   task<void> watch() {
-    auto ready = co_await io_.wait_idle(clock::duration::zero());
-    if (!ready || !handler_running_) co_return;  // cancelled: the handler has ended
-    if (!peer_gone(fd_)) co_return;               // a pipelined request: left for the next read
+    if constexpr (!Transport::encrypted) {
+      auto ready = co_await io_.wait_idle(clock::duration::zero());
+      if (!ready || !handler_running_) co_return;      // cancelled: the handler has ended
+      if (peek_at(fd_) != peeked::gone) co_return;     // a pipelined request: left for the next read
+    } else {
+      for (;;) {
+        peeked p = peek_at(fd_);
+        if (p == peeked::gone) break;
+        if (p == peeked::bytes) {
+          // A record: a close_notify with its FIN on the way, or a pipelined request.
+          bool closed = peer_closed(fd_);
+          for (int i = 0; i < 10 && !closed; ++i) {
+            if (!co_await sleep_for(std::chrono::milliseconds(20))) co_return;  // the handler has ended
+            closed = peer_closed(fd_);
+          }
+          if (!closed) co_return;
+          break;
+        }
+        auto edge = co_await io_.wait_socket_edge();  // nothing there yet: until something arrives
+        if (!edge || !handler_running_) co_return;
+      }
+    }
     left_ = true;
     handler_ctx_.cancel();
   }

@@ -229,6 +229,7 @@ struct tcp_transport {
   auto write(std::span<const std::string_view> parts) noexcept { return s.write_all(parts, send_timeout); }
   auto wait_idle(clock::duration timeout) noexcept { return s.wait_readable(timeout); }
   int fd() const noexcept { return s.native_handle(); }
+  static constexpr bool encrypted = false;
   task<void> finish() {
     (void)s.shutdown_write();
     co_return;
@@ -243,7 +244,9 @@ struct tls_transport {
   task<result<void>> write(std::string_view d) { return s.write_all(d, send_timeout); }
   task<result<void>> write(std::span<const std::string_view> parts) { return s.write_all(parts, send_timeout); }
   task<result<void>> wait_idle(clock::duration timeout) { return s.wait_readable(timeout); }
-  int fd() const noexcept { return -1; }  // not watched for leaving: a peek would see TLS records
+  int fd() const noexcept { return s.lower().native_handle(); }  // the TCP socket under the records
+  auto wait_socket_edge() noexcept { return s.lower().wait_read_edge(); }  // leave_watch's, under TLS
+  static constexpr bool encrypted = true;
   task<void> finish() { co_await s.shutdown(); }
 };
 
@@ -549,7 +552,7 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
     } else {
       std::exception_ptr failure;
       // Watched for the client leaving once the request has been read whole (a handler reading a
-      // streamed body reads the socket itself); plain TCP only (io.fd() is -1 under TLS).
+      // streamed body reads the socket itself); under TLS too (leave_watch.hpp says how).
       int watched_fd = parser.message_done() ? io.fd() : -1;
       try {
         if (request_due == clock::time_point{}) {
