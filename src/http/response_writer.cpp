@@ -39,6 +39,7 @@ std::size_t digits(std::size_t n) noexcept {
 }
 
 char* put(char* at, std::string_view s) noexcept {
+  if (s.empty()) return at;  // its data() may be null, which memcpy must not get even for no bytes
   std::memcpy(at, s.data(), s.size());
   return at + s.size();
 }

@@ -295,6 +295,7 @@ std::uint64_t share_of(std::uint64_t total, int part, int parts) {
   return total / static_cast<std::uint64_t>(parts) + (static_cast<std::uint64_t>(part) < total % static_cast<std::uint64_t>(parts) ? 1 : 0);
 }
 
+#ifdef WEFT_HAVE_MPI
 /// Whether this process can reach the URL's host and port (a TCP connection, closed at once).
 std::string cannot_connect(const http::url& u, double timeout_s) {
   return run([&]() -> task<std::string> {
@@ -303,7 +304,6 @@ std::string cannot_connect(const http::url& u, double timeout_s) {
   }());
 }
 
-#ifdef WEFT_HAVE_MPI
 /// A recorder as bytes, for rank 0: the histogram, then the counters, then the errors as "kind\tn\n".
 std::string to_bytes(const recorder& r, double elapsed_s) {
   std::string out = r.latency.to_bytes();
