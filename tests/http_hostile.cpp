@@ -6,12 +6,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -524,24 +524,15 @@ long queued_for_a_client_that_stops_reading(std::size_t send_buffer_bytes) {
   http::server_options o;
   o.send_buffer_bytes = send_buffer_bytes;
   test::http_fixture srv(hostile_routes(), o);
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int small = 16 * 1024;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(srv.port());
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  std::string req = "GET /big/16384 HTTP/1.1\r\nHost: x\r\n\r\n";
-  EXPECT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  raw_client c(srv.port(), 16 * 1024);
+  EXPECT_TRUE(c.send("GET /big/16384 HTTP/1.1\r\nHost: x\r\n\r\n"));
   // The queue grows while the kernel's own buffer autotunes; it settles within a second on loopback.
   long queued = -1, last = -2;
   for (int i = 0; i < 40 && queued != last; ++i) {
     std::this_thread::sleep_for(100ms);
     last = queued;
-    queued = server_send_queue(fd, srv.port());
+    queued = server_send_queue(c.fd(), srv.port());
   }
-  close(fd);
   return queued;
 }
 
@@ -574,24 +565,16 @@ TEST(http_hostile, a_client_that_never_reads_its_answer_holds_one_copy_of_it) {
   std::string req = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n" +
                     std::string(body, 'p');
   std::size_t before = test::resident_kib();
-  std::vector<int> fds;
+  std::vector<std::unique_ptr<raw_client>> stalled;
   for (int i = 0; i < clients; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int small = 16 * 1024;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(srv.port());
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-    fds.push_back(fd);
+    stalled.push_back(std::make_unique<raw_client>(srv.port(), 16 * 1024));
+    ASSERT_TRUE(stalled.back()->send(req));
   }
   auto give_up = std::chrono::steady_clock::now() + 10s;
   while (srv.metrics().responses[1] < clients && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(20ms);
   std::this_thread::sleep_for(200ms);  // each answer's write has stalled by now
   std::size_t grown = test::resident_kib() - before;
-  for (int fd : fds) close(fd);
+  stalled.clear();
   EXPECT_EQ(srv.metrics().responses[1], static_cast<std::uint64_t>(clients));
   EXPECT_LT(grown / clients, 1600u) << "KiB held per client that never reads its 1000 KiB answer";
   expect_still_serving(srv.port());

@@ -441,13 +441,20 @@ TEST(http_server, graceful_shutdown_finishes_the_request_in_flight) {
   EXPECT_FALSE(late.connected());  // no longer listening
 }
 
-TEST(http_server, https_with_curl_over_kept_alive_tls) {
-  ASSERT_TRUE(test::pki().ok);
+namespace {
+/// Options for an HTTPS server with the tests' certificate (test::pki()).
+http::server_options https_options() {
   http::server_options o;
   auto ctx = net::tls_context::server(test::pki().cert, test::pki().key);
-  ASSERT_TRUE(ctx.has_value());
-  o.tls = *ctx;
-  test::http_fixture srv(test_routes(), o);
+  EXPECT_TRUE(ctx.has_value());
+  if (ctx) o.tls = *ctx;
+  return o;
+}
+}  // namespace
+
+TEST(http_server, https_with_curl_over_kept_alive_tls) {
+  ASSERT_TRUE(test::pki().ok);
+  test::http_fixture srv(test_routes(), https_options());
   std::string base = "https://localhost:" + std::to_string(srv.port());
   int status = 0;
   std::string out = test::shell("curl -sS --cacert " + test::pki().ca + " -w ' %{num_connects}' " + base + "/hello " +
@@ -468,11 +475,7 @@ TEST(http_server, https_with_curl_over_kept_alive_tls) {
 // ssl, unwrap), one just goes (curl, cut short by --max-time).
 TEST(http_server, https_client_that_leaves_while_its_handler_waits_is_noticed) {
   ASSERT_TRUE(test::pki().ok);
-  http::server_options o;
-  auto ctx = net::tls_context::server(test::pki().cert, test::pki().key);
-  ASSERT_TRUE(ctx.has_value());
-  o.tls = *ctx;
-  test::http_fixture srv(test_routes(), o);
+  test::http_fixture srv(test_routes(), https_options());
   std::string port = std::to_string(srv.port());
   std::string python =
       "import socket, ssl, time\n"
@@ -499,11 +502,7 @@ TEST(http_server, https_client_that_leaves_while_its_handler_waits_is_noticed) {
 // FIN follows it: not a leave. Both are answered, in order.
 TEST(http_server, https_request_pipelined_behind_a_waiting_handler_is_not_a_leave) {
   ASSERT_TRUE(test::pki().ok);
-  http::server_options o;
-  auto ctx = net::tls_context::server(test::pki().cert, test::pki().key);
-  ASSERT_TRUE(ctx.has_value());
-  o.tls = *ctx;
-  test::http_fixture srv(test_routes(), o);
+  test::http_fixture srv(test_routes(), https_options());
   std::string python =
       "import socket, ssl, time\n"
       "c = ssl.create_default_context(cafile='" + test::pki().ca + "')\n"

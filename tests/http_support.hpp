@@ -104,8 +104,11 @@ inline std::string shell(const std::string& cmd, int* status = nullptr) {
 /// (or `limit` bytes, or a 5 s receive timeout).
 class raw_client {
  public:
-  explicit raw_client(std::uint16_t port) {
+  /// `receive_buffer` (bytes, 0: the kernel's): a small one makes what the client does not read queue
+  /// up on the server's side.
+  explicit raw_client(std::uint16_t port, int receive_buffer = 0) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (receive_buffer > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);

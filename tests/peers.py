@@ -1,4 +1,5 @@
-"""What the Python tests that start servers share: a free loopback port, and waiting for a server to listen."""
+"""What the Python tests that start servers share: a free loopback port, waiting for a server to listen, and
+recording failed expectations (check, failures)."""
 import random
 import socket
 import sys
@@ -37,3 +38,13 @@ def wait_listening(port, proc, what):
         except OSError:
             time.sleep(0.05)
     sys.exit(f"{what} did not start listening on {port}")
+
+
+failures = []  # what check() found wrong, in order; a test exits non-zero at its end if any
+
+
+def check(cond, what):
+    """Records `what` as a failure unless `cond` (and says so at once); nothing is printed on success."""
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)

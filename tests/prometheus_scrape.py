@@ -19,22 +19,13 @@ import time
 import urllib.parse
 import urllib.request
 
-from peers import free_port, wait_listening
+from peers import check, failures, free_port, wait_listening
 
 WEFT = sys.argv[1]
 THREADS = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2"
 PROMETHEUS = shutil.which("prometheus")
 GOOD = 20
 NOT_FOUND = 3
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-
-
 def get(url, timeout=10):
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:

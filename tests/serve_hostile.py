@@ -11,19 +11,10 @@ import sys
 import threading
 import time
 
-from peers import free_port, wait_listening
+from peers import check, failures, free_port, wait_listening
 
 WEFT = sys.argv[1]
 EXTRA = sys.argv[2:]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-
-
 def exchange(port, raw, timeout=5.0):
     """Sends `raw`, reads until the server closes or `timeout` passes; (bytes, seconds, closed)."""
     start = time.monotonic()

@@ -18,19 +18,10 @@ import tempfile
 import urllib.parse
 import urllib.request
 
-from peers import free_port, wait_listening
+from peers import check, failures, free_port, wait_listening
 
 WEFT = sys.argv[1]
 EXTRA = sys.argv[2:]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-
-
 def run(cmd, timeout=60, **kw):
     """Runs a client; (exit status, stdout, stderr) as text."""
     try:
