@@ -49,8 +49,9 @@ base_rss=$(rss_mb)
 solo=$(load_json "$solo_seconds")
 solo_rps=$(field "$solo" "['rps']")
 solo_failed=$(field "$solo" "['failed']")
+solo_p99=$(field "$solo" "['latency_ms']['p99']")
 echo "baseline after a warm-up: $base_fds descriptors, $base_rss MB RSS"
-echo "solo: $(printf %.0f "$solo_rps") req/s, $solo_failed failed"
+echo "solo: $(printf %.0f "$solo_rps") req/s, p99 $solo_p99 ms, $solo_failed failed"
 
 chaos_out=$(mktemp)
 python3 "$here/chaos.py" "$port" "$seconds" "$per_kind" "$limit_s" >"$chaos_out" &
@@ -62,7 +63,8 @@ during_rss=$(rss_mb)
 wait $chaos
 during_rps=$(field "$during" "['rps']")
 during_failed=$(field "$during" "['failed']")
-echo "under chaos: $(printf %.0f "$during_rps") req/s, $during_failed failed; $during_fds descriptors, $during_rss MB RSS at the end of the load"
+during_p99=$(field "$during" "['latency_ms']['p99']")
+echo "under chaos: $(printf %.0f "$during_rps") req/s, p99 $during_p99 ms, $during_failed failed; $during_fds descriptors, $during_rss MB RSS at the end of the load"
 
 sleep $((limit_s + 3))  # every chaos connection has had its timeouts by now
 after_fds=$(fds)
