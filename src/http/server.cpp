@@ -558,8 +558,10 @@ task<bool> serve_burst(detail::server_state& st, connection& conn, Transport io)
         if (request_due == clock::time_point{}) {
           resp = co_await detail::leave_watch<Transport>(io, watched_fd, (*h)(req), left);
         } else {
-          auto answered =
-              co_await weft::timeout(request_due - clock::now(), watched(io, watched_fd, (*h)(req), left));
+          // The deadline as it is (the request deadline is on by default: no clock read nor frame of
+          // weft::timeout's own per request).
+          auto answered = co_await weft::detail::timeout_awaitable<response>(
+              watched(io, watched_fd, (*h)(req), left), request_due);
           if (answered) {
             resp = std::move(*answered);
           } else {
