@@ -450,6 +450,16 @@ http::server_options https_options() {
   if (ctx) o.tls = *ctx;
   return o;
 }
+
+/// Runs a Python client whose socket `s` is connected over TLS (its ssl module, trusting test::pki())
+/// to 127.0.0.1:port, then `steps`; what it printed, and its exit status in `status`.
+std::string python_over_tls(std::uint16_t port, const std::string& steps, int& status) {
+  std::string script = "import socket, ssl, time\n"
+                       "c = ssl.create_default_context(cafile='" + test::pki().ca + "')\n"
+                       "s = c.wrap_socket(socket.create_connection(('127.0.0.1', " + std::to_string(port) +
+                       ")), server_hostname='localhost')\n" + steps;
+  return test::shell("python3 -c \"" + script + "\" 2>&1", &status);
+}
 }  // namespace
 
 TEST(http_server, https_with_curl_over_kept_alive_tls) {
@@ -476,22 +486,19 @@ TEST(http_server, https_with_curl_over_kept_alive_tls) {
 TEST(http_server, https_client_that_leaves_while_its_handler_waits_is_noticed) {
   ASSERT_TRUE(test::pki().ok);
   test::http_fixture srv(test_routes(), https_options());
-  std::string port = std::to_string(srv.port());
-  std::string python =
-      "import socket, ssl, time\n"
-      "c = ssl.create_default_context(cafile='" + test::pki().ca + "')\n"
-      "s = c.wrap_socket(socket.create_connection(('127.0.0.1', " + port + ")), server_hostname='localhost')\n"
-      "s.sendall(b'GET /sleep/60000 HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n')\n"
-      "time.sleep(0.3)\n"
-      "s.setblocking(False)\n"  // close_notify, then close at once (as browsers and curl do)
-      "try:\n  s.unwrap()\nexcept ssl.SSLWantReadError:\n  pass\n"
-      "s.close()\n";
   int status = 0;
-  std::string out = test::shell("python3 -c \"" + python + "\" 2>&1", &status);
+  std::string out = python_over_tls(srv.port(),
+                                    "s.sendall(b'GET /sleep/60000 HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n')\n"
+                                    "time.sleep(0.3)\n"
+                                    "s.setblocking(False)\n"  // close_notify, then close at once (as browsers and curl do)
+                                    "try:\n  s.unwrap()\nexcept ssl.SSLWantReadError:\n  pass\n"
+                                    "s.close()\n",
+                                    status);
   EXPECT_EQ(status, 0) << out;
   for (int i = 0; i < 200 && srv.metrics().abandoned < 1; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(srv.metrics().abandoned, 1u) << "after close_notify and FIN";
-  test::shell("curl -sS --max-time 0.5 --cacert " + test::pki().ca + " https://localhost:" + port + "/sleep/60000 2>&1");
+  test::shell("curl -sS --max-time 0.5 --cacert " + test::pki().ca + " https://localhost:" + std::to_string(srv.port()) +
+              "/sleep/60000 2>&1");
   for (int i = 0; i < 200 && srv.metrics().abandoned < 2; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(srv.metrics().abandoned, 2u) << "after curl gave up";
   for (int i = 0; i < 200 && srv.metrics().connections_open > 0; ++i) std::this_thread::sleep_for(10ms);
@@ -503,22 +510,18 @@ TEST(http_server, https_client_that_leaves_while_its_handler_waits_is_noticed) {
 TEST(http_server, https_request_pipelined_behind_a_waiting_handler_is_not_a_leave) {
   ASSERT_TRUE(test::pki().ok);
   test::http_fixture srv(test_routes(), https_options());
-  std::string python =
-      "import socket, ssl, time\n"
-      "c = ssl.create_default_context(cafile='" + test::pki().ca + "')\n"
-      "s = c.wrap_socket(socket.create_connection(('127.0.0.1', " + std::to_string(srv.port()) +
-      ")), server_hostname='localhost')\n"
-      "s.sendall(b'GET /sleep/400 HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n')\n"
-      "time.sleep(0.1)\n"
-      "s.sendall(b'GET /hello HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n')\n"
-      "got = b''\n"
-      "while True:\n"
-      "  b = s.recv(65536)\n"
-      "  if not b: break\n"
-      "  got += b\n"
-      "print(got.count(b'HTTP/1.1 200'), got.find(b'Hello, World!') > 0)\n";
   int status = 0;
-  std::string out = test::shell("python3 -c \"" + python + "\" 2>&1", &status);
+  std::string out = python_over_tls(srv.port(),
+                                    "s.sendall(b'GET /sleep/400 HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n')\n"
+                                    "time.sleep(0.1)\n"
+                                    "s.sendall(b'GET /hello HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n')\n"
+                                    "got = b''\n"
+                                    "while True:\n"
+                                    "  b = s.recv(65536)\n"
+                                    "  if not b: break\n"
+                                    "  got += b\n"
+                                    "print(got.count(b'HTTP/1.1 200'), got.find(b'Hello, World!') > 0)\n",
+                                    status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out, "2 True\n");
   EXPECT_EQ(srv.metrics().abandoned, 0u);
