@@ -221,6 +221,11 @@ void execution::fresh(sync_state& s) noexcept {
   s.run = serial_;
 }
 
+void execution::fresh(lock_state& m) noexcept {
+  if (m.sync.run != serial_) m.owner = -1;  // an earlier run, cut short, may have left it held
+  fresh(m.sync);
+}
+
 void execution::fresh(cell_state& c) noexcept {
   if (c.run == serial_) return;
   c.write_epoch = 0;
@@ -344,8 +349,7 @@ void execution::fence(std::memory_order order) noexcept {
 }
 
 void execution::acquire_lock(lock_state& m) noexcept {
-  if (m.sync.run != serial_) m.owner = -1;  // an earlier run, cut short, may have left it held
-  fresh(m.sync);
+  fresh(m);
   while (m.owner >= 0) {
     if (m.owner == current_) fail("deadlock: thread " + std::to_string(current_) + " locks a mutex it holds");
     block_on(&m, "a mutex");
@@ -355,8 +359,8 @@ void execution::acquire_lock(lock_state& m) noexcept {
 }
 
 void execution::release_lock(lock_state& m) noexcept {
+  fresh(m);  // (a no-op after this run's lock; else the unlock below fails)
   if (m.owner != current_) fail("thread " + std::to_string(current_) + " unlocks a mutex it does not hold");
-  fresh(m.sync);
   release(m.sync.released);
   m.owner = -1;
   wake(&m, true);
@@ -369,6 +373,7 @@ void execution::lock(lock_state& m) noexcept {
 
 bool execution::try_lock(lock_state& m) noexcept {
   step("try_lock", &m);
+  fresh(m);  // an owner left by an earlier run holds nothing in this one
   if (m.owner >= 0) return false;
   acquire_lock(m);
   return true;

@@ -121,6 +121,7 @@ class execution {
   store_history& own_history(sync_state& s) noexcept;
   // Clears what an earlier run left in an object that outlives runs (sync_state::run).
   void fresh(sync_state& s) noexcept;
+  void fresh(lock_state& m) noexcept;  // and the holder an earlier run left
   void fresh(cell_state& c) noexcept;
   /// No thread can run: moves the clock to the earliest deadline of a timed wait and wakes its waiters;
   /// false if no thread waits with a deadline.

@@ -42,7 +42,7 @@ std::int64_t deadline_after(clock::duration timeout) noexcept;
 std::int64_t loop_time_ns() noexcept;
 /// getsockname / getpeername as an endpoint.
 result<endpoint> name_of(const io_state* io, bool peer) noexcept;
-/// setsockopt of an int flag.
+/// setsockopt of an int option, and of an int flag (1 or 0).
 result<void> set_int_option(const io_state* io, int level, int name, int value) noexcept;
 result<void> set_flag(const io_state* io, int level, int name, bool on) noexcept;
 /// Waits for a non-blocking connect() that said EINPROGRESS to finish; its outcome says how it went.

@@ -22,7 +22,7 @@ std::size_t blocks_to_malloc = 0;
 // with and without the cache (a sanitized library, an unsanitized program) can free each other's
 // blocks safely.
 std::size_t block_size(std::size_t size) noexcept {
-  std::size_t c = (size + frame_granule - 1) / frame_granule - 1;
+  std::size_t c = frame_class_of(size);
   return c < frame_classes ? (c + 1) * frame_granule : size;
 }
 
@@ -72,8 +72,6 @@ struct depot_class {
   void unlock() noexcept { locked.store(false, std::memory_order_release); }
 };
 depot_class depot[frame_classes];
-
-std::size_t class_of(std::size_t size) noexcept { return (size + frame_granule - 1) / frame_granule - 1; }
 
 /// Parks list `l` of class `c` in the depot, if it holds fewer than `limit` lists; false if it is full.
 bool park_in_depot(std::size_t c, frame_free_list l, unsigned limit) noexcept {
@@ -139,7 +137,7 @@ thread_local frame_thread_lists frame_lists;
 
 void* frame_alloc_slow(std::size_t size) {
 #if WEFT_FRAME_CACHE
-  std::size_t c = class_of(size);
+  std::size_t c = frame_class_of(size);
   if (c < frame_classes && !thread_ended()) {
     // This thread's list is empty: take the depot's newest list, if there is one.
     watch_thread_exit();
@@ -165,23 +163,21 @@ void* frame_alloc_slow(std::size_t size) {
 
 void frame_free_slow(void* p, std::size_t size) noexcept {
 #if WEFT_FRAME_CACHE
-  std::size_t c = class_of(size);
+  std::size_t c = frame_class_of(size);
   if (c < frame_classes && !thread_ended()) {
-    auto* b = static_cast<frame_free_block*>(p);
+    // The list is not started yet (no blocks, no room), or full: then it goes whole to the depot,
+    // unless the depot is full too. Either way a new list starts with `p`.
     frame_thread_list& l = this_thread_frame_lists()[c];
     if (l.head == nullptr) {
-      // Not started yet (no blocks, no room): start it with `p`.
       watch_thread_exit();
-      b->next = nullptr;
-      l = {b, frame_max_cached - 1};
+    } else if (!park_in_depot(c, {l.head, frame_max_cached}, depot_lists)) {
+      delete_block(p);
       return;
     }
-    // Full: park it whole in the depot and start a new one with `p`.
-    if (park_in_depot(c, {l.head, frame_max_cached}, depot_lists)) {
-      b->next = nullptr;
-      l = {b, frame_max_cached - 1};
-      return;
-    }
+    auto* b = static_cast<frame_free_block*>(p);
+    b->next = nullptr;
+    l = {b, frame_max_cached - 1};
+    return;
   }
 #else
   (void)size;

@@ -76,6 +76,11 @@ struct frame_thread_list {
 inline constexpr std::size_t frame_granule = 16;
 inline constexpr std::size_t frame_classes = 256;  // sizes up to 4 KiB are cached (an HTTP request's frame is ~2 KiB)
 using frame_thread_lists = std::array<frame_thread_list, frame_classes>;
+/// The size class of a block of `size` bytes: 0 for 1..16 bytes, 1 for 17..32, ...; frame_classes and
+/// above are not cached.
+inline constexpr std::size_t frame_class_of(std::size_t size) noexcept {
+  return (size + frame_granule - 1) / frame_granule - 1;
+}
 #if defined(WEFT_MODEL_CHECK) && WEFT_MODEL_CHECK
 inline constexpr std::size_t frame_max_cached = 4;
 struct frame_lists_tag;
@@ -93,7 +98,7 @@ inline frame_thread_lists& this_thread_frame_lists() noexcept { return frame_lis
 #if WEFT_FRAME_CACHE
 /// Inline fast paths: a spawn, a wake and a completion touch only these.
 inline void* frame_alloc(std::size_t size) {
-  std::size_t c = (size + frame_granule - 1) / frame_granule - 1;
+  std::size_t c = frame_class_of(size);
   if (c < frame_classes) {
     frame_thread_list& l = this_thread_frame_lists()[c];
     if (frame_free_block* b = l.head) {
@@ -105,7 +110,7 @@ inline void* frame_alloc(std::size_t size) {
   return frame_alloc_slow(size);
 }
 inline void frame_free(void* p, std::size_t size) noexcept {
-  std::size_t c = (size + frame_granule - 1) / frame_granule - 1;
+  std::size_t c = frame_class_of(size);
   if (c < frame_classes) {
     frame_thread_list& l = this_thread_frame_lists()[c];
     if (l.room != 0) {
